@@ -1,0 +1,1 @@
+-- Version20220102: no schema change; only PostgreSQL restarts sequences (see 20220102.pgsql.sql).

@@ -1,0 +1,5 @@
+"""`python -m ncpasswords` runs occ."""
+
+from .cli.main import entry
+
+entry()

@@ -1,0 +1,365 @@
+"""One connection layer over sqlite3, psycopg 3 and PyMySQL.
+
+Connections run in autocommit mode; `transaction()` issues BEGIN/COMMIT/ROLLBACK itself so the
+three drivers behave alike (and a snapshot transaction can be asked for explicitly).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import itertools
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import DatabaseConnectionError, UserError
+from . import queries
+from .dialects import Dialect, check_prefix, quote_ident, split_statements, substitute
+
+Params = Sequence[Any] | dict[str, Any] | None
+
+_cursor_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Where the database is, as config.php describes it."""
+
+    dialect: Dialect
+    dbname: str
+    prefix: str = "oc_"
+    host: str = "localhost"
+    port: int | None = None
+    socket: str | None = None
+    user: str = ""
+    password: str = ""
+    sqlite_path: Path | None = None
+    sqlite_journal_mode: str = "WAL"
+    mysql_utf8mb4: bool = True
+
+    def describe(self) -> str:
+        """A human-readable location without secrets."""
+        if self.dialect == "sqlite":
+            return f"SQLite database {self.sqlite_path}"
+        where = self.socket or (f"{self.host}:{self.port}" if self.port else self.host)
+        engine = "PostgreSQL" if self.dialect == "pgsql" else "MySQL/MariaDB"
+        return f"{engine} database '{self.dbname}' on {where}"
+
+
+class LockBusyError(UserError):
+    """Another process holds the advisory lock."""
+
+
+class Database:
+    """A connection to the instance's database with the table prefix and engine dialect."""
+
+    def __init__(self, raw: Any, settings: ConnectionSettings) -> None:
+        self.raw = raw
+        self.settings = settings
+        self.dialect: Dialect = settings.dialect
+        self.prefix = check_prefix(settings.prefix)
+        self._depth = 0
+
+    # -- SQL text -------------------------------------------------------------------------------
+    def sql(self, name: str, fragments: tuple[tuple[str, str], ...] = ()) -> str:
+        """The named query from `sql/` for this engine and prefix (see `queries.get`)."""
+        return queries.get(name, self.dialect, self.prefix, fragments)
+
+    def table(self, name: str) -> str:
+        """The physical (prefixed) table name."""
+        return self.prefix + name
+
+    def quote(self, identifier: str) -> str:
+        return quote_ident(self.dialect, identifier)
+
+    # -- execution -----------------------------------------------------------------------------
+    def cursor(self) -> Any:
+        return self.raw.cursor()
+
+    def execute(self, name: str, params: Params = None) -> Any:
+        """Run a named query and return the cursor."""
+        return self.execute_sql(self.sql(name), params)
+
+    def execute_sql(self, sql: str, params: Params = None) -> Any:
+        """Run SQL text that is already in this engine's dialect and parameter style."""
+        cur = self.cursor()
+        if params is None:
+            cur.execute(sql)
+        else:
+            cur.execute(sql, params)
+        return cur
+
+    def rows(self, name: str, params: Params = None) -> list[tuple[Any, ...]]:
+        cur = self.execute(name, params)
+        try:
+            return [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def scalar(self, name: str, params: Params = None) -> Any:
+        """First column of the first row of a named query (None without rows)."""
+        return self.scalar_sql(self.sql(name), params)
+
+    def scalar_sql(self, sql: str, params: Params = None) -> Any:
+        """First column of the first row of SQL text already in this engine's dialect."""
+        cur = self.execute_sql(sql, params)
+        try:
+            row = cur.fetchone()
+            return None if row is None else row[0]
+        finally:
+            cur.close()
+
+    def run_script(self, script: str) -> None:
+        """Run every statement of a DDL file (with `*PREFIX*` placeholders) in order."""
+        text = substitute(script, self.prefix, self.settings.mysql_utf8mb4)
+        for statement in split_statements(text):
+            self.execute_sql(statement).close()
+
+    def stream(
+        self,
+        name: str,
+        params: Params = None,
+        batch: int = 2000,
+        fragments: tuple[tuple[str, str], ...] = (),
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows of a named query through a server-side cursor: memory stays flat.
+
+        On MySQL no other query may run on this connection until the iterator is exhausted.
+        """
+        if self.dialect == "pgsql" and not self._depth:  # server-side cursors live in a transaction
+            with self.transaction():
+                yield from self.stream(name, params, batch, fragments)
+            return
+        sql = self.sql(name, fragments)
+        if self.dialect == "pgsql":
+            cur = self.raw.cursor(name=f"ncp_stream_{next(_cursor_ids)}")
+            cur.itersize = batch
+        elif self.dialect == "mysql":
+            import pymysql.cursors
+
+            cur = self.raw.cursor(pymysql.cursors.SSCursor)
+        else:
+            cur = self.raw.cursor()
+        try:
+            cur.execute(sql, params) if params is not None else cur.execute(sql)
+            while True:
+                chunk = cur.fetchmany(batch)
+                if not chunk:
+                    break
+                yield from chunk
+        finally:
+            cur.close()
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Bulk insert rows into an app table (unprefixed name) through the engine's fast path.
+
+        PostgreSQL uses COPY, MySQL multi-row INSERT statements, SQLite executemany. Returns the
+        number of rows written. Call it inside `transaction()`.
+        """
+        target = self.table(table)
+        cols = ", ".join(self.quote(c) for c in columns)
+        count = 0
+        if self.dialect == "pgsql":
+            with self.raw.cursor() as cur, cur.copy(f"COPY {target} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            return count
+        mark = "%s" if self.dialect == "mysql" else "?"
+        sql = f"INSERT INTO {target} ({cols}) VALUES ({', '.join([mark] * len(columns))})"
+        cur = self.raw.cursor()
+        try:
+            iterator = iter(rows)
+            while chunk := list(itertools.islice(iterator, 5000)):
+                cur.executemany(sql, chunk)
+                count += len(chunk)
+        finally:
+            cur.close()
+        return count
+
+    # -- transactions --------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self, snapshot: bool = False, write_lock: bool = False) -> Iterator[Database]:
+        """One transaction; nested calls join the outer one.
+
+        `snapshot` asks for a consistent read-only snapshot (REPEATABLE READ on the servers);
+        `write_lock` takes SQLite's write lock at the start (BEGIN IMMEDIATE).
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        if self.dialect == "pgsql":
+            begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot else "BEGIN"
+        elif self.dialect == "mysql":
+            begin = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY" if snapshot else "START TRANSACTION"
+        else:
+            begin = "BEGIN IMMEDIATE" if write_lock else "BEGIN"
+        if self.dialect == "mysql" and snapshot:
+            self.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").close()
+        self.execute_sql(begin).close()
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        self.execute_sql("COMMIT").close()
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(Exception):  # the connection may already be gone
+            self.execute_sql("ROLLBACK").close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    # -- locks ---------------------------------------------------------------------------------
+    @contextmanager
+    def advisory_lock(self, name: str, wait: float = 0.0, busy_message: str | None = None) -> Iterator[None]:
+        """Hold a named lock shared by every process using this database.
+
+        Waits up to `wait` seconds, then raises LockBusyError. The lock dies with the process.
+        """
+        message = busy_message or f"Another process holds the lock '{name}'"
+        scoped = f"ncpasswords:{self.settings.dbname}:{self.prefix}:{name}"
+        deadline = time.monotonic() + wait
+        if self.dialect == "sqlite":
+            assert self.settings.sqlite_path is not None
+            lock_path = Path(f"{self.settings.sqlite_path}.{name}.lock")
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            raise LockBusyError(message) from None
+                        time.sleep(0.1)
+                yield
+            finally:
+                os.close(fd)
+            return
+        if self.dialect == "pgsql":
+            key = int.from_bytes(hashlib.sha256(scoped.encode()).digest()[:8], "big", signed=True)
+            acquire, release = "SELECT pg_try_advisory_lock(%s)", "SELECT pg_advisory_unlock(%s)"
+            args: tuple[Any, ...] = (key,)
+        else:
+            acquire, release = "SELECT GET_LOCK(%s, 0)", "SELECT RELEASE_LOCK(%s)"
+            args = (hashlib.sha256(scoped.encode()).hexdigest()[:64],)
+        while True:
+            cur = self.execute_sql(acquire, args)
+            got = cur.fetchone()[0]
+            cur.close()
+            if got in (True, 1):
+                break
+            if time.monotonic() >= deadline:
+                raise LockBusyError(message)
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # the connection may already be gone
+                self.execute_sql(release, args).close()
+
+    # -- introspection -------------------------------------------------------------------------
+    def table_exists(self, name: str) -> bool:
+        """Whether the prefixed table exists."""
+        return bool(self.scalar("schema.table_exists", {"name": self.table(name)}))
+
+    def server_version(self) -> str:
+        return str(self.scalar("schema.server_version"))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # the connection may already be gone
+            self.raw.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(settings: ConnectionSettings, create: bool = False) -> Database:
+    """Open the database. `create` allows creating a missing SQLite file (installation only)."""
+    try:
+        if settings.dialect == "sqlite":
+            return Database(_connect_sqlite(settings, create), settings)
+        if settings.dialect == "pgsql":
+            return Database(_connect_pgsql(settings), settings)
+        return Database(_connect_mysql(settings), settings)
+    except UserError:
+        raise
+    except Exception as exc:  # driver errors: one clear line naming the target, never the password
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        if settings.password:
+            detail = detail.replace(settings.password, "***")
+        raise DatabaseConnectionError(f"Cannot connect to the {settings.describe()}: {detail}") from exc
+
+
+def _connect_sqlite(settings: ConnectionSettings, create: bool) -> sqlite3.Connection:
+    assert settings.sqlite_path is not None
+    path = settings.sqlite_path
+    if not create and not path.is_file():
+        raise DatabaseConnectionError(f"Cannot open the SQLite database {path}: the file does not exist")
+    uri = f"file:{path}?mode={'rwc' if create else 'rw'}"
+    raw = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30, check_same_thread=False)
+    raw.execute(f"PRAGMA journal_mode = {_journal_mode(settings.sqlite_journal_mode)}")
+    raw.execute("PRAGMA foreign_keys = OFF")
+    return raw
+
+
+def _journal_mode(mode: str) -> str:
+    mode = mode.upper()
+    if mode not in {"DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"}:
+        raise DatabaseConnectionError(f"Unknown sqlite.journal_mode {mode!r} in config.php")
+    return mode
+
+
+def _connect_pgsql(settings: ConnectionSettings) -> Any:
+    import psycopg
+
+    kwargs: dict[str, Any] = {"dbname": settings.dbname, "user": settings.user or None, "autocommit": True}
+    kwargs["host"] = settings.socket or settings.host
+    if settings.port:
+        kwargs["port"] = settings.port
+    if settings.password:
+        kwargs["password"] = settings.password
+    kwargs["connect_timeout"] = 10
+    return psycopg.connect(**kwargs)
+
+
+def _connect_mysql(settings: ConnectionSettings) -> Any:
+    import pymysql
+
+    kwargs: dict[str, Any] = {
+        "database": settings.dbname,
+        "user": settings.user,
+        "password": settings.password,
+        "charset": "utf8mb4" if settings.mysql_utf8mb4 else "utf8",
+        "autocommit": True,
+        "connect_timeout": 10,
+    }
+    if settings.socket:
+        kwargs["unix_socket"] = settings.socket
+    else:
+        kwargs["host"] = settings.host
+        kwargs["port"] = settings.port or 3306
+    raw = pymysql.connect(**kwargs)
+    with raw.cursor() as cur:
+        cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')")
+    return raw

@@ -1,0 +1,119 @@
+"""`maintenance:install`: write config.php, create what the app needs in the database, migrate."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..db import migrator
+from ..db.connection import connect
+from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, check_prefix
+from ..errors import UserError
+from ..repositories.config_values import AppConfig
+from .instance import Instance
+
+# The reference app version this twin's schema and backups correspond to.
+APP_VERSION = "2026.2.0"
+_BASE64_CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
+
+
+def random_string(length: int, alphabet: str = _BASE64_CHARS) -> str:
+    """Nextcloud ISecureRandom::generate with its default alphabet."""
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def new_instance_id() -> str:
+    """`oc` + 10 lowercase letters and digits, as Nextcloud generates it."""
+    return "oc" + random_string(10, string.ascii_lowercase + string.digits)
+
+
+@dataclass
+class InstallOptions:
+    """The options of `occ maintenance:install` (Nextcloud's names)."""
+
+    database: str = "sqlite"
+    database_name: str | None = None
+    database_host: str = "localhost"
+    database_port: str | None = None
+    database_user: str | None = None
+    database_pass: str | None = None
+    database_table_prefix: str = "oc_"
+    data_dir: str | None = None
+
+
+def build_config(opts: InstallOptions, config_file: Path) -> dict[Any, Any]:
+    """config.php content for a new instance, keys in the order Nextcloud's installer writes them."""
+    dialect = DBTYPE_TO_DIALECT.get(opts.database)
+    if dialect is None:
+        raise UserError(f"Database type '{opts.database}' is not supported (use sqlite, mysql or pgsql)")
+    try:
+        check_prefix(opts.database_table_prefix)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if dialect != "sqlite" and not opts.database_name:
+        raise UserError("Database name is required (--database-name)")
+    if dialect != "sqlite" and not opts.database_user:
+        raise UserError("Database user is required (--database-user)")
+    data_dir = Path(opts.data_dir) if opts.data_dir else config_file.parent.parent / "data"
+    config: dict[Any, Any] = {
+        "instanceid": new_instance_id(),
+        "passwordsalt": random_string(30),
+        "secret": random_string(48),
+        "trusted_domains": {0: "localhost"},
+        "datadirectory": str(data_dir.resolve()),
+        "dbtype": DIALECT_TO_DBTYPE[dialect],
+        "overwrite.cli.url": "http://localhost",
+        "dbname": opts.database_name or "owncloud",
+        "dbhost": opts.database_host if dialect != "sqlite" else "",
+        "dbport": opts.database_port or "",
+        "dbtableprefix": opts.database_table_prefix,
+    }
+    if dialect == "mysql":
+        config["mysql.utf8mb4"] = True
+    if dialect != "sqlite":
+        config["dbuser"] = opts.database_user or ""
+        config["dbpassword"] = opts.database_pass or ""
+    config["installed"] = True
+    return config
+
+
+def install(opts: InstallOptions, config_file: Path) -> Instance:
+    """Install an instance: database objects first, config.php last, so a failure writes no config.
+
+    On a database that already holds Nextcloud's tables nothing existing is created or changed.
+    """
+    if config_file.is_file():
+        existing = Instance.load(config_file)
+        if existing.installed:
+            raise UserError(f"Nextcloud is already installed ({config_file})")
+    instance = Instance(config_file, build_config(opts, config_file))
+    data_dir = instance.data_dir
+    settings = instance.connection_settings()
+    created_data_dir = not data_dir.exists()
+    sqlite_path = settings.sqlite_path
+    sqlite_existed = sqlite_path is not None and sqlite_path.exists()
+    try:
+        data_dir.mkdir(mode=0o770, parents=True, exist_ok=True)
+        (data_dir / ".ocdata").touch(exist_ok=True)
+        instance.appdata_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+        with connect(settings, create=True) as db:
+            migrator.migrate(db)
+            app = AppConfig(db)
+            with db.transaction():
+                for key, value in (("installed_version", APP_VERSION), ("enabled", "yes"), ("types", "")):
+                    if app.get(key) is None:
+                        app.set(key, value)
+        config_file.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+        instance.save()
+    except BaseException:
+        if created_data_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        elif sqlite_path is not None and not sqlite_existed:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
+        raise
+    return instance
