@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..db.connection import ConnectionSettings, Database, connect
-from ..db.dialects import DBTYPE_TO_DIALECT
+from ..db.dialects import DBTYPE_TO_DIALECT, check_prefix
 from ..errors import NotInstalledError, UserError
 from . import phpconfig
 
@@ -97,7 +97,12 @@ class Instance:
 
     @property
     def prefix(self) -> str:
-        return str(self.config.get("dbtableprefix", "oc_"))
+        """`dbtableprefix`, checked: it is spliced into SQL."""
+        prefix = str(self.config.get("dbtableprefix", "oc_"))
+        try:
+            return check_prefix(prefix)
+        except ValueError as exc:
+            raise UserError(f"{exc} (dbtableprefix in {self.path})") from None
 
     def connection_settings(self) -> ConnectionSettings:
         """How to reach the database, from dbtype, dbhost, dbport, dbname, dbuser, dbpassword."""
@@ -107,7 +112,7 @@ class Instance:
             raise UserError(f"Unsupported dbtype '{dbtype}' in {self.path} (use sqlite3, mysql or pgsql)")
         dbname = str(self.config.get("dbname") or "owncloud")
         host, port, socket = split_dbhost(str(self.config.get("dbhost") or "localhost"))
-        if self.config.get("dbport"):
+        if self.config.get("dbport") and port is None and socket is None:  # a port in dbhost wins
             try:
                 port = int(self.config["dbport"])
             except (TypeError, ValueError):
@@ -129,8 +134,4 @@ class Instance:
 
     def connect(self) -> Database:
         """Open the instance's database."""
-        try:
-            settings = self.connection_settings()
-        except ValueError as exc:
-            raise UserError(f"{exc} (dbtableprefix in {self.path})") from exc
-        return connect(settings)
+        return connect(self.connection_settings())
