@@ -8,7 +8,7 @@ class UserError(Exception):
 
     exit_code: int = 1
 
-    def __init__(self, message: str, exit_code: int | None = None) -> None:
+    def __init__(self, message: str = "", exit_code: int | None = None) -> None:
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code

@@ -7,17 +7,10 @@ from typing import Any
 
 import click
 
-from ..errors import NotInstalledError, UserError
-from ..instance.instance import Instance
+from ..errors import UserError
 from ..repositories.config_values import AppConfig
+from .common import installed_instance
 from .console import console, output_option, render
-
-
-def _instance() -> Instance:
-    instance = Instance.load()
-    if not instance.installed:
-        raise NotInstalledError()
-    return instance
 
 
 def _key(part: str) -> int | str:
@@ -72,7 +65,7 @@ def cast_system_value(value: str | None, type_name: str) -> tuple[Any, str]:
 @output_option()
 def system_get(name: tuple[str, ...], default_value: str | None, output: str) -> None:
     """Get a system config value."""
-    found, value = _lookup(_instance().config, name)
+    found, value = _lookup(installed_instance().config, name)
     if not found:
         if default_value is None:
             raise click.exceptions.Exit(1)
@@ -88,7 +81,7 @@ def system_get(name: tuple[str, ...], default_value: str | None, output: str) ->
 @click.option("--update-only", is_flag=True, help="Only update a value that is already set.")
 def system_set(name: tuple[str, ...], type_name: str, value: str | None, update_only: bool) -> None:
     """Set a system config value."""
-    instance = _instance()
+    instance = installed_instance()
     new_value, readable = cast_system_value(value, type_name)
     found, _ = _lookup(instance.config, name)
     if update_only and not found:
@@ -110,7 +103,7 @@ def system_set(name: tuple[str, ...], type_name: str, value: str | None, update_
 @click.option("--error-if-not-exists", is_flag=True, help="Checks whether the config exists before deleting it.")
 def system_delete(name: tuple[str, ...], error_if_not_exists: bool) -> None:
     """Delete a system config value."""
-    instance = _instance()
+    instance = installed_instance()
     found, _ = _lookup(instance.config, name)
     joined = " => ".join(name)
     if not found:
@@ -164,7 +157,7 @@ def cast_app_value(value: str, type_name: str | None) -> str:
 @output_option()
 def app_get(app: str, name: str, default_value: str | None, details: bool, output: str) -> None:
     """Get an app config value."""
-    with _instance().connect() as db:
+    with installed_instance().connect() as db:
         value = AppConfig(db, app).get(name)
     if value is None:
         if default_value is None:
@@ -188,7 +181,7 @@ def app_set(app: str, name: str, value: str, type_name: str | None, lazy: bool |
             sensitive: bool | None, update_only: bool) -> None:
     """Set an app config value."""
     stored = cast_app_value(value, type_name)
-    with _instance().connect() as db:
+    with installed_instance().connect() as db:
         config = AppConfig(db, app)
         current = config.get(name)
         if update_only and current is None:
@@ -209,7 +202,7 @@ def app_set(app: str, name: str, value: str, type_name: str | None, lazy: bool |
 @click.option("--error-if-not-exists", is_flag=True, help="Checks whether the config exists before deleting it.")
 def app_delete(app: str, name: str, error_if_not_exists: bool) -> None:
     """Delete an app config value."""
-    with _instance().connect() as db:
+    with installed_instance().connect() as db:
         existed = AppConfig(db, app).delete(name)
     if not existed and error_if_not_exists:
         raise UserError(f"Config {name} of app {app} could not be deleted because it did not exist")

@@ -12,8 +12,8 @@ import time
 
 import click
 
-from ..errors import NotInstalledError, UserError
-from ..instance.instance import Instance
+from ..errors import UserError
+from .common import installed_instance
 from .console import console, table
 
 
@@ -21,9 +21,7 @@ from .console import console, table
 @click.argument("folder", required=False, default="")
 def scan_app_data(folder: str) -> None:
     """Rescan the AppData folder."""
-    instance = Instance.load()
-    if not instance.installed:
-        raise NotInstalledError()
+    instance = installed_instance()
     if not instance.get("instanceid"):
         raise UserError("NoAppData folder found")
     con = console()

@@ -63,9 +63,9 @@ def occ() -> None:
 
 
 def _register() -> None:
-    from . import config_cmds, files_cmds, maintenance
+    from . import backup_cmds, config_cmds, files_cmds, maintenance
 
-    for module in (maintenance, config_cmds, files_cmds):
+    for module in (maintenance, config_cmds, files_cmds, backup_cmds):
         for command in module.COMMANDS:
             occ.add_command(command)
 

@@ -8,9 +8,10 @@ import click
 
 from .. import __version__
 from ..db import migrator
-from ..errors import NotInstalledError, UserError
+from ..errors import UserError
 from ..instance.install import InstallOptions, install
 from ..instance.instance import Instance, config_path
+from .common import installed_instance
 from .console import console, output_option, render
 
 _ENGINES = {"sqlite3": "SQLite", "sqlite": "SQLite", "pgsql": "PostgreSQL", "mysql": "MySQL/MariaDB"}
@@ -60,13 +61,6 @@ def status_command(output: str) -> None:
     console().line(render(info, output))
 
 
-def _instance() -> Instance:
-    instance = Instance.load()
-    if not instance.installed:
-        raise NotInstalledError()
-    return instance
-
-
 def _check_app(app: str) -> None:
     if app != migrator.APP_ID:
         raise UserError(f"App {app} is not handled by this tool (only '{migrator.APP_ID}')")
@@ -80,7 +74,7 @@ def migrate_command(app: str, version: str) -> None:
     _check_app(app)
     if version != "latest" and version not in migrator.available_versions():
         raise UserError(f"Version {version} is unknown.")
-    with _instance().connect() as db:
+    with installed_instance().connect() as db:
         applied = migrator.migrate(db)
     con = console()
     for v in applied:
@@ -94,7 +88,7 @@ def migrate_command(app: str, version: str) -> None:
 def migration_status_command(app: str) -> None:
     """Show which of the app's migrations have run."""
     _check_app(app)
-    instance = _instance()
+    instance = installed_instance()
     with instance.connect() as db:
         states = migrator.status(db)
     available = migrator.available_versions()

@@ -37,14 +37,15 @@ class EntityRepository:
         self._insert_columns = [c for c in cols if c.name != "id"]
 
     # -- reading -------------------------------------------------------------------------------
-    def _entity(self, row: tuple[Any, ...]) -> Entity:
+    def entity(self, row: tuple[Any, ...]) -> Entity:
+        """A row in physical column order -> the entity dict in `toArray()` order."""
         values = [bool(v) if i in self._bools and v is not None else v for i, v in enumerate(row)]
         return {key: values[i] for key, i in zip(self._keys, self._order, strict=True)}
 
     def _query(self, name: str, params: dict[str, Any] | None = None) -> list[Entity]:
         cur = self.db.execute_sql(self.db.sql(f"entities.{name}", self._fragments), params)
         try:
-            return [self._entity(tuple(r)) for r in cur.fetchall()]
+            return [self.entity(tuple(r)) for r in cur.fetchall()]
         finally:
             cur.close()
 
@@ -52,7 +53,7 @@ class EntityRepository:
         """Every row ordered by id through a server-side cursor (soft-deleted ones on request)."""
         name = "entities.stream_all" if include_deleted else "entities.stream_active"
         for row in self.db.stream(name, None, batch, self._fragments):
-            yield self._entity(row)
+            yield self.entity(row)
 
     def find_by_user(self, user_id: str, include_deleted: bool = True) -> list[Entity]:
         rows = self._query("by_user", {"user_id": user_id})

@@ -1,0 +1,1012 @@
+"""Backup folders and files on disk (backup-format.md §5, commands.md §0.5 and §1).
+
+Pure filesystem code, no database.  The app-data root is
+``<datadirectory>/appdata_<instanceid>/passwords``; backups live in its ``backups/`` (manual, imports)
+and ``autoBackups/`` (cron, safety backups) folders, which are created with mode 0700 on first use.
+
+Safety rules kept here:
+
+* every file name handled is a single path component: no ``/``, no NUL, not ``.``/``..``, at most
+  255 bytes (:class:`UnsafeBackupPathError` otherwise);
+* a backup folder that is a symlink must stay inside the app-data root;
+* listing only reports regular files (symlinks and sub-folders are skipped) and ignores the hidden
+  temporary files of :func:`atomic_write`; backups are opened with ``O_NOFOLLOW``;
+* files are written through :func:`atomic_write`: temp file in the target folder, fsync, rename into
+  place with mode 0600; nothing is left behind when the writer raises.
+
+Deliberate differences from the reference, all for robustness: a backup with the same label is
+deleted only after the new file has been written (the reference deletes it first), and a label cut
+to 20 bytes never ends in a partial UTF-8 character.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import functools
+import io
+import json
+import math
+import os
+import re
+import stat
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any, Final, Required, TypedDict
+
+from .errors import (
+    BackupNotFoundError,
+    BackupStorageError,
+    InvalidBackupFileTypeError,
+    InvalidExportPathError,
+    UnsafeBackupPathError,
+)
+from .phpjson import INT64_MAX, INT64_MIN, php_array_key
+
+__all__ = [
+    "AUTO_BACKUPS",
+    "BACKUPS",
+    "BACKUP_FOLDERS",
+    "DEFAULT_MAX_BACKUPS",
+    "ENTITY_COUNT_KEYS",
+    "MAX_LABEL_BYTES",
+    "TEMP_PREFIX",
+    "BackupFile",
+    "BackupInfo",
+    "BackupStorage",
+    "NewBackup",
+    "appdata_root",
+    "atomic_write",
+    "auto_restore_label",
+    "backup_label",
+    "check_file_name",
+    "check_import_name",
+    "compare_labels",
+    "date_label",
+    "human_file_size",
+    "import_label",
+    "iter_backup_bytes",
+    "label_of",
+    "php_intval",
+    "read_backup_data",
+    "resolve_export_path",
+    "sanitize_backup_name",
+    "sort_labels",
+]
+
+BACKUPS: Final = "backups"
+AUTO_BACKUPS: Final = "autoBackups"
+#: Folders in the order the reference reads them; on equal labels the later folder wins.
+BACKUP_FOLDERS: Final = (BACKUPS, AUTO_BACKUPS)
+MAX_LABEL_BYTES: Final = 20
+DEFAULT_MAX_BACKUPS: Final = 28
+#: Prefix of the hidden temporary files written by :func:`atomic_write`.
+TEMP_PREFIX: Final = ".ncpasswords-tmp-"
+#: ``entities`` keys of the detailed backup info, in output order.
+ENTITY_COUNT_KEYS: Final = ("passwords", "folders", "tags", "shares", "keychains", "challenges")
+
+_NAME_MAX_BYTES: Final = 255
+_CHUNK: Final = 1 << 20
+_FOLDER_MODE: Final = 0o700
+_FILE_MODE: Final = 0o600
+
+# getBackupInfo(): PCRE without /u, so \w is ASCII; PCRE and Python both let ``$`` match before a
+# final newline.
+_INFO_NAME_RE: Final = re.compile(r"^([\w\-.]+)(\.json(\.gz)?)$", re.ASCII)
+# BackupImportCommand: only the character before ``.json`` is checked.
+_IMPORT_NAME_RE: Final = re.compile(r"[\w+\-.](\.json(\.gz)?)$", re.ASCII)
+# BackupCreateCommand: preg_replace('/[^\w\-.]/', '', $name).
+_CREATE_STRIP_RE: Final = re.compile(r"[^A-Za-z0-9_\-.]")
+# PHP 8 numeric strings (is_numeric_string): optional surrounding whitespace.
+_NUMERIC_RE: Final = re.compile(
+    r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)[ \t\n\r\v\f]*\Z"
+)
+_LEADING_NUMERIC_RE: Final = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)")
+
+
+# --------------------------------------------------------------------------------------------
+# names and labels
+
+
+def appdata_root(datadirectory: str | os.PathLike[str], instanceid: str) -> Path:
+    """``<datadirectory>/appdata_<instanceid>/passwords``."""
+    check_file_name(f"appdata_{instanceid}")
+    return Path(datadirectory) / f"appdata_{instanceid}" / "passwords"
+
+
+def check_file_name(name: str) -> str:
+    """Return ``name`` if it is one safe path component, else raise :class:`UnsafeBackupPathError`."""
+    if not isinstance(name, str) or name in ("", ".", ".."):
+        raise UnsafeBackupPathError(f"Invalid file name: {name!r}")
+    if "/" in name or "\0" in name:
+        raise UnsafeBackupPathError(f"Invalid file name: {name!r}")
+    if len(os.fsencode(name)) > _NAME_MAX_BYTES:
+        raise UnsafeBackupPathError(f"File name too long: {name[:40]!r}…")
+    return name
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    """The first ``limit`` UTF-8 bytes of ``text``, without a trailing partial character."""
+    raw = text.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return text
+    raw = raw[:limit]
+    # Drop a partial multi-byte sequence at the end (PHP's substr() would keep its bytes).
+    for back in range(1, min(4, len(raw)) + 1):
+        lead = raw[-back]
+        if lead < 0x80:
+            break
+        if lead >= 0xC0:
+            needed = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            if needed > back:
+                raw = raw[:-back]
+            break
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def sanitize_backup_name(name: str | None) -> str | None:
+    """``passwords:backup:create``: drop every character outside ``[A-Za-z0-9_.-]``; None if empty."""
+    if name is None:
+        return None
+    cleaned = _CREATE_STRIP_RE.sub("", name)
+    return cleaned or None
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        return now.replace(tzinfo=UTC)
+    return now.astimezone(UTC)
+
+
+def date_label(now: datetime | None = None) -> str:
+    """Default label ``Y-m-d_H-i-s`` in UTC, e.g. ``2024-06-01_03-15-00``."""
+    return _utc(now).strftime("%Y-%m-%d_%H-%M-%S")
+
+
+def auto_restore_label(now: datetime | None = None) -> str:
+    """Label of the safety backup made before an automatic restore: ``AUTO_y-m-d_H-i`` (UTC)."""
+    return "AUTO_" + _utc(now).strftime("%y-%m-%d_%H-%M")
+
+
+def backup_label(name: str | None, *, now: datetime | None = None) -> str:
+    """``BackupService::createBackup()`` label: PHP-empty (None, ``""``, ``"0"``) → date label,
+    otherwise the first 20 bytes."""
+    if name is None or name in ("", "0"):
+        return date_label(now)
+    return _cut_bytes(name, MAX_LABEL_BYTES)
+
+
+def label_of(file_name: str) -> str:
+    """The listing key of a file: its name up to the last ``.json``; ``""`` without ``.json``."""
+    index = file_name.rfind(".json")
+    return file_name[:index] if index >= 0 else ""
+
+
+def import_label(file_name: str) -> str:
+    """``passwords:backup:import`` label: the base name up to the last ``.json``, cut to 20 bytes."""
+    return _cut_bytes(label_of(file_name), MAX_LABEL_BYTES)
+
+
+def check_import_name(file_name: str) -> bool:
+    """Validate an import file's base name like the reference; return True if it is ``.json.gz``.
+
+    Raises :class:`InvalidBackupFileTypeError` (``Invalid file type``) otherwise.
+    """
+    match = _IMPORT_NAME_RE.search(file_name)
+    if match is None:
+        raise InvalidBackupFileTypeError()
+    return match.group(2) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# PHP helpers: ksort order, intval, humanFileSize
+
+
+def _php_numeric(text: str, *, prefix: bool = False) -> int | float | None:
+    """PHP's is_numeric_string(): the value as int or float, None when not numeric.
+
+    With ``prefix`` a leading numeric part is enough (as in ``intval("12abc")``).
+    """
+    match = _LEADING_NUMERIC_RE.match(text) if prefix else _NUMERIC_RE.match(text)
+    if match is None:
+        return None
+    number = match.group(1)
+    if match.group(2) is None and match.group(3) is None:
+        value = int(number)
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+    return float(number)
+
+
+def _three_way(left: float, right: float) -> int:
+    return (left > right) - (left < right)
+
+
+def _bytes_compare(left: str, right: str) -> int:
+    lb = left.encode("utf-8", "surrogateescape")
+    rb = right.encode("utf-8", "surrogateescape")
+    return (lb > rb) - (lb < rb)
+
+
+def compare_labels(left: str, right: str) -> int:
+    """Compare two labels as PHP 8 ``ksort()`` (SORT_REGULAR) compares the array keys.
+
+    Canonical integer strings are integer keys; two numeric values compare numerically, an integer
+    key and a non-numeric string compare as strings, two strings use PHP's "smart" comparison.
+    """
+    lkey = php_array_key(left)
+    rkey = php_array_key(right)
+    if isinstance(lkey, int) and isinstance(rkey, int):
+        return _three_way(lkey, rkey)
+    lnum = lkey if isinstance(lkey, int) else _php_numeric(lkey)
+    rnum = rkey if isinstance(rkey, int) else _php_numeric(rkey)
+    if lnum is not None and rnum is not None:
+        if isinstance(lnum, int) and isinstance(rnum, int):
+            return _three_way(lnum, rnum)
+        return _three_way(float(lnum), float(rnum))
+    return _bytes_compare(str(lkey), str(rkey))
+
+
+def sort_labels(labels: list[str]) -> list[str]:
+    """``labels`` in PHP ``ksort`` order (stable for equal keys)."""
+    return sorted(labels, key=functools.cmp_to_key(compare_labels))
+
+
+def php_intval(value: object) -> int:
+    """PHP ``intval()`` of a raw config value (str/int/float/bool/None)."""
+    if value is None or value is False:
+        return 0
+    if value is True:
+        return 1
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value) or not -(2.0**63) <= value < 2.0**63:
+            return 0
+        return int(value)
+    if isinstance(value, str):
+        number = _php_numeric(value, prefix=True)
+        if number is None:
+            return 0
+        if isinstance(number, int):
+            return number
+        if math.isnan(number):
+            return 0
+        if number >= 2.0**63:
+            return INT64_MAX
+        if number < -(2.0**63):
+            return INT64_MIN
+        return int(number)
+    raise TypeError(f"intval() of {type(value).__name__}")
+
+
+def _php_round(value: float, places: int) -> Decimal:
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _php_number(value: Decimal) -> str:
+    """A rounded size as PHP prints the float: ``2``, ``1.5``, ``117.7``."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(float(value), ".14G")
+
+
+def human_file_size(size: int) -> str:
+    """Nextcloud's ``humanFileSize()`` (backup-format.md §5.4)."""
+    if size < 0:
+        return "?"
+    if size < 1024:
+        return f"{size} B"
+    value = _php_round(size / 1024, 0)
+    if value < 1024:
+        return f"{_php_number(value)} KB"
+    for unit in ("MB", "GB", "TB"):
+        value = _php_round(float(value) / 1024, 1)
+        if value < 1024:
+            return f"{_php_number(value)} {unit}"
+    value = _php_round(float(value) / 1024, 1)
+    return f"{_php_number(value)} PB"
+
+
+# --------------------------------------------------------------------------------------------
+# atomic writing
+
+
+class _GzipWriter(io.BufferedIOBase):
+    """Binary writer that gzips into ``raw`` like PHP's ``gzencode()`` (level -1, memLevel 9)."""
+
+    def __init__(self, raw: io.BufferedWriter) -> None:
+        super().__init__()
+        self._raw = raw
+        self._compressor = zlib.compressobj(-1, zlib.DEFLATED, 31, 9)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any, /) -> int:
+        view = memoryview(data)
+        output = self._compressor.compress(view)
+        if output:
+            self._raw.write(output)
+        return view.nbytes
+
+    def finish(self) -> None:
+        self._raw.write(self._compressor.flush())
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(
+    target: str | os.PathLike[str], *, compress: bool | None = None, mode: int = _FILE_MODE
+) -> Iterator[io.BufferedIOBase]:
+    """Write ``target`` atomically.
+
+    Yields a binary writer on a hidden temporary file (``TEMP_PREFIX…``) in the target's folder.
+    With ``compress`` (default: the name ends in ``.gz``) the bytes are gzipped like PHP's
+    ``gzencode()``.  On success the data is fsynced, the file gets ``mode`` and is renamed over
+    ``target``; on an exception the temporary file is removed and the exception propagates.  The
+    folder must exist (:class:`BackupStorageError` otherwise).  Do not close the writer yourself.
+    """
+    path = Path(target)
+    directory = path.parent
+    check_file_name(path.name)
+    if not directory.is_dir():
+        raise BackupStorageError(f"Folder does not exist: {directory}")
+    if compress is None:
+        compress = path.name.endswith(".gz")
+    fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            if compress:
+                writer = _GzipWriter(raw)
+                yield writer
+                writer.finish()
+            else:
+                yield raw
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    _fsync_dir(directory)
+
+
+# --------------------------------------------------------------------------------------------
+# reading backups
+
+
+class _InvalidBackup(Exception):
+    """The content would make PHP's gzdecode()/json_decode() fail (the reference then sees null)."""
+
+
+def _open_nofollow(path: Path) -> io.BufferedReader:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BackupStorageError(f"Not a regular file: {path}")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _iter_raw(handle: io.BufferedReader, compressed: bool) -> Iterator[bytes]:
+    if not compressed:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+        return
+    decompressor = zlib.decompressobj(31)  # gzip only, like gzdecode()
+    try:
+        while not decompressor.eof:
+            data = decompressor.unconsumed_tail or handle.read(_CHUNK)
+            if not data:
+                raise _InvalidBackup("truncated gzip data")
+            output = decompressor.decompress(data, _CHUNK)
+            if output:
+                yield output
+    except zlib.error as error:
+        raise _InvalidBackup(str(error)) from None
+
+
+def iter_backup_bytes(backup: BackupFile) -> Iterator[bytes]:
+    """The backup's JSON bytes in chunks, gunzipped when the name ends in ``gz`` (§5.6).
+
+    Raises :class:`OSError` for read problems and ``ValueError`` for corrupt gzip data.
+    """
+    with _open_nofollow(backup.path) as handle:
+        try:
+            yield from _iter_raw(handle, backup.compressed)
+        except _InvalidBackup as error:
+            raise ValueError(f"Invalid compressed backup: {error}") from None
+
+
+def _php_loads(text: str) -> Any:
+    def reject_constant(name: str) -> Any:
+        raise _InvalidBackup(f"invalid literal {name}")
+
+    try:
+        return json.loads(text, parse_constant=reject_constant)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise _InvalidBackup(str(error)) from None
+
+
+def read_backup_data(backup: BackupFile) -> Any:
+    """Unpack a backup like ``unpackBackupFile()``: the decoded JSON, or None where PHP's
+    ``gzdecode``/``json_decode`` would fail (corrupt gzip, invalid UTF-8 or JSON)."""
+    with _open_nofollow(backup.path) as handle:
+        try:
+            raw = b"".join(_iter_raw(handle, backup.compressed))
+            text = raw.decode("utf-8")
+            return _php_loads(text)
+        except (_InvalidBackup, UnicodeDecodeError):
+            return None
+
+
+class _TextStream:
+    """Incremental JSON reader: skips whitespace, reads single values with ``raw_decode``."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._json = json.JSONDecoder(parse_constant=self._reject_constant)
+        self.buffer = ""
+        self.pos = 0
+        self.eof = False
+
+    @staticmethod
+    def _reject_constant(name: str) -> Any:
+        raise _InvalidBackup(f"invalid literal {name}")
+
+    def _fill(self, at_least: int | None = None) -> bool:
+        """Append at least ``at_least`` characters (default: one chunk; fewer at the end of input).
+
+        Returns False when the input was already exhausted.
+        """
+        if self.eof:
+            return False
+        if at_least is None:
+            at_least = _CHUNK
+        pieces: list[str] = []
+        added = 0
+        try:
+            while added < at_least:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    pieces.append(self._decoder.decode(b"", final=True))
+                    self.eof = True
+                    break
+                text = self._decoder.decode(chunk)
+                pieces.append(text)
+                added += len(text)
+        except UnicodeDecodeError as error:
+            raise _InvalidBackup(str(error)) from None
+        self.buffer = self.buffer[self.pos :] + "".join(pieces)
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next non-whitespace character ("" at the end of input), not consumed."""
+        while True:
+            buffer = self.buffer
+            pos = self.pos
+            while pos < len(buffer) and buffer[pos] in " \t\n\r":
+                pos += 1
+            self.pos = pos
+            if pos < len(buffer):
+                return self.buffer[self.pos]
+            if not self._fill():
+                return ""
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise _InvalidBackup(f"expected {char!r}")
+        self.pos += 1
+
+    def value(self) -> Any:
+        """Decode the next JSON value (after whitespace)."""
+        self.peek()
+        while True:
+            try:
+                value, end = self._json.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError:
+                if self._fill(max(_CHUNK, len(self.buffer) - self.pos)):
+                    continue
+                raise _InvalidBackup("invalid JSON") from None
+            except RecursionError:
+                raise _InvalidBackup("nesting too deep") from None
+            if end >= len(self.buffer) and not self.eof:
+                # A number at the end of the buffer may continue in the next chunk.
+                self._fill()
+                continue
+            self.pos = end
+            return value
+
+    def count_array(self) -> int:
+        """Consume a JSON array element by element; return the element count."""
+        self.expect("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return 0
+        count = 0
+        while True:
+            self.value()
+            count += 1
+            char = self.peek()
+            self.pos += 1
+            if char == "]":
+                return count
+            if char != ",":
+                raise _InvalidBackup("expected ',' or ']'")
+
+    def any_value(self) -> tuple[bool, Any]:
+        """A value; arrays are streamed and returned as ``(True, element_count)``."""
+        if self.peek() == "[":
+            return True, self.count_array()
+        return False, self.value()
+
+
+_PHP_TYPE_NAMES: Final = {bool: "bool", int: "int", float: "float", str: "string"}
+
+
+class _Summary:
+    """What getBackupInfo() reads from ``$data``: version, settings.users and entity counts."""
+
+    def __init__(self) -> None:
+        self.is_object = False
+        # key → ("count", n) for streamed arrays or ("value", decoded value)
+        self.members: dict[str, tuple[str, Any]] = {}
+
+    def get(self, key: str) -> tuple[str, Any] | None:
+        return self.members.get(key) if self.is_object else None
+
+
+def _summarize(chunks: Iterator[bytes]) -> _Summary:
+    stream = _TextStream(chunks)
+    summary = _Summary()
+    first = stream.peek()
+    if first == "{":
+        summary.is_object = True
+        stream.pos += 1
+        if stream.peek() == "}":
+            stream.pos += 1
+        else:
+            while True:
+                if stream.peek() != '"':
+                    raise _InvalidBackup("expected a key")
+                key = stream.value()
+                stream.expect(":")
+                if key not in ("version", "settings"):
+                    streamed, value = stream.any_value()
+                    summary.members[key] = ("count", value) if streamed else ("value", value)
+                else:
+                    summary.members[key] = ("value", stream.value())
+                char = stream.peek()
+                stream.pos += 1
+                if char == "}":
+                    break
+                if char != ",":
+                    raise _InvalidBackup("expected ',' or '}'")
+    elif first == "[":
+        stream.count_array()
+    else:
+        stream.value()
+    if stream.peek() != "":
+        raise _InvalidBackup("trailing data")
+    return summary
+
+
+def _php_count(value: Any) -> int:
+    if isinstance(value, Mapping | list):
+        return len(value)
+    type_name = _PHP_TYPE_NAMES.get(type(value), type(value).__name__)
+    raise TypeError(f"count(): Argument #1 ($value) must be of type Countable|array, {type_name} given")
+
+
+def _member_count(entry: tuple[str, Any] | None) -> int:
+    if entry is None:
+        return 0
+    kind, value = entry
+    if kind == "count":
+        return int(value)
+    if value is None:  # isset() is false for null
+        return 0
+    return _php_count(value)
+
+
+def _details(backup: BackupFile) -> dict[str, Any]:
+    try:
+        with _open_nofollow(backup.path) as handle:
+            summary = _summarize(_iter_raw(handle, backup.compressed))
+    except (_InvalidBackup, RecursionError):
+        summary = _Summary()  # json_decode() gave null: version 0, no users, all counts 0
+    version_entry = summary.get("version")
+    version = version_entry[1] if version_entry is not None else None
+    settings_entry = summary.get("settings")
+    users_entry: tuple[str, Any] | None = None
+    if settings_entry is not None and isinstance(settings_entry[1], Mapping):
+        users = settings_entry[1].get("users")
+        users_entry = ("value", users)
+    elif settings_entry is not None and isinstance(settings_entry[1], list):
+        # A JSON list is a PHP array with integer keys only: no "users" key.
+        users_entry = None
+    return {
+        "version": 0 if version is None else version,
+        "users": _member_count(users_entry),
+        "entities": {key: _member_count(summary.get(key)) for key in ENTITY_COUNT_KEYS},
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# storage
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    """One file in a backup folder."""
+
+    folder: str
+    name: str
+    path: Path = field(compare=False)
+
+    @property
+    def label(self) -> str:
+        """The listing key: the name up to the last ``.json`` (``""`` without ``.json``)."""
+        return label_of(self.name)
+
+    @property
+    def compressed(self) -> bool:
+        """Unpacking gunzips when the name's last two characters are ``gz`` (§5.6)."""
+        return self.name.endswith("gz")
+
+    @property
+    def size(self) -> int:
+        return os.lstat(self.path).st_size
+
+
+class BackupInfo(TypedDict, total=False):
+    """``BackupService::getBackupInfo()``; the last four keys only with details."""
+
+    label: Required[str | None]
+    name: Required[str]
+    size: Required[str]
+    format: Required[str]
+    error: str
+    version: Any
+    users: int
+    entities: dict[str, int]
+
+
+@dataclass
+class NewBackup:
+    """A backup being written by :meth:`BackupStorage.create` / :meth:`BackupStorage.import_writer`.
+
+    ``write`` takes bytes (gzipped transparently for ``.json.gz``); ``result`` is set once the
+    ``with`` block has completed and the file is in place.
+    """
+
+    label: str
+    folder: str
+    name: str
+    path: Path
+    stream: io.BufferedIOBase
+    result: BackupFile | None = None
+
+    def write(self, data: bytes) -> int:
+        return self.stream.write(data)
+
+
+class BackupStorage:
+    """The two backup folders below the app-data root ``<datadirectory>/appdata_<id>/passwords``."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    @classmethod
+    def for_instance(cls, datadirectory: str | os.PathLike[str], instanceid: str) -> BackupStorage:
+        return cls(appdata_root(datadirectory, instanceid))
+
+    # -- folders ---------------------------------------------------------------------------
+
+    def folder_path(self, folder: str = BACKUPS) -> Path:
+        """The folder's path; created (0700, with the app-data root if needed) when missing.
+
+        Raises :class:`UnsafeBackupPathError` for other folder names and for a folder (or symlink)
+        that leads outside the app-data root.
+        """
+        if folder not in BACKUP_FOLDERS:
+            raise UnsafeBackupPathError(f"Unknown backup folder: {folder!r}")
+        path = self.root / folder
+        if not os.path.lexists(path):
+            self.root.mkdir(mode=_FOLDER_MODE, parents=True, exist_ok=True)
+            try:
+                path.mkdir(mode=_FOLDER_MODE)
+                os.chmod(path, _FOLDER_MODE)
+            except FileExistsError:
+                pass
+        root_real = os.path.realpath(self.root)
+        real = os.path.realpath(path)
+        if os.path.commonpath([root_real, real]) != root_real or real == root_real:
+            raise UnsafeBackupPathError(f"Backup folder leads outside the app data folder: {path}")
+        if not os.path.isdir(real):
+            raise UnsafeBackupPathError(f"Backup folder is not a directory: {path}")
+        return path
+
+    def _file(self, folder: str, name: str) -> BackupFile:
+        check_file_name(name)
+        return BackupFile(folder, name, self.folder_path(folder) / name)
+
+    def _folder_files(self, folder: str) -> list[BackupFile]:
+        directory = self.folder_path(folder)
+        files: list[BackupFile] = []
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name.startswith(TEMP_PREFIX):
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                files.append(BackupFile(folder, entry.name, directory / entry.name))
+        # Nextcloud lists a folder ordered by name; it decides which of two files with the same
+        # label (``x.json`` / ``x.json.gz``) wins inside one folder.
+        files.sort(key=lambda item: os.fsencode(item.name))
+        return files
+
+    # -- listing -----------------------------------------------------------------------------
+
+    def list_backups(self, location: str | None = None) -> dict[str, BackupFile]:
+        """``getBackups()``: label → file, in PHP ``ksort`` order.
+
+        Reads ``backups`` then ``autoBackups`` (only ``location`` when it is one of them); a later
+        file with the same label replaces an earlier one, so ``autoBackups`` wins.
+        """
+        folders = (location,) if location in BACKUP_FOLDERS else BACKUP_FOLDERS
+        merged: dict[str, BackupFile] = {}
+        for folder in folders:
+            assert folder is not None
+            for backup in self._folder_files(folder):
+                merged[backup.label] = backup
+        return {label: merged[label] for label in sort_labels(list(merged))}
+
+    def find(self, label: str, location: str | None = None) -> BackupFile | None:
+        """The backup listed under ``label`` (both folders unless ``location``), or None."""
+        return self.list_backups(location).get(label)
+
+    def get(self, label: str, location: str | None = None) -> BackupFile:
+        """Like :meth:`find`; raises ``BackupNotFoundError("Could not find backup '<label>'")``."""
+        backup = self.find(label, location)
+        if backup is None:
+            raise BackupNotFoundError(f"Could not find backup '{label}'")
+        return backup
+
+    def info(self, backup: BackupFile, details: bool = False) -> BackupInfo:
+        """``getBackupInfo()`` (§5.4).  Details are read by streaming through the file, so only
+        one top-level array element at a time is held in memory."""
+        backup = self._file(backup.folder, backup.name)
+        match = _INFO_NAME_RE.match(backup.name)
+        info: BackupInfo = {
+            "label": match.group(1) if match else None,
+            "name": backup.name,
+            "size": human_file_size(backup.size),
+            "format": "compressed" if match and match.group(3) is not None else "json",
+        }
+        if details:
+            try:
+                found = _details(backup)
+            except Exception as error:  # the reference reports any Throwable's message
+                info["error"] = str(error)
+            else:
+                info["version"] = found["version"]
+                info["users"] = found["users"]
+                info["entities"] = found["entities"]
+        return info
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def create(
+        self,
+        name: str | None = None,
+        folder: str = BACKUPS,
+        *,
+        compress: bool = True,
+        now: datetime | None = None,
+    ) -> Iterator[NewBackup]:
+        """``createBackup(name, folder)``: write ``<label>.json.gz`` (``.json`` without compress).
+
+        The label follows :func:`backup_label`.  Once the new file is in place, the backup listed
+        under the same label in either folder (the one :meth:`list_backups` returns) is deleted
+        unless it is the file just written.  Nothing changes if the ``with`` block raises.
+        """
+        if folder not in BACKUP_FOLDERS:
+            raise UnsafeBackupPathError(f"Unknown backup folder: {folder!r}")
+        label = backup_label(name, now=now)
+        file_name = label + (".json.gz" if compress else ".json")
+        target = self._file(folder, file_name)
+        previous = self.list_backups().get(label)
+        with atomic_write(target.path, compress=compress) as stream:
+            pending = NewBackup(label, folder, file_name, target.path, stream)
+            yield pending
+        if previous is not None and (previous.folder, previous.name) != (folder, file_name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._file(previous.folder, previous.name).path)
+        pending.result = target
+
+    @contextlib.contextmanager
+    def import_writer(self, source_name: str, *, compress: bool = True) -> Iterator[NewBackup]:
+        """Store re-encoded import data as ``backups/<import_label(source_name)>.json.gz``.
+
+        A file with exactly that name in ``backups`` is replaced; ``autoBackups`` is not looked at.
+        """
+        label = import_label(os.path.basename(source_name))
+        file_name = label + (".json.gz" if compress else ".json")
+        target = self._file(BACKUPS, file_name)
+        with atomic_write(target.path, compress=compress) as stream:
+            pending = NewBackup(label, BACKUPS, file_name, target.path, stream)
+            yield pending
+        pending.result = target
+
+    def import_file(
+        self, source: str | os.PathLike[str], *, label: str | None = None, compressed: bool | None = None
+    ) -> BackupFile:
+        """Copy an already validated backup file's bytes into ``backups`` unchanged.
+
+        The label defaults to :func:`import_label` of the source's base name; ``compressed`` (the
+        source holds gzip bytes; default: its name ends in ``.gz``) selects ``.json.gz`` or ``.json``.
+        A file with the same name in ``backups`` is replaced.
+        """
+        source_path = Path(source)
+        label = import_label(source_path.name) if label is None else _cut_bytes(label, MAX_LABEL_BYTES)
+        if compressed is None:
+            compressed = source_path.name.endswith(".gz")
+        target = self._file(BACKUPS, label + (".json.gz" if compressed else ".json"))
+        with open(source_path, "rb") as handle, atomic_write(target.path, compress=False) as stream:
+            while chunk := handle.read(_CHUNK):
+                stream.write(chunk)
+        return target
+
+    def export(self, backup: BackupFile, target: str | os.PathLike[str]) -> Path:
+        """Copy the stored bytes of ``backup`` to ``target`` atomically (mode 0600); return it.
+
+        The target's folder must exist (:class:`BackupStorageError`); an existing target that is
+        not a regular file raises :class:`InvalidExportPathError`; an existing file is replaced.
+        """
+        source = self._file(backup.folder, backup.name)
+        target_path = Path(target)
+        if not target_path.parent.is_dir():
+            raise BackupStorageError(f"Export folder does not exist: {target_path.parent}")
+        if os.path.lexists(target_path) and not target_path.is_file():
+            raise InvalidExportPathError()
+        with _open_nofollow(source.path) as handle, atomic_write(target_path, compress=False) as stream:
+            while chunk := handle.read(_CHUNK):
+                stream.write(chunk)
+        return target_path
+
+    # -- deleting ----------------------------------------------------------------------------
+
+    def delete(self, label: str) -> BackupFile:
+        """``passwords:backup:delete``: remove the backup listed under ``label`` in ``backups``.
+
+        Raises :class:`BackupNotFoundError` with an empty message when there is none.
+        """
+        backup = self.list_backups(BACKUPS).get(label)
+        if backup is None:
+            raise BackupNotFoundError()
+        os.unlink(self._file(backup.folder, backup.name).path)
+        return backup
+
+    def delete_file(self, backup: BackupFile) -> None:
+        """Remove one backup file (no error if it is already gone)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._file(backup.folder, backup.name).path)
+
+    def remove_old_backups(self, maximum: object = None) -> list[BackupFile]:
+        """``removeOldBackups()`` (§5.7); return the deleted files.
+
+        ``maximum`` is the raw app config value ``backup/files/maximum`` (None when unset → 28),
+        converted with PHP ``intval``; 0 keeps everything.  Only ``autoBackups`` is rotated: the
+        lowest labels are deleted until ``maximum`` remain.  A negative maximum deletes all of
+        them (the reference then fails on a missing entry).
+        """
+        limit = DEFAULT_MAX_BACKUPS if maximum is None else php_intval(maximum)
+        if limit == 0:
+            return []
+        backups = list(self.list_backups(AUTO_BACKUPS).values())
+        if len(backups) <= limit:
+            return []
+        doomed = backups[: len(backups) - limit]
+        for backup in doomed:
+            self.delete_file(backup)
+        return doomed
+
+    def cleanup_temp_files(self, *, older_than: float = 3600.0) -> list[Path]:
+        """Remove temporary files left by crashed writers in both folders; return their paths.
+
+        Only files whose modification time is at least ``older_than`` seconds ago are removed, so
+        a writer that is still running is left alone (pass 0 to remove all).
+        """
+        removed: list[Path] = []
+        limit = time.time() - older_than
+        for folder in BACKUP_FOLDERS:
+            directory = self.folder_path(folder)
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if not entry.name.startswith(TEMP_PREFIX):
+                        continue
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                        if stat.S_ISDIR(info.st_mode) or info.st_mtime > limit:
+                            continue
+                        os.unlink(entry.path)
+                    except FileNotFoundError:
+                        continue
+                    removed.append(directory / entry.name)
+        return removed
+
+
+# --------------------------------------------------------------------------------------------
+# export path resolution (BackupExportCommand)
+
+
+def _normalize_path(path: str) -> str:
+    parts: list[str] = []
+    for part in path.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+        else:
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def resolve_export_path(
+    backup_name: str, file: str | None, cwd: str | os.PathLike[str], *, create_folders: bool = True
+) -> Path:
+    """The export target of ``passwords:backup:export <name> [file]`` (commands.md §1.4).
+
+    ``backup_name`` is the stored file name (e.g. ``x.json.gz``).  A ``file`` ending in the backup's
+    ending from its last ``.json`` is a file path, anything else a folder that gets the stored name.
+    Missing folders are created (``create_folders``); a regular file in the folder's place, or a
+    non-file at the final path, raises :class:`InvalidExportPathError`.  The result is normalised
+    (``.``/``..``/empty parts resolved textually).
+    """
+    folder = file or ""
+    if not folder.startswith("/"):
+        folder = os.fspath(cwd) + "/" + folder
+    export_name = backup_name
+    index = backup_name.rfind(".json")
+    ending = backup_name[index:] if index >= 0 else backup_name
+    if ending and folder.endswith(ending):
+        export_name = os.path.basename(folder)
+        folder = os.path.dirname(folder) or "."
+    if not os.path.isdir(folder):
+        if os.path.isfile(folder):
+            raise InvalidExportPathError()
+        if create_folders:
+            try:
+                os.makedirs(folder, 0o777, exist_ok=True)
+            except OSError as error:
+                raise InvalidExportPathError() from error
+    path = folder + "/" + export_name
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise InvalidExportPathError()
+    return Path(_normalize_path(path))

@@ -1,0 +1,157 @@
+"""`passwords:backup:*`: create, list, restore, export, import, delete (commands.md §1)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import click
+
+from ..backup import service
+from ..backup.errors import BackupNotFoundError
+from ..backup.restore import RestoreOptions
+from ..backup.storage import BACKUPS, check_import_name, human_file_size, resolve_export_path, sanitize_backup_name
+from ..errors import UserError
+from .common import confirm, installed_instance, start_interactive
+from .console import console
+from .progress import Progress
+
+
+@click.command("passwords:backup:create")
+@click.argument("name", required=False)
+def create_command(name: str | None) -> None:
+    """Create a new backup of the password database."""
+    con = console()
+    instance = installed_instance()
+    progress = Progress(con, "Backing up")
+    with instance.connect() as db:
+        backup, _ = service.create(instance, db, sanitize_backup_name(name), progress=progress)
+    progress.finish()
+    info = service.storage_for(instance).info(backup)
+    con.line(f"Created new backup: {info['label']}, {info['size']} {info['format']}")
+
+
+@click.command("passwords:backup:list")
+@click.option("-d", "--details", is_flag=True, help="Inspect backup files and list contents")
+def list_command(details: bool) -> None:
+    """Print a list of the available backups."""
+    con = console()
+    storage = service.storage_for(installed_instance())
+    backups = storage.list_backups()
+    if not backups:
+        con.line("No backups found")
+        return
+    con.line("The following backups are available:")
+    for backup in backups.values():
+        info = storage.info(backup, details)
+        con.line(f"  {info.get('label') or ''!s:<20}  {info['size']} {info['format']}")
+        if not details:
+            continue
+        if "error" in info:
+            con.line(f"    Error {info['error']}")
+        if "version" in info:
+            con.line(f"    Version {info['version']}")
+        if "users" in info:
+            con.line(f"    {info['users']:<5} users")
+        for entity, count in (info.get("entities") or {}).items():
+            con.line(f"    {count:<5} {entity}")
+
+
+@click.command("passwords:backup:restore")
+@click.argument("name")
+@click.option("-u", "--user", "user", is_flag=False, flag_value="", default=None,
+              help="Restore data only for this user")
+@click.option("--no-data", is_flag=True, help="Do not restore user data and encryption keys")
+@click.option("--no-user-settings", is_flag=True, help="Do not restore user settings")
+@click.option("--no-app-settings", is_flag=True, help="Do not restore application settings")
+def restore_command(name: str, user: str | None, no_data: bool, no_user_settings: bool,
+                    no_app_settings: bool) -> None:
+    """Restores a backup."""
+    con = console()
+    start_interactive(con)
+    user = user or None
+    options = RestoreOptions(
+        user=user,
+        data=not no_data,
+        user_settings=not no_user_settings,
+        client_settings=not no_user_settings,
+        app_settings=not no_app_settings and user is None,
+    )
+    instance = installed_instance()
+    backup = service.storage_for(instance).get(name)
+    con.line(f"This backup file will be used: {name}")
+    con.line()
+    con.line("The following will be restored:")
+    if user is not None:
+        con.line(f" - Only data for {shlex.quote(user) if user else repr('')}")
+    if options.data:
+        con.line(" - The Passwords App server secret")
+        con.line(" - Server and user encryption keys")
+        con.line(" - User passwords, folder, tags and shares")
+    if options.app_settings:
+        con.line(" - Application settings")
+    if options.user_settings:
+        con.line(" - User settings")
+    if options.client_settings:
+        con.line(" - Third party client settings")
+    if options.nothing:
+        con.line(" - nothing")
+        raise click.exceptions.Exit(1)
+    if options.data:
+        con.line()
+        con.line("Restoring user data means that the current user data will be wiped.")
+    if not confirm(con, f'The backup "{name}" will now be restored'):
+        raise click.exceptions.Exit(2)
+    if not con.quiet:
+        click.echo("Restoring backup ...", nl=False)
+    progress = Progress(con, "Restoring")
+    with instance.connect() as db:
+        service.restore(instance, db, backup, options, progress)
+    progress.finish()
+    con.line(" done")
+
+
+@click.command("passwords:backup:export")
+@click.argument("name")
+@click.argument("file", required=False, default="")
+def export_command(name: str, file: str) -> None:
+    """Export a backup to a file."""
+    storage = service.storage_for(installed_instance())
+    backup = storage.get(name)
+    # Unlike the reference, a missing target folder is an error rather than created silently.
+    target = resolve_export_path(backup.name, file, cwd=os.getcwd(), create_folders=False)
+    written = storage.export(backup, target)
+    console().line(f"Exported backup to {written}")
+
+
+@click.command("passwords:backup:import")
+@click.argument("file")
+def import_command(file: str) -> None:
+    """Import a backup from a file."""
+    con = console()
+    instance = installed_instance()
+    source = Path(os.path.realpath(file))
+    if not source.is_file() or not os.access(source, os.R_OK):
+        raise UserError(f"Could not find a readable file at {file}")
+    check_import_name(source.name)
+    progress = Progress(con, "Importing")
+    backup = service.import_file(instance, source, progress)
+    progress.finish()
+    con.line(f"Imported backup: {backup.label}, {human_file_size(backup.size)} "
+             f"{'compressed' if backup.compressed else 'json'}")
+
+
+@click.command("passwords:backup:delete")
+@click.argument("name")
+def delete_command(name: str) -> None:
+    """Delete a manually created backup file."""
+    storage = service.storage_for(installed_instance())
+    try:
+        storage.delete(name)
+    except BackupNotFoundError:
+        raise UserError(f"Could not find backup '{name}' in {BACKUPS}/") from None
+    console().line(f"Deleted: {name}")
+
+
+COMMANDS = [create_command, list_command, restore_command, export_command, import_command, delete_command]
