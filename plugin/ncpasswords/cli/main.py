@@ -63,10 +63,15 @@ def occ() -> None:
 
 
 def _register() -> None:
-    from . import backup_cmds, config_cmds, files_cmds, maintenance
+    """Add the COMMANDS of every module of this package (one module per command family)."""
+    import importlib
+    import pkgutil
 
-    for module in (maintenance, config_cmds, files_cmds, backup_cmds):
-        for command in module.COMMANDS:
+    from .. import cli
+
+    for module_info in pkgutil.iter_modules(cli.__path__):
+        module = importlib.import_module(f"{cli.__name__}.{module_info.name}")
+        for command in getattr(module, "COMMANDS", ()):
             occ.add_command(command)
 
 
