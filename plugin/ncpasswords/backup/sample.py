@@ -1,0 +1,213 @@
+"""Deterministic sample data: a v106 backup with realistic field shapes, for demos, tests and the
+benchmarks.
+
+Shapes follow real data (backup-format.md §1): SSEv1r2 revisions whose encrypted fields look like
+Nextcloud ICrypto output (`hex|hex iv|hex hmac|3`), 1024-character `sseKey`s, uuids, folders,
+tags and their relations, shares between users, keychains and challenges. About one revision in
+ten is unencrypted and carries unicode plaintext; some values are empty and some are as long as
+their columns allow. The ciphertexts are random bytes of the right form, not real encryptions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .document import BACKUP_VERSION
+from .phpjson import BinaryWriter, dumps
+
+ROOT_FOLDER = "00000000-0000-0000-0000-000000000000"
+_CLIENTS = ("CLIENT::UNKNOWN", "Firefox on Linux", "Passwords für Android 日本", "CLIENT::CLI", "Safari 🧭 iOS")
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_PLAIN = ("Bank — Konto", "Ünïcödé label", "mail@example.org", "https://example.com/login?a=1&b=2", "",
+          "Quote \" and backslash \\ and slash /", "Emoji 🔐 key", "行 中文")
+
+
+@dataclass(frozen=True)
+class SampleSize:
+    """How much data to generate."""
+
+    passwords: int = 100
+    revisions: int = 3
+    users: int = 3
+    folders_per_user: int = 5
+    tags_per_user: int = 4
+    seed: int = 1
+
+
+SIZES = {
+    "S": SampleSize(passwords=1_000, revisions=1, users=3),
+    "M": SampleSize(passwords=20_000, revisions=3, users=5),
+    "L": SampleSize(passwords=100_000, revisions=3, users=10),
+}
+
+
+class _Gen:
+    def __init__(self, size: SampleSize) -> None:
+        self.size = size
+        self.rng = random.Random(size.seed)
+        # Plain ids, a unicode e-mail-like id and one of the full 64 characters of the column.
+        users = ["alice", "bob.ünicode@example.org", *(f"user{i}" for i in range(2, size.users - 1)), "x" * 63 + "é"]
+        self.users = users[: size.users] if size.users < 3 else users
+        self.clock = 1_700_000_000
+        self.ids = 0
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def hex(self, nbytes: int) -> str:
+        return self.rng.getrandbits(nbytes * 8).to_bytes(nbytes, "big").hex()
+
+    def cipher(self, plain_len: int) -> str:
+        """Looks like ICrypto output: hex(ciphertext)|hex(iv)|hex(hmac-sha512)|3."""
+        padded = (plain_len // 16 + 1) * 16
+        return f"{self.hex(padded)}|{self.hex(16)}|{self.hex(64)}|3"
+
+    def key(self, length: int = 1024) -> str:
+        return "".join(self.rng.choice(_BASE64) for _ in range(length))
+
+    def time(self) -> int:
+        self.clock += self.rng.randrange(1, 600)
+        return self.clock
+
+    def next_id(self) -> int:
+        self.ids += 1
+        return self.ids
+
+    def flag(self, p: float) -> bool:
+        return self.rng.random() < p
+
+
+def _revision(g: _Gen, kind: str, model: str, user: str, folder: str, sse_key: str) -> dict[str, Any]:
+    """A revision in toArray() order for `kind` password/folder/tag."""
+    plain = g.flag(0.1)
+    t = g.time()
+
+    def field(length: int) -> str:
+        return g.rng.choice(_PLAIN) if plain else g.cipher(length)
+
+    head: dict[str, Any] = {"id": g.next_id()}
+    if kind == "password":
+        custom = '[{"label":"PIN","type":"secret","value":"1234"}]' if plain else g.cipher(120)
+        head.update(
+            url=field(40), hash=hashlib.sha1(g.hex(8).encode()).hexdigest(), notes=field(g.rng.randrange(0, 400)),
+            label=field(20), folder=folder, username=field(16), password=field(24),
+            statusCode=g.rng.choice(("GOOD", "GOOD", "GOOD", "OUTDATED", "DUPLICATE", "BREACHED")),
+            customFields=custom if g.flag(0.8) else None, status=g.rng.randrange(0, 4),
+        )
+    elif kind == "folder":
+        head.update(label=field(20), parent=folder)
+    else:
+        head.update(label=field(12), color="#1e88e5" if plain else g.cipher(7))
+    head.update(
+        sseType="none" if plain else "SSEv1r2", sseKey="" if plain else sse_key, cseType="none", cseKey="",
+        model=model, client=g.rng.choice(_CLIENTS), edited=t, hidden=g.flag(0.02), trashed=g.flag(0.05),
+        favorite=g.flag(0.1), uuid=g.uuid(), userId=user, deleted=False, created=t, updated=t,
+    )
+    return head
+
+
+def _model(g: _Gen, kind: str, user: str, folder: str) -> dict[str, Any]:
+    uid = g.uuid()
+    revisions = [_revision(g, kind, uid, user, folder, g.key()) for _ in range(g.size.revisions)]
+    created = revisions[0]["created"]
+    model: dict[str, Any] = {"id": g.next_id()}
+    if kind == "password":
+        model.update(shareId=None, editable=True, suspended=False, hasShares=False)
+    elif kind == "folder":
+        model.update(suspended=False)
+    model.update(revision=revisions[-1]["uuid"], uuid=uid, userId=user, deleted=False, created=created,
+                 updated=revisions[-1]["updated"], revisions=revisions)
+    return model
+
+
+def generate(out: BinaryWriter, size: SampleSize) -> dict[str, int]:
+    """Write a whole sample backup document to `out`; returns counts per section."""
+    g = _Gen(size)
+    folders = {u: [_model(g, "folder", u, ROOT_FOLDER) for _ in range(size.folders_per_user)] for u in g.users}
+    tags = {u: [_model(g, "tag", u, "") for _ in range(size.tags_per_user)] for u in g.users}
+    counts = {"passwords": 0, "folders": 0, "tags": 0, "shares": 0, "keychains": 0, "challenges": 0,
+              "passwordTagRelations": 0}
+    relations: list[dict[str, Any]] = []
+    shares: list[dict[str, Any]] = []
+
+    def write(text: str) -> None:
+        out.write(text.encode("ascii"))
+
+    def section(name: str, items: Iterator[dict[str, Any]], first: bool = False) -> None:
+        write(("" if first else ",") + f'"{name}":[')
+        n = 0
+        for item in items:
+            write(("," if n else "") + dumps(item))
+            n += 1
+        write("]")
+        counts[name] = n
+
+    def passwords() -> Iterator[dict[str, Any]]:
+        for i in range(size.passwords):
+            user = g.users[i % len(g.users)]
+            folder = g.rng.choice([ROOT_FOLDER, *(f["uuid"] for f in folders[user])])
+            model = _model(g, "password", user, folder)
+            if len(relations) < 5000 and g.flag(0.3):
+                tag = g.rng.choice(tags[user])
+                t = g.time()
+                relations.append({"id": g.next_id(), "tag": tag["uuid"], "client": g.rng.choice(_CLIENTS),
+                                  "password": model["uuid"], "tagRevision": tag["revision"],
+                                  "passwordRevision": model["revision"], "hidden": False, "uuid": g.uuid(),
+                                  "userId": user, "deleted": False, "created": t, "updated": t})
+            if len(shares) < 2000 and len(g.users) > 1 and g.flag(0.05):
+                model["hasShares"] = True
+                receiver = g.users[(g.users.index(user) + 1) % len(g.users)]
+                t = g.time()
+                shares.append({"id": g.next_id(), "type": "user", "client": "CLIENT::UNKNOWN", "receiver": receiver,
+                               "sourcePassword": model["uuid"], "targetPassword": None if g.flag(0.3) else g.uuid(),
+                               "expires": None if g.flag(0.8) else t + 86400, "editable": g.flag(0.5),
+                               "shareable": g.flag(0.5), "sourceUpdated": False, "targetUpdated": False,
+                               "uuid": g.uuid(), "userId": user, "deleted": False, "created": t, "updated": t})
+            yield model
+
+    write(f'{{"version":{BACKUP_VERSION},')
+    section("passwords", passwords(), first=True)
+    section("folders", (f for u in g.users for f in folders[u]))
+    section("tags", (t for u in g.users for t in tags[u]))
+    section("shares", iter(shares))
+    keychains = []
+    challenges = []
+    for user in g.users:
+        t = g.time()
+        keychains.append({"id": g.next_id(), "data": g.cipher(600), "type": "SSEv2r1", "scope": "server",
+                          "uuid": g.uuid(), "userId": user, "deleted": False, "created": t, "updated": t})
+        challenges.append({"id": g.next_id(), "type": "PWDv1r1", "secret": g.cipher(64), "clientData": g.cipher(64),
+                           "serverData": g.cipher(128), "uuid": g.uuid(), "userId": user, "deleted": False,
+                           "created": t, "updated": t})
+    section("keychains", iter(keychains))
+    section("challenges", iter(challenges))
+    section("passwordTagRelations", iter(relations))
+    keys = {
+        "server": {"secret": g.key(48), "SSEv1ServerKey": g.key()},
+        "users": {
+            u: {"SSEv1UserKey": g.key(), "ChallengeId": c["uuid"]} for u, c in zip(g.users, challenges, strict=True)
+        },
+    }
+    settings = {
+        "application": {"entity.purge.timeout": None, "backup.interval": "21600", "backup.files.max": "14",
+                        "backup.update.autorestore": None, "survey.server": None, "default.mail.security": None,
+                        "default.mail.shares": True, "default.password.hash": None, "nightly.enabled": None,
+                        "encryption.ssev3.enabled": None},
+        "users": {u: {"password.generator.strength": "2", "session.lifetime": "1800"} for u in g.users},
+        "clients": {u: '{"client.ui.theme":"dark"}' for u in g.users},
+    }
+    from .settings import USER_SETTINGS
+
+    for values in settings["users"].values():
+        for name in USER_SETTINGS:
+            values.setdefault(name, None)
+        ordered = {name: values[name] for name in USER_SETTINGS}
+        values.clear()
+        values.update(ordered)
+    write(',"keys":' + dumps(keys) + ',"settings":' + dumps(settings) + "}")
+    return counts

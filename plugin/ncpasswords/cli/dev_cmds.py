@@ -1,0 +1,39 @@
+"""Development aids that are not part of the reference app."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from ..backup.sample import SIZES, generate
+from ..backup.storage import atomic_write
+from .console import console
+
+
+@click.command("dev:sample-backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--size", type=click.Choice(sorted(SIZES)), default="S", show_default=True,
+              help="S: 1k passwords, M: 20k x 3 revisions, L: 100k x 3 revisions.")
+@click.option("--passwords", type=int, help="Number of passwords (overrides --size).")
+@click.option("--revisions", type=int, help="Revisions per password (overrides --size).")
+@click.option("--users", type=int, help="Number of users (overrides --size).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed, same file.")
+def sample_backup(file: Path, size: str, passwords: int | None, revisions: int | None, users: int | None,
+                  seed: int) -> None:
+    """Write a deterministic sample backup (v106, gzip when FILE ends in .gz) with realistic data."""
+    chosen = replace(SIZES[size], seed=seed)
+    if passwords is not None:
+        chosen = replace(chosen, passwords=passwords)
+    if revisions is not None:
+        chosen = replace(chosen, revisions=max(1, revisions))
+    if users is not None:
+        chosen = replace(chosen, users=max(1, users))
+    with atomic_write(file.resolve(), mode=0o600) as out:
+        counts = generate(out, chosen)
+    console().line(f"Wrote {file}: {counts['passwords']} passwords with {chosen.revisions} revisions each, "
+                   f"{len(counts)} sections")
+
+
+COMMANDS = [sample_backup]
