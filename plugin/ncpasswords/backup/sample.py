@@ -193,21 +193,16 @@ def generate(out: BinaryWriter, size: SampleSize) -> dict[str, int]:
             u: {"SSEv1UserKey": g.key(), "ChallengeId": c["uuid"]} for u, c in zip(g.users, challenges, strict=True)
         },
     }
+    from .settings import USER_SETTINGS
+
+    stored = {"password.generator.strength": "2", "session.lifetime": "1800"}
     settings = {
         "application": {"entity.purge.timeout": None, "backup.interval": "21600", "backup.files.max": "14",
                         "backup.update.autorestore": None, "survey.server": None, "default.mail.security": None,
                         "default.mail.shares": True, "default.password.hash": None, "nightly.enabled": None,
                         "encryption.ssev3.enabled": None},
-        "users": {u: {"password.generator.strength": "2", "session.lifetime": "1800"} for u in g.users},
+        "users": {u: {name: stored.get(name) for name in USER_SETTINGS} for u in g.users},
         "clients": {u: '{"client.ui.theme":"dark"}' for u in g.users},
     }
-    from .settings import USER_SETTINGS
-
-    for values in settings["users"].values():
-        for name in USER_SETTINGS:
-            values.setdefault(name, None)
-        ordered = {name: values[name] for name in USER_SETTINGS}
-        values.clear()
-        values.update(ordered)
     write(',"keys":' + dumps(keys) + ',"settings":' + dumps(settings) + "}")
     return counts
