@@ -175,3 +175,16 @@ def installed(scratch: ScratchDb, tmp_path: Path) -> InstalledInstance:
     config_dir = tmp_path / "config"
     install(scratch.install_options(), config_dir / "config.php")
     return InstalledInstance(scratch, config_dir)
+
+
+def database_state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the instance (ids included), order-independent, for before/after
+    comparisons: the app's twelve tables plus the app's and core's appconfig/preferences rows."""
+    from ncpasswords.repositories.entities import TABLES
+
+    state: dict[str, list[tuple[Any, ...]]] = {}
+    for name in [*TABLES, "appconfig", "preferences", "migrations"]:
+        cur = db.execute_sql(f"SELECT * FROM {db.table(name)}")
+        state[name] = sorted((tuple(repr(v) for v in row) for row in cur.fetchall()), key=repr)
+        cur.close()
+    return state

@@ -580,7 +580,7 @@ def test_rotation_deletes_the_lowest_auto_labels(store: BackupStorage) -> None:
 
 @pytest.mark.parametrize(
     ("maximum", "left"),
-    [(0, 5), ("0", 5), ("abc", 5), ("", 5), ("2", 2), (" 3 apples", 3), ("1e0", 1), (None, 5), (4.9, 4), (-1, 0)],
+    [(0, 5), ("0", 5), ("abc", 5), ("", 5), ("2", 2), (" 3 apples", 3), ("1e0", 1), (None, 5), (4.9, 4), (-1, 5)],
 )
 def test_rotation_maximum_is_php_intval(store: BackupStorage, maximum: object, left: int) -> None:
     _auto(store, *(f"2024-06-0{day}_00-00-00" for day in range(1, 6)))

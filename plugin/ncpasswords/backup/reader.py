@@ -89,7 +89,9 @@ def _events(stream: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
     try:
         yield from ijson.parse(stream, use_float=True)
     except ijson.JSONError as exc:
-        raise BackupFormatError(f"The backup file is not valid JSON: {' '.join(str(exc).split())[:200]}") from None
+        detail = " ".join(str(exc).split("\n")[0].split()).removeprefix("parse error: ")
+        detail = detail.split(" (right here)")[0][:200]
+        raise BackupFormatError(f"The backup file is not valid JSON ({detail})") from None
     except UnicodeDecodeError:
         raise BackupFormatError("The backup file is not valid UTF-8") from None
 

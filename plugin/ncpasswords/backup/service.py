@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ def create(
     name: str | None = None,
     folder: str = BACKUPS,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> tuple[BackupFile, DocumentStats]:
     """Write a backup of the whole database from one consistent snapshot.
 
@@ -51,7 +53,7 @@ def create(
     storage = storage_for(instance)
     with backup_lock(db):
         storage.cleanup_temp_files(older_than=0)
-        with storage.create(name, folder) as new, db.transaction(snapshot=True):
+        with storage.create(name, folder, now=now) as new, db.transaction(snapshot=True):
             stats = write_document(db, instance.server_secret, new, progress)
     assert new.result is not None
     return new.result, stats

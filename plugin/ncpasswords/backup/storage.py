@@ -922,11 +922,11 @@ class BackupStorage:
 
         ``maximum`` is the raw app config value ``backup/files/maximum`` (None when unset → 28),
         converted with PHP ``intval``; 0 keeps everything.  Only ``autoBackups`` is rotated: the
-        lowest labels are deleted until ``maximum`` remain.  A negative maximum deletes all of
-        them (the reference then fails on a missing entry).
+        lowest labels are deleted until ``maximum`` remain.  A negative maximum keeps everything
+        like 0 (the reference fails on it; deleting every backup would lose data).
         """
         limit = DEFAULT_MAX_BACKUPS if maximum is None else php_intval(maximum)
-        if limit == 0:
+        if limit <= 0:
             return []
         backups = list(self.list_backups(AUTO_BACKUPS).values())
         if len(backups) <= limit:

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from ..backup.scheduler import auto_restore
 from ..db import migrator
 from ..errors import UserError
 from ..instance.install import InstallOptions, install
@@ -74,13 +75,16 @@ def migrate_command(app: str, version: str) -> None:
     _check_app(app)
     if version != "latest" and version not in migrator.available_versions():
         raise UserError(f"Version {version} is unknown.")
-    with installed_instance().connect() as db:
-        applied = migrator.migrate(db)
     con = console()
-    for v in applied:
-        con.line(f"Migrated {app} to version {v}")
-    if not applied:
-        con.line("No migrations to execute.")
+    instance = installed_instance()
+    with instance.connect() as db:
+        applied = migrator.migrate(db)
+        for v in applied:
+            con.line(f"Migrated {app} to version {v}")
+        if not applied:
+            con.line("No migrations to execute.")
+        # The app's live-migration repair step: restore the newest backup into a wiped database.
+        auto_restore(instance, db, con.line)
 
 
 @click.command("migrations:status")
