@@ -50,9 +50,10 @@ def status_command(output: str) -> None:
     else:
         instance = Instance.load(path)
         dbtype = str(instance.get("dbtype", "sqlite3"))
-        info = {
-            "installed": instance.installed,
-            "version": str(instance.get("version", "")),
+        info = {"installed": instance.installed}
+        if instance.get("version"):  # a real Nextcloud's version, when pointed at one
+            info["version"] = str(instance.get("version"))
+        info |= {
             "instanceid": str(instance.get("instanceid", "")),
             "maintenance": bool(instance.get("maintenance", False)),
             "dbtype": dbtype,
