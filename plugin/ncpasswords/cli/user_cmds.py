@@ -1,0 +1,134 @@
+"""`passwords:user:delete` and `passwords:user:move` (commands.md §2).
+
+Prompts, messages and exit codes follow the reference; the data work runs in one transaction
+(users/data.py). Differences: docs/compatibility-users.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from ..db.connection import Database
+from ..errors import UserError
+from ..users.accounts import UserDirectory
+from ..users.data import delete_user_data, has_data, move_user_data, remove_delete_user_job
+from .common import confirm, installed_instance, start_interactive
+from .console import Console, console
+
+
+def _write(con: Console, text: str) -> None:
+    """Text on stdout without a newline (Symfony's `write`), unless `-q`."""
+    if not con.quiet:
+        click.echo(text, nl=False)
+
+
+@contextmanager
+def _all_or_nothing(con: Console, db: Database, what: str) -> Iterator[None]:
+    """One transaction; a failure ends the current output line and becomes one error line."""
+    try:
+        with db.transaction():
+            yield
+    except UserError:
+        con.line(" failed")
+        raise
+    except Exception as exc:  # driver errors (e.g. a unique-key collision): rolled back
+        con.line(" failed")
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise UserError(f"{what} failed, nothing was changed: {detail}") from exc
+
+
+def _user_id_for_delete(con: Console, directory: UserDirectory, user_id: str) -> str:
+    """The id to delete: the argument, or the account's real uid when the user confirms it."""
+    account = directory.get(user_id)
+    if account is None:
+        con.line(f'Found no user for id "{user_id}" in database, will continue with provided user id.')
+        con.line("If you are sure that the user was not deleted and should exist, you might have the wrong id.")
+        con.line()
+        return user_id
+    if account.uid == user_id:
+        return user_id
+    con.line(f'❗❗❗ Found user "{account.display_name}" for user id "{user_id}" '
+             f'but it has the id "{account.uid}" instead ❗❗❗')
+    if not con.interactive:
+        con.line("ignoring")
+        con.line()
+        return user_id
+    answer = click.prompt(f'Type "change" to change the user id to "{account.uid}"', default="",
+                          show_default=False, prompt_suffix=": ")
+    # The reference inverts this test (any answer but "change" changes the id); here the
+    # answer means what the question says.
+    if answer.strip() == "change":
+        con.line(f"Changed user id to {account.uid}")
+        con.line()
+        return account.uid
+    con.line(f"Continuing with {user_id}")
+    con.line()
+    return user_id
+
+
+@click.command("passwords:user:delete")
+@click.argument("user")
+def delete_command(user: str) -> None:
+    """Deletes the passwords app data of a user."""
+    con = console()
+    start_interactive(con)
+    instance = installed_instance()
+    with instance.connect() as db:
+        directory = UserDirectory(db)
+        uid = _user_id_for_delete(con, directory, user)
+        account = directory.get(uid)
+        name = account.display_name if account is not None else uid
+        if not confirm(con, f'This command will delete all data for the passwords app from "{name}"'):
+            raise click.exceptions.Exit(1)
+        _write(con, "Deleting passwords app data ...")
+        with _all_or_nothing(con, db, "Deleting data"):
+            delete_user_data(db, uid)
+            remove_delete_user_job(db, uid)
+    con.line(" done")
+
+
+@click.command("passwords:user:move")
+@click.argument("source_user")
+@click.argument("target_user")
+def move_command(source_user: str, target_user: str) -> None:
+    """Moves all data from one user account to another."""
+    con = console()
+    start_interactive(con)
+    instance = installed_instance()
+    with instance.connect() as db:
+        directory = UserDirectory(db)
+        source = directory.get(source_user)
+        if source is None:
+            con.line("The source user does not exist")
+            raise click.exceptions.Exit(1)
+        target = directory.get(target_user)
+        if target is None:
+            con.line("The target user does not exist")
+            raise click.exceptions.Exit(1)
+        if source.uid == target.uid:
+            con.line("The source user and the target user are the same")
+            raise click.exceptions.Exit(1)
+        if not confirm(con, f'This command will move all data from "{source.display_name}" '
+                            f'to "{target.display_name}"'):
+            raise click.exceptions.Exit(2)
+        if not has_data(db, source.uid):
+            con.line(f'The user "{source.display_name}" has no data.')
+            con.line("aborting")
+            raise click.exceptions.Exit(3)
+        replace = has_data(db, target.uid)
+        if replace and not confirm(con, f'The existing data of "{target.display_name}" will be deleted permanently'):
+            raise click.exceptions.Exit(4)
+        with _all_or_nothing(con, db, "Moving data"):
+            if replace:
+                _write(con, "Deleting data ...")
+                delete_user_data(db, target.uid, purge=True)
+                con.line(" done")
+            _write(con, "Moving data ...")
+            move_user_data(db, source.uid, target.uid)
+    con.line(" done")
+
+
+COMMANDS = [delete_command, move_command]

@@ -1,0 +1,54 @@
+-- User accounts (Nextcloud core tables, when present) and moving or deleting one user's app data.
+-- *TABLE* is an unprefixed app table name from repositories/entities.py.
+
+-- name: find_account
+-- Nextcloud's database backend matches user ids case-insensitively (uid_lower = lower(:uid)).
+SELECT uid, displayname FROM *PREFIX*users WHERE LOWER(uid) = LOWER(:uid) ORDER BY uid;
+
+-- name: find_account_data
+-- Accounts of every user backend (LDAP, SAML, ...) as Nextcloud's account manager stores them.
+SELECT uid, data FROM *PREFIX*accounts WHERE uid = :uid;
+
+-- name: has_rows
+SELECT 1 FROM *PREFIX**TABLE* WHERE user_id = :uid LIMIT 1;
+
+-- name: soft_delete
+UPDATE *PREFIX**TABLE* SET deleted = TRUE, updated = :now WHERE user_id = :uid AND deleted = FALSE;
+
+-- name: soft_delete_passwords
+-- A deleted password is no longer shared (BeforePasswordDeletedListener clears has_shares).
+UPDATE *PREFIX*passwords_password SET deleted = TRUE, has_shares = FALSE, updated = :now
+WHERE user_id = :uid AND deleted = FALSE;
+
+-- name: move_rows
+-- Active rows are saved by the reference (updated bumped); soft-deleted rows keep their
+-- timestamp so the purge timeout still counts from their deletion.
+UPDATE *PREFIX**TABLE* SET user_id = :target, updated = CASE WHEN deleted = FALSE THEN :now ELSE updated END
+WHERE user_id = :source;
+
+-- name: move_share_receiver
+UPDATE *PREFIX*passwords_share SET receiver = :target, updated = CASE WHEN deleted = FALSE THEN :now ELSE updated END
+WHERE receiver = :source;
+
+-- name: received_share_sources
+-- Passwords of other users shared with :uid through shares that are still active.
+SELECT DISTINCT user_id, source_password FROM *PREFIX*passwords_share
+WHERE receiver = :uid AND user_id <> :uid AND deleted = FALSE
+ORDER BY user_id, source_password;
+
+-- name: soft_delete_received_shares
+UPDATE *PREFIX*passwords_share SET deleted = TRUE, updated = :now
+WHERE receiver = :uid AND user_id <> :uid AND deleted = FALSE;
+
+-- name: clear_has_shares
+-- ShareDeletedListener: a password whose last active share is gone is no longer shared.
+UPDATE *PREFIX*passwords_password SET has_shares = FALSE, updated = :now
+WHERE user_id = :owner AND uuid = :uuid AND deleted = FALSE AND has_shares = TRUE
+AND NOT EXISTS (
+  SELECT 1 FROM *PREFIX*passwords_share s
+  WHERE s.user_id = :owner AND s.source_password = :uuid AND s.deleted = FALSE
+);
+
+-- name: delete_job
+-- Nextcloud's job list stores the argument as PHP json_encode() text.
+DELETE FROM *PREFIX*jobs WHERE class = :class AND argument = :argument;
