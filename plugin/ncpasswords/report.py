@@ -11,6 +11,7 @@ null, `services.images` stays `auto` (the PHP image extensions cannot be probed)
 from __future__ import annotations
 
 import platform
+import re
 import struct
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ _PREVIEW_API_KEYS = {
     "screeenly": "service/preview/screeenly/key",
 }
 _SHARE_BUCKETS = (0, 10, 25, 50, 100, 500)
+_PHP_NUMERIC = re.compile(r"[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*")
 
 
 def php_empty(value: Any) -> bool:
@@ -56,10 +58,8 @@ def _performance(stored: str | None) -> int:
     """`performance`: unset -> 5 on x86_64/amd64 else 1; outside 0..6 (PHP 8 comparison) -> 2."""
     if stored is None:
         return 5 if platform.machine().lower() in ("amd64", "x86_64") else 1
-    try:
-        number: float | None = float(stored.strip())
-    except ValueError:  # PHP 8 compares a non-numeric string with an int as strings
-        number = None
+    # PHP 8 compares a numeric string with an int as numbers, any other string as strings
+    number = float(stored) if _PHP_NUMERIC.fullmatch(stored) else None
     out_of_range = (stored < "0" or stored > "6") if number is None else (number < 0 or number > 6)
     return 2 if out_of_range else php_intval(stored)
 
