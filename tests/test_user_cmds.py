@@ -392,3 +392,17 @@ def test_every_id_exists_on_a_standalone_instance(seeded: InstalledInstance) -> 
     with seeded.connect() as db:
         assert Preferences(db).get("somebody-new", "SSEv1UserKey") == "alice-user-key"
         assert db.table_exists("users") is False
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_accounts_of_other_backends_exist(seeded: InstalledInstance) -> None:
+    with seeded.connect() as db:
+        add_nextcloud_tables(db, {"alice": "Alice A."})
+        portable(db, "CREATE TABLE oc_accounts (uid VARCHAR(64) NOT NULL PRIMARY KEY, data TEXT NOT NULL)")
+        portable(db, "INSERT INTO oc_accounts (uid, data) VALUES (?, ?)",
+                 ("ldap-dave", json.dumps({"displayname": {"value": "Dave (LDAP)", "scope": "v2-federated"}})))
+    result = seeded.occ("-n", "passwords:user:move", "alice", "ldap-dave")
+    assert result.returncode == 0, result.stderr
+    assert 'from "Alice A." to "Dave (LDAP)"' in result.stdout
+    result = seeded.occ("-n", "passwords:user:move", "ldap-dave", "nobody")
+    assert (result.returncode, result.stdout.splitlines()[-1]) == (1, "The target user does not exist")
