@@ -1,11 +1,14 @@
--- Reading a backup's data. *MODEL*/*REVISION* are a model table and its revision table,
--- *MCOLUMNS*/*RCOLUMNS* their qualified column lists (from repositories/entities.py).
+-- Reading a backup's data. *TABLE* is an app table, *COLUMNS* its column list (from
+-- repositories/entities.py). Models and revisions are read by primary key only: the revision
+-- tables have no index on `model`, so joining them would sort or scan quadratically.
 
--- name: models_with_revisions
--- Non-deleted models with their non-deleted revisions of the same user (the reference's findAll
--- plus findAllByModel), in id order so one pass builds each model's revision list.
-SELECT *MCOLUMNS*, *RCOLUMNS*
-FROM *PREFIX**MODEL* m
-LEFT JOIN *PREFIX**REVISION* r ON r.model = m.uuid AND r.user_id = m.user_id AND r.deleted = FALSE
-WHERE m.deleted = FALSE
-ORDER BY m.id, r.id;
+-- name: live_model_keys
+-- Non-deleted models in id order: id and the (user, uuid) their revisions point at.
+SELECT id, user_id, uuid FROM *PREFIX**TABLE* WHERE deleted = FALSE ORDER BY id;
+
+-- name: live_revision_keys
+-- Non-deleted revisions: id and the model they belong to.
+SELECT id, user_id, model FROM *PREFIX**TABLE* WHERE deleted = FALSE ORDER BY id;
+
+-- name: live_rows_in_id_range
+SELECT *COLUMNS* FROM *PREFIX**TABLE* WHERE id >= :low AND id <= :high AND deleted = FALSE ORDER BY id;

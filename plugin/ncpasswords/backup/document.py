@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..db.connection import Database
-from ..db.dialects import quote_ident
 from ..repositories.config_values import AppConfig, Preferences
-from ..repositories.entities import MODEL_REVISION_TABLES, TABLES
+from ..repositories.entities import MODEL_REVISION_TABLES
 from ..repositories.entity_repository import EntityRepository
 from .phpjson import BinaryWriter, dumps
 from .settings import CLIENT_SETTINGS_KEY, export_application, export_user
@@ -45,36 +44,43 @@ class DocumentStats:
     users: list[str] = field(default_factory=list)
 
 
-def _qualified(alias: str, table: str) -> str:
-    return ", ".join(f"{alias}.{quote_ident('pgsql', c)}" for c in TABLES[table].column_names)
+CHUNK = 500
 
 
 def stream_models(db: Database, model_table: str) -> Iterator[dict[str, Any]]:
-    """Non-deleted models, each with `revisions` (its non-deleted revisions), in id order."""
+    """Non-deleted models in id order, each with `revisions`: its non-deleted revisions of the same
+    user in id order (the reference's findAll plus findAllByModel).
+
+    The revision tables have no index on `model`, so instead of a join (quadratic or a big sort on
+    some engines) the narrow keys are read first, grouped in memory (a few dozen bytes per row),
+    and full rows are then fetched by primary key in chunks.
+    """
     revision_table = MODEL_REVISION_TABLES[model_table]
     models = EntityRepository(db, model_table)
     revisions = EntityRepository(db, revision_table)
-    width = len(TABLES[model_table].columns)
-    fragments = (
-        ("MODEL", model_table),
-        ("REVISION", revision_table),
-        ("MCOLUMNS", _qualified("m", model_table)),
-        ("RCOLUMNS", _qualified("r", revision_table)),
-    )
-    current: dict[str, Any] | None = None
-    current_id = None
-    for row in db.stream("backup.models_with_revisions", None, 1000, fragments):
-        if row[0] != current_id:
-            if current is not None:
-                yield current
-            current = models.entity(row[:width])
-            current["revisions"] = []
-            current_id = row[0]
-        if row[width] is not None:
-            assert current is not None
-            current["revisions"].append(revisions.entity(row[width:]))
-    if current is not None:
-        yield current
+    model_keys = _keys(db, model_table, "live_model_keys")
+    index = {(user, uuid): i for i, (_, user, uuid) in enumerate(model_keys)}
+    owned: list[list[int]] = [[] for _ in model_keys]
+    for rev_id, user, model_uuid in _keys(db, revision_table, "live_revision_keys"):
+        position = index.get((user, model_uuid))
+        if position is not None:
+            owned[position].append(rev_id)
+    del index
+    for start in range(0, len(model_keys), CHUNK):
+        chunk = model_keys[start : start + CHUNK]
+        rows = models.rows_in_id_range(chunk[0][0], chunk[-1][0])
+        wanted = [rev_id for ids in owned[start : start + CHUNK] for rev_id in ids]
+        by_id = {r["id"]: r for r in revisions.rows_by_ids(wanted)} if wanted else {}
+        for offset, entity in enumerate(rows):
+            if entity["id"] != chunk[offset][0]:  # impossible inside one snapshot
+                raise RuntimeError("backup snapshot changed while reading")
+            entity["revisions"] = [by_id[i] for i in owned[start + offset]]
+            yield entity
+
+
+def _keys(db: Database, table: str, query: str) -> list[tuple[Any, str, str]]:
+    fragments = (("TABLE", table),)
+    return [(r[0], str(r[1]), str(r[2])) for r in db.stream(f"backup.{query}", None, 10000, fragments)]
 
 
 def write_document(

@@ -10,6 +10,7 @@ their columns allow. The ciphertexts are random bytes of the right form, not rea
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import uuid
@@ -22,7 +23,6 @@ from .phpjson import BinaryWriter, dumps
 
 ROOT_FOLDER = "00000000-0000-0000-0000-000000000000"
 _CLIENTS = ("CLIENT::UNKNOWN", "Firefox on Linux", "Passwords für Android 日本", "CLIENT::CLI", "Safari 🧭 iOS")
-_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _PLAIN = ("Bank — Konto", "Ünïcödé label", "mail@example.org", "https://example.com/login?a=1&b=2", "",
           "Quote \" and backslash \\ and slash /", "Emoji 🔐 key", "行 中文")
 
@@ -68,7 +68,8 @@ class _Gen:
         return f"{self.hex(padded)}|{self.hex(16)}|{self.hex(64)}|3"
 
     def key(self, length: int = 1024) -> str:
-        return "".join(self.rng.choice(_BASE64) for _ in range(length))
+        """Base64 text like the app's random keys (1024 characters by default)."""
+        return base64.b64encode(self.rng.randbytes(length * 3 // 4 + 3)).decode()[:length]
 
     def time(self) -> int:
         self.clock += self.rng.randrange(1, 600)

@@ -116,6 +116,14 @@ class Database:
         finally:
             cur.close()
 
+    def id_list(self, ids: list[int]) -> Any:
+        """A list of integers as the `:ids` parameter of the engine's `rows_by_ids` queries."""
+        if self.dialect == "pgsql":
+            return list(ids)
+        if self.dialect == "mysql":
+            return tuple(int(i) for i in ids)
+        return "[" + ",".join(str(int(i)) for i in ids) + "]"
+
     def run_script(self, script: str) -> None:
         """Run every statement of a DDL file (with `*PREFIX*` placeholders) in order."""
         text = substitute(script, self.prefix, self.settings.mysql_utf8mb4)
@@ -157,11 +165,13 @@ class Database:
         finally:
             cur.close()
 
-    def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], batch: int = 5000
+    ) -> int:
         """Bulk insert rows into an app table (unprefixed name) through the engine's fast path.
 
-        PostgreSQL uses COPY, MySQL multi-row INSERT statements, SQLite executemany. Returns the
-        number of rows written. Call it inside `transaction()`.
+        PostgreSQL uses COPY, MySQL multi-row INSERT statements, SQLite executemany (`batch` rows
+        per call). Returns the number of rows written. Call it inside `transaction()`.
         """
         target = self.table(table)
         cols = ", ".join(self.quote(c) for c in columns)
@@ -177,7 +187,7 @@ class Database:
         cur = self.raw.cursor()
         try:
             iterator = iter(rows)
-            while chunk := list(itertools.islice(iterator, 5000)):
+            while chunk := list(itertools.islice(iterator, batch)):
                 cur.executemany(sql, chunk)
                 count += len(chunk)
         finally:

@@ -58,7 +58,7 @@ def get(name: str, dialect: Dialect, prefix: str, fragments: tuple[tuple[str, st
     queries = _load()
     native = queries.get((name, dialect))
     if native is not None:
-        sql = substitute(_fill(native, fragments), prefix)
+        sql = substitute(_fill(native, fragments, dialect), prefix)
         if dialect != "sqlite":
             sql = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
         return sql
@@ -68,7 +68,11 @@ def get(name: str, dialect: Dialect, prefix: str, fragments: tuple[tuple[str, st
     return translate(substitute(_fill(canonical, fragments), prefix), dialect)
 
 
-def _fill(sql: str, fragments: tuple[tuple[str, str], ...]) -> str:
+def _fill(sql: str, fragments: tuple[tuple[str, str], ...], dialect: Dialect | None = None) -> str:
+    """Put fragments into a query; identifiers in fragments are quoted canonically ("x"), so a
+    native MySQL query gets them in backticks."""
     for key, value in fragments:
+        if dialect == "mysql":
+            value = re.sub(r'"([^"]*)"', r"`\1`", value)
         sql = sql.replace(f"*{key}*", value)
     return sql

@@ -63,6 +63,24 @@ class EntityRepository:
         """Non-deleted rows with this uuid (uuids are unique per user, not globally)."""
         return self._query("by_uuid", {"uuid": uuid})
 
+    def rows_in_id_range(self, low: int, high: int) -> list[Entity]:
+        """Non-deleted rows with low <= id <= high, in id order."""
+        sql = self.db.sql("backup.live_rows_in_id_range", self._fragments)
+        cur = self.db.execute_sql(sql, {"low": low, "high": high})
+        try:
+            return [self.entity(tuple(r)) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def rows_by_ids(self, ids: list[int]) -> list[Entity]:
+        """Rows with these ids (any order)."""
+        sql = self.db.sql("backup.rows_by_ids", self._fragments)
+        cur = self.db.execute_sql(sql, {"ids": self.db.id_list(ids)})
+        try:
+            return [self.entity(tuple(r)) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
     def count(self, include_deleted: bool = False) -> int:
         name = "entities.count_all" if include_deleted else "entities.count_active"
         return int(self.db.scalar_sql(self.db.sql(name, self._fragments)))
