@@ -1,1 +1,1 @@
-"""testing package."""
+"""The pytest plugin (`ncpasswords.testing.plugin`): throwaway instances restored from fixture backups."""
