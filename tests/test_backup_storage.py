@@ -24,6 +24,7 @@ from ncpasswords.backup.errors import (
     UnsafeBackupPathError,
 )
 from ncpasswords.backup.storage import AUTO_BACKUPS, BACKUPS, BackupStorage
+from ncpasswords.php import php_intval
 
 FIXTURE = Path(__file__).parent / "fixtures" / "worked-example-v106.json"
 NOW = datetime(2024, 6, 1, 3, 15, 0, tzinfo=UTC)
@@ -600,7 +601,7 @@ def test_rotation_default_keeps_28(store: BackupStorage) -> None:
      (7, 7), ("99999999999999999999", 2**63 - 1)],
 )
 def test_php_intval(value: object, expected: int) -> None:
-    assert storage.php_intval(value) == expected
+    assert php_intval(value) == expected
 
 
 # ----------------------------------------------------------------------------------------------

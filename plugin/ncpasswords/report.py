@@ -17,9 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import __version__
-from .backup.settings import php_intval
 from .db.connection import Database
 from .instance.instance import Instance
+from .php import php_intval
 from .repositories.config_values import AppConfig
 
 BASIC_SECTIONS = ("version", "environment")

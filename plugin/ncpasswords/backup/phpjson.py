@@ -33,6 +33,8 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _c_escape
 from typing import Any, Final, Protocol
 
+from ..php import INT64_MAX, INT64_MIN
+
 __all__ = [
     "BinaryWriter",
     "JsonObject",
@@ -46,8 +48,6 @@ __all__ = [
     "php_array_key",
 ]
 
-INT64_MIN: Final = -(2**63)
-INT64_MAX: Final = 2**63 - 1
 
 _MSG_UTF8: Final = "Malformed UTF-8 characters, possibly incorrectly encoded"
 _MSG_INF_NAN: Final = "Inf and NaN cannot be JSON encoded"

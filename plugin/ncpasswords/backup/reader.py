@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import ijson
 
+from ..php import php_intval
 from ..repositories.entities import MODEL_REVISION_TABLES, TABLES, Table
 from .document import MODEL_SECTIONS, ROW_SECTIONS
 from .errors import BackupError, BackupFormatError
@@ -241,8 +242,6 @@ def php_cast(column_type: str, value: Any) -> Any:
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError("is not a number")
             return int(value)
-        from .settings import php_intval
-
         return php_intval(value)
     if isinstance(value, bool):
         return "1" if value else ""

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 from ..db.connection import Database
 from ..instance.instance import Instance
+from ..php import php_intval
 from ..repositories.config_values import AppConfig
 from ..repositories.entity_repository import EntityRepository
 from . import service
 from .restore import RestoreOptions
-from .settings import php_intval
 from .storage import AUTO_BACKUPS, BackupFile, auto_restore_label, compare_labels, human_file_size
 
 # Where this tool remembers when the backup job last ran (Nextcloud keeps it in oc_jobs, which a

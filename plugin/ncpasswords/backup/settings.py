@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..php import php_boolval, php_intval
 from ..repositories.config_values import AppConfig, Preferences
 
 SettingType = Literal["select:number", "number", "boolean"]
@@ -106,36 +107,6 @@ def _is_numeric(value: Any) -> bool:
     return False
 
 
-def php_intval(value: Any) -> int:
-    """PHP intval for the scalar types a backup can hold."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        sign = 1
-        if text[:1] in "+-" and text:
-            sign = -1 if text[0] == "-" else 1
-            text = text[1:]
-        digits = ""
-        for ch in text:
-            if not ch.isdigit():
-                break
-            digits += ch
-        return sign * int(digits) if digits else 0
-    return 0
-
-
-def php_boolval(value: Any) -> bool:
-    """PHP boolval: "" and "0" are false, every other string true."""
-    if isinstance(value, str):
-        return value not in ("", "0")
-    return bool(value)
-
-
 def _app_value(setting: AppSetting, value: Any, current: str | None) -> str | None:
     """The string to store for a restored application setting, or None when it is invalid."""
     if setting.type == "boolean":
@@ -175,7 +146,7 @@ def restore_application(app: AppConfig, backup: Any) -> None:
             app.set(setting.key, stored)
 
 
-def _user_default(name: str, app_values: dict[str, str], prefs: dict[str, str]) -> int | bool:
+def user_default(name: str, app_values: dict[str, str], prefs: dict[str, str]) -> int | bool:
     if name == "password.security.hash":
         return php_intval(app_values.get("settings/password/security/hash") or 40)
     if name in ("mail.security", "mail.shares"):
@@ -192,7 +163,7 @@ def _user_default(name: str, app_values: dict[str, str], prefs: dict[str, str]) 
     return name.startswith("notification.")
 
 
-def _user_value(name: str, value: Any, default: int | bool) -> str:
+def user_value(name: str, value: Any, default: int | bool) -> str:
     if USER_SETTINGS[name] == "boolean":
         return "1" if php_boolval(value) else "0"
     number = php_intval(value)
@@ -224,4 +195,4 @@ def restore_user(prefs: Preferences, app: AppConfig, uid: str, backup: Any) -> N
             continue
         if (name == "sharing.editable" and not sharing) or (name == "sharing.resharing" and not resharing):
             continue
-        prefs.set(uid, key, _user_value(name, value, _user_default(name, app_values, current)))
+        prefs.set(uid, key, user_value(name, value, user_default(name, app_values, current)))

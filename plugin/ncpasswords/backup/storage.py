@@ -26,7 +26,6 @@ import contextlib
 import functools
 import io
 import json
-import math
 import os
 import re
 import stat
@@ -40,6 +39,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final, Required, TypedDict
 
+from ..php import php_intval, php_numeric
 from .errors import (
     BackupNotFoundError,
     BackupStorageError,
@@ -47,7 +47,7 @@ from .errors import (
     InvalidExportPathError,
     UnsafeBackupPathError,
 )
-from .phpjson import INT64_MAX, INT64_MIN, php_array_key
+from .phpjson import php_array_key
 
 __all__ = [
     "AUTO_BACKUPS",
@@ -73,7 +73,6 @@ __all__ = [
     "import_label",
     "iter_backup_bytes",
     "label_of",
-    "php_intval",
     "read_backup_data",
     "resolve_export_path",
     "sanitize_backup_name",
@@ -104,10 +103,6 @@ _IMPORT_NAME_RE: Final = re.compile(r"[\w+\-.](\.json(\.gz)?)$", re.ASCII)
 # BackupCreateCommand: preg_replace('/[^\w\-.]/', '', $name).
 _CREATE_STRIP_RE: Final = re.compile(r"[^A-Za-z0-9_\-.]")
 # PHP 8 numeric strings (is_numeric_string): optional surrounding whitespace.
-_NUMERIC_RE: Final = re.compile(
-    r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)[ \t\n\r\v\f]*\Z"
-)
-_LEADING_NUMERIC_RE: Final = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,22 +205,6 @@ def check_import_name(file_name: str) -> bool:
 # PHP helpers: ksort order, intval, humanFileSize
 
 
-def _php_numeric(text: str, *, prefix: bool = False) -> int | float | None:
-    """PHP's is_numeric_string(): the value as int or float, None when not numeric.
-
-    With ``prefix`` a leading numeric part is enough (as in ``intval("12abc")``).
-    """
-    match = _LEADING_NUMERIC_RE.match(text) if prefix else _NUMERIC_RE.match(text)
-    if match is None:
-        return None
-    number = match.group(1)
-    if match.group(2) is None and match.group(3) is None:
-        value = int(number)
-        if INT64_MIN <= value <= INT64_MAX:
-            return value
-    return float(number)
-
-
 def _three_way(left: float, right: float) -> int:
     return (left > right) - (left < right)
 
@@ -246,8 +225,8 @@ def compare_labels(left: str, right: str) -> int:
     rkey = php_array_key(right)
     if isinstance(lkey, int) and isinstance(rkey, int):
         return _three_way(lkey, rkey)
-    lnum = lkey if isinstance(lkey, int) else _php_numeric(lkey)
-    rnum = rkey if isinstance(rkey, int) else _php_numeric(rkey)
+    lnum = lkey if isinstance(lkey, int) else php_numeric(lkey)
+    rnum = rkey if isinstance(rkey, int) else php_numeric(rkey)
     if lnum is not None and rnum is not None:
         if isinstance(lnum, int) and isinstance(rnum, int):
             return _three_way(lnum, rnum)
@@ -258,34 +237,6 @@ def compare_labels(left: str, right: str) -> int:
 def sort_labels(labels: list[str]) -> list[str]:
     """``labels`` in PHP ``ksort`` order (stable for equal keys)."""
     return sorted(labels, key=functools.cmp_to_key(compare_labels))
-
-
-def php_intval(value: object) -> int:
-    """PHP ``intval()`` of a raw config value (str/int/float/bool/None)."""
-    if value is None or value is False:
-        return 0
-    if value is True:
-        return 1
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value) or not -(2.0**63) <= value < 2.0**63:
-            return 0
-        return int(value)
-    if isinstance(value, str):
-        number = _php_numeric(value, prefix=True)
-        if number is None:
-            return 0
-        if isinstance(number, int):
-            return number
-        if math.isnan(number):
-            return 0
-        if number >= 2.0**63:
-            return INT64_MAX
-        if number < -(2.0**63):
-            return INT64_MIN
-        return int(number)
-    raise TypeError(f"intval() of {type(value).__name__}")
 
 
 def _php_round(value: float, places: int) -> Decimal:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..backup.settings import php_intval
 from ..errors import UserError
+from ..php import php_intval
 from ..repositories.config_values import AppConfig
 from ..security import localdb, pwned
 from .common import installed_instance

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backup.settings import php_intval
 from ..errors import UserError
+from ..php import php_intval
 from ..repositories.config_values import AppConfig
 from .pwned import (
     CACHE_FOLDER,

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..backup.phpjson import dumps as php_json
-from ..backup.settings import USER_SETTINGS, _user_default, _user_value, user_key
+from ..backup.settings import USER_SETTINGS, user_default, user_key, user_value
 from ..db.connection import Database
 from ..errors import UserError
 from ..repositories.config_values import AppConfig, Preferences
@@ -185,8 +185,8 @@ def move_preferences(db: Database, source: str, target: str) -> int:
             key = user_key(name)
             if key not in source_values:
                 continue
-            default = _user_default(name, app_values, target_values)
-            prefs.set(target, key, _user_value(name, source_values[key], default))
+            default = user_default(name, app_values, target_values)
+            prefs.set(target, key, user_value(name, source_values[key], default))
             prefs.delete(source, key)
             moved += 1
     return moved
