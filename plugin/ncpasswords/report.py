@@ -3,7 +3,7 @@
 Built from config.php, the app's and core's app values and a few counts. It holds no
 credentials: no secrets or keys, no user ids, host names or URLs; API keys and the proxy appear
 only as booleans and the share count only as a bucket. Differences from the reference, which
-runs inside PHP (docs/compatibility-users.md): PHP versions not recorded by a real server are
+runs inside PHP (docs/compatibility.md): PHP versions not recorded by a real server are
 null, `services.images` stays `auto` (the PHP image extensions cannot be probed), and
 `version.ncpasswords` and `environment.databaseVersion` are added.
 """

@@ -1,6 +1,6 @@
 """Which user ids exist: Nextcloud's user tables when the instance lives in a Nextcloud database.
 
-The rule (docs/compatibility-users.md):
+The rule (docs/compatibility.md):
 
 * When `<prefix>users` exists (the tables were dropped into a real Nextcloud database), an id
   exists if Nextcloud's database backend knows it (`users.uid`, matched case-insensitively as

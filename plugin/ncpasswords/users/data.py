@@ -2,7 +2,7 @@
 
 Everything here is SQL over the app tables and `preferences`; each public function runs in one
 transaction (joining the caller's, so a command can delete a target and move a source
-atomically). The differences from the reference are listed in docs/compatibility-users.md:
+atomically). The differences from the reference are listed in docs/compatibility.md:
 
 * deleting removes every passwords preference of the user, user settings included;
 * shares of other users received by the deleted user are soft-deleted (and their source
