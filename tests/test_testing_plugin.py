@@ -1,9 +1,9 @@
 """The pytest plugin (ncpasswords.testing.plugin) and the example CI project that uses it.
 
-The example project runs in a subprocess through its own run.sh: the whole suite on SQLite
-(including its fifty-tests-one-restore case), and its restored-fixture tests on PostgreSQL
-(postgresql_proc and postgresql_noproc) and MariaDB. The plugin's error paths run in-process
-through pytester.
+The example project runs in a subprocess through its own run.sh on SQLite here (including its
+fifty-tests-one-restore case); docs/ci-fixtures.md runs it in all four modes (SQLite, PostgreSQL
+through postgresql_proc and postgresql_noproc, MariaDB) and tests/test_docs.py runs that page. The
+plugin's API, clean-up and error paths run in-process through pytester, on the servers too.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI, MY_HOST, MY_PASS, MY_PORT, MY_USER, PG_HOST, PG_PORT, PG_USER, _admin, _unavailable
+from conftest import MY_HOST, MY_PASS, MY_PORT, MY_USER, PG_HOST, PG_PORT, PG_USER, _admin, _unavailable
 
 pytest_plugins = ["pytester"]
 
@@ -65,21 +65,6 @@ def test_example_project_on_sqlite_fifty_tests_one_restore() -> None:
     # other full restore of it), once with other options, the v105 file once cached, once not.
     match = SUMMARY.search(result.stdout)
     assert match and match.groups() == ("4", "3", "sqlite"), result.stdout
-
-
-@pytest.mark.parametrize("mode", ["pgsql-noproc", "pgsql-proc", "mysql"])
-def test_example_project_on_the_servers(mode: str) -> None:
-    require_server("mysql" if mode == "mysql" else "pgsql")
-    if mode == "pgsql-proc" and not shutil.which("pg_config"):
-        message = "pg_config not found: postgresql_proc cannot find the PostgreSQL binaries"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    result = run_example(mode, "--", "-q", "tests/test_restored_fixture.py")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"\b9 passed\b", result.stdout), result.stdout
-    match = SUMMARY.search(result.stdout)
-    assert match and match.group(3) == ("mysql" if mode == "mysql" else "pgsql"), result.stdout
 
 
 def test_run_sh_rejects_an_unknown_mode() -> None:
