@@ -1,0 +1,219 @@
+"""`db:convert-type`, `passwords:db:dump` and `passwords:db:checksum`: moving the app's data
+between database engines (commands.md §6.4; the library is `ncpasswords.transfer`)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import select
+import sys
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+import click
+
+from ..backup.storage import atomic_write
+from ..db.dialects import Dialect
+from ..errors import UserError
+from ..transfer.checksum import table_checksums
+from ..transfer.convert import DEFAULT_CHUNK_SIZE, ConvertOptions, Target, convert
+from ..transfer.dump import dump
+from ..transfer.report import TransferReport
+from .common import installed_instance
+from .console import Console, console, output_option, render, table
+from .progress import Progress
+
+_PHASES = {"copy": "Copying", "verify": "Verifying", "dump": "Dumping"}
+_STDIN_WAIT_SECONDS = 1.0
+
+
+class _TableProgress:
+    """One progress line on stderr per table and phase (only on a terminal)."""
+
+    def __init__(self, con: Console, prefix: str) -> None:
+        self.con = con
+        self.prefix = prefix
+        self.current: tuple[str, str] | None = None
+        self.bar: Progress | None = None
+
+    def __call__(self, phase: str, table_name: str, rows: int) -> None:
+        if (phase, table_name) != self.current:
+            self.finish()
+            self.current = (phase, table_name)
+            self.bar = Progress(self.con, f"{_PHASES.get(phase, phase)} {self.prefix}{table_name}")
+        assert self.bar is not None
+        self.bar(rows)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.finish()
+            self.bar = None
+
+
+def _read_password(con: Console) -> str:
+    """Nextcloud's rule: from stdin when it is not a terminal, else asked hidden (empty with -n)."""
+    stream: TextIO | None = sys.stdin
+    if stream is None:
+        return ""
+    try:
+        if stream.isatty():
+            if not con.interactive:
+                return ""
+            return str(click.prompt("What is the database password?", hide_input=True, default="",
+                                    show_default=False, prompt_suffix=" "))
+        with contextlib.suppress(OSError, ValueError):  # not a real file (tests, StringIO): just read
+            ready, _, _ = select.select([stream], [], [], _STDIN_WAIT_SECONDS)
+            if not ready:
+                return ""
+        return stream.readline().rstrip("\r\n")
+    except (OSError, ValueError):
+        return ""
+
+
+def _confirm_extra_tables(con: Console) -> Any:
+    def ask(tables: list[str]) -> bool:
+        con.line("The following tables will not be converted:")
+        for name in tables:
+            con.line(f" - {name}")
+        con.line("They belong to Nextcloud or to other apps: Nextcloud's own occ db:convert-type moves them.")
+        if not con.interactive:
+            return False
+        answer = click.prompt("Continue with the conversion (y/n)? [n]", default="n", show_default=False,
+                              prompt_suffix=" ")
+        return str(answer).strip().lower().startswith("y")
+
+    return ask
+
+
+@click.command("db:convert-type")
+@click.argument("type")
+@click.argument("username")
+@click.argument("hostname")
+@click.argument("database")
+@click.option("--port", help="the port of the database server, or give it as hostname:port")
+@click.option("--password", help="the password of the database user (default: read from stdin, else asked)")
+@click.option("--clear-schema", is_flag=True,
+              help="replace the app's tables the target already has (undone with everything else on failure)")
+@click.option("--all-apps", is_flag=True, help="accepted for compatibility; this tool converts the Passwords app")
+@click.option("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, show_default=True,
+              help="rows read from the source per round trip (and inserted per statement on MySQL)")
+@output_option()
+def convert_type(type: str, username: str, hostname: str, database: str, port: str | None,
+                 password: str | None, clear_schema: bool, all_apps: bool, chunk_size: int, output: str) -> None:
+    """Move the Passwords app's data to another database (mysql, pgsql or sqlite3) and switch config.php.
+
+    Copies the app's twelve tables and its rows of appconfig, preferences and migrations, verifies
+    row counts and checksums of every table, and only then points config.php at the new database.
+    For sqlite3 DATABASE is the file name (without .db) below the datadirectory; USERNAME and
+    HOSTNAME are ignored. Nothing is changed when anything fails.
+    """
+    con = console()
+    instance = installed_instance()
+    target = Target.parse(type, username, hostname, database, port)
+    if target.dialect != "sqlite":
+        target = Target.parse(type, username, hostname, database, port,
+                              password if password is not None else _read_password(con))
+    plain = output == "plain"
+    progress = _TableProgress(con, instance.prefix)
+    try:
+        report = convert(
+            instance, target, ConvertOptions(clear_schema=clear_schema, chunk_size=chunk_size),
+            progress=progress, log=con.line if plain else None, confirm_extra_tables=_confirm_extra_tables(con),
+        )
+    finally:
+        progress.finish()
+    if not plain:
+        con.line(render(report.summary(), output))
+        return
+    con.line(f"Converted {report.rows} rows of {len(report.tables)} tables in {report.seconds:.1f} s "
+             f"({report.rows / max(report.seconds, 1e-9):,.0f} rows/s) to the {report.target}")
+    con.line("config.php now points at the new database")
+
+
+class _TextOut:
+    """A binary writer over a text stream (stdout replaced by a StringIO)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, data: bytes) -> int:
+        self.stream.write(data.decode("utf-8", "surrogatepass"))
+        return len(data)
+
+
+@click.command("passwords:db:dump")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dialect", type=click.Choice(["mysql", "pgsql", "sqlite"]),
+              help="the engine the script is for (default: the instance's)")
+@click.option("--schema-only", is_flag=True, help="only the tables (and the app's migration records)")
+@click.option("--data-only", is_flag=True, help="only the rows (and the app's settings)")
+@output_option()
+def dump_command(file: Path | None, dialect: str | None, schema_only: bool, data_only: bool, output: str) -> None:
+    """Write the Passwords app's data as a SQL script for psql, mariadb or sqlite3 (stdout without FILE)."""
+    if schema_only and data_only:
+        raise UserError("--schema-only and --data-only exclude each other")
+    if file is None and output != "plain":
+        raise UserError("--output needs FILE: without it the script itself goes to stdout")
+    con = console()
+    instance = installed_instance()
+    progress = _TableProgress(con, instance.prefix)
+    chosen = cast("Dialect | None", dialect)
+    schema, data = not data_only, not schema_only
+    try:
+        with instance.connect() as db:
+            if file is None:
+                stdout = sys.stdout
+                buffer = getattr(stdout, "buffer", None)
+                dump(db, buffer or _TextOut(stdout), chosen, schema=schema, data=data, progress=progress)
+                stdout.flush()
+                return
+            with atomic_write(file.resolve(), compress=False, mode=0o600) as writer:
+                report = dump(db, writer, chosen, schema=schema, data=data, progress=progress)
+    finally:
+        progress.finish()
+    _summary(con, report, output, f"Wrote {file}")
+
+
+def _summary(con: Console, report: TransferReport, output: str, what: str) -> None:
+    if output != "plain":
+        con.line(render(report.summary(), output))
+        return
+    con.line(f"{what}: {report.rows} rows of {len(report.tables)} tables for the {report.target}")
+
+
+@click.command("passwords:db:checksum")
+@click.option("--compare", "compare_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="a JSON summary of db:convert-type or passwords:db:dump: exit 1 unless its tables match")
+@output_option()
+def checksum_command(compare_file: Path | None, output: str) -> None:
+    """Row counts and checksums of the app's tables, as db:convert-type and passwords:db:dump report them."""
+    expected = _read_summary(compare_file) if compare_file is not None else None
+    with installed_instance().connect() as db:
+        sums = table_checksums(db)
+    con = console()
+    if output != "plain":
+        data = {"tables": {name: s.as_dict() for name, s in sums.items()}, "rows": sum(s.rows for s in sums.values())}
+        con.line(render(data, output))
+    else:
+        con.line(table(["Table", "Rows", "Checksum"], [[name, s.rows, s.hex] for name, s in sums.items()]))
+    if expected is None:
+        return
+    differ = [name for name, want in expected.items()
+              if name not in sums or sums[name].as_dict() != {k: want.get(k) for k in ("rows", "checksum")}]
+    if differ:
+        raise UserError(f"Different from {compare_file}: {', '.join(differ)}")
+    if output == "plain":
+        con.line(f"All {len(expected)} tables of {compare_file} match")
+
+
+def _read_summary(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        tables = json.loads(path.read_text(encoding="utf-8"))["tables"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"Cannot read a summary with tables from {path}: {exc}") from None
+    if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
+        raise UserError(f"Cannot read a summary with tables from {path}")
+    return tables
+
+
+COMMANDS = [convert_type, dump_command, checksum_command]

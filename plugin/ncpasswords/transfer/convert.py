@@ -1,0 +1,388 @@
+"""`db:convert-type` for what this tool owns: the app's twelve tables and the app's rows of
+`appconfig`, `preferences` and `migrations` (plus those core tables when the target has none).
+
+The copy is all or nothing. PostgreSQL and SQLite run the whole conversion - clearing, schema,
+rows, sequences, verification - in one target transaction. MySQL/MariaDB commits DDL on its own,
+so there the schema is created first and undone on failure (tables created are dropped, tables
+put aside by `--clear-schema` are renamed back) while the rows go in one transaction. Rows are
+read from one snapshot of the source and keep their ids. Before committing, every table is read
+back from the target and its row count and checksum compared with the source's; config.php is
+rewritten only then, just before the commit, and put back byte for byte if the commit fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..backup.service import backup_lock
+from ..db import migrator
+from ..db.connection import ConnectionSettings, Database, connect
+from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, Dialect
+from ..errors import UserError
+from ..instance.instance import Instance, split_dbhost
+from ..repositories.entities import TABLES
+from .checksum import Checksum
+from .report import Log, Progress, TableReport, TransferReport
+from .tables import CORE_TABLES, TransferTable, existing_columns, transfer_tables
+
+DEFAULT_CHUNK_SIZE = 1000
+_UNCHANGED = "The target database was left as it was and config.php is unchanged"
+
+
+class TransferError(UserError):
+    """A conversion or dump that failed; nothing was changed."""
+
+
+class VerificationError(TransferError):
+    """The target does not hold exactly the source's rows."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The target database as `db:convert-type` takes it: `type username hostname database`."""
+
+    dbtype: str
+    user: str = ""
+    host: str = ""
+    database: str = ""
+    port: int | None = None
+    password: str = ""
+
+    @classmethod
+    def parse(cls, dbtype: str, user: str, host: str, database: str, port: str | int | None = None,
+              password: str = "") -> Target:
+        """Validate the command's arguments (SQLite ignores user, host, port and password)."""
+        if dbtype == "oci":
+            raise UserError("Converting to Oracle (oci) is not supported by this tool.")
+        dialect = DBTYPE_TO_DIALECT.get(dbtype)
+        if dialect is None:
+            raise UserError(f"Unknown database type '{dbtype}' (use mysql, pgsql or sqlite3).")
+        if not database:
+            raise UserError("The database name must not be empty.")
+        if dialect == "sqlite":
+            if "/" in database or database in (".", ".."):
+                raise UserError("For sqlite3 the database is a file name below the datadirectory, not a path.")
+            return cls("sqlite3", database=database)
+        number: int | None = None
+        if port not in (None, ""):
+            try:
+                number = int(str(port))
+            except ValueError:
+                raise UserError(f"Invalid port '{port}'.") from None
+            if not 0 < number < 65536:
+                raise UserError(f"Invalid port '{port}'.")
+            _, host_port, socket = split_dbhost(host)
+            if host_port is not None or socket is not None:
+                raise UserError("Give the port either in the hostname or with --port, not both.")
+        return cls(DIALECT_TO_DBTYPE[dialect], user, host or "localhost", database, number, password)
+
+    @property
+    def dialect(self) -> Dialect:
+        return DBTYPE_TO_DIALECT[self.dbtype]
+
+    def apply(self, config: dict[Any, Any]) -> dict[Any, Any]:
+        """config.php values pointing at this target (Nextcloud's keys; other keys are kept)."""
+        new = dict(config)
+        new["dbtype"] = self.dbtype
+        new["dbname"] = self.database
+        if "dbport" in new:  # the port now lives in dbhost; a stale dbport would win otherwise
+            new["dbport"] = ""
+        if self.dialect == "sqlite":
+            new["dbhost"] = ""
+            new.pop("dbuser", None)
+            new.pop("dbpassword", None)
+            return new
+        new["dbhost"] = f"{self.host}:{self.port}" if self.port else self.host
+        new["dbuser"] = self.user
+        new["dbpassword"] = self.password
+        if self.dialect == "mysql":
+            new["mysql.utf8mb4"] = True
+        return new
+
+
+@dataclass
+class ConvertOptions:
+    clear_schema: bool = False
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+
+
+ConfirmExtraTables = Callable[[list[str]], bool]
+
+
+def convert(
+    instance: Instance,
+    target: Target,
+    options: ConvertOptions | None = None,
+    progress: Progress | None = None,
+    log: Log | None = None,
+    confirm_extra_tables: ConfirmExtraTables | None = None,
+) -> TransferReport:
+    """Copy the app's data from the instance's database to `target`, verify it, and point
+    config.php at the target. Raises a UserError (nothing changed) on any failure.
+
+    `confirm_extra_tables` is asked when the source holds other tables with the prefix that the
+    target lacks (they are not converted); without it the conversion stops, as with `-n`.
+    """
+    options = options or ConvertOptions()
+    if options.chunk_size < 1:
+        raise UserError("The chunk size must be a positive number.")
+    current = str(instance.get("dbtype", "sqlite3"))
+    if DBTYPE_TO_DIALECT.get(current) == target.dialect:
+        raise UserError(f"Can not convert from {current} to {target.dbtype}.")
+    new_config = target.apply(instance.config)
+    target_settings = Instance(instance.path, new_config).connection_settings()
+    with instance.connect() as source, backup_lock(source):
+        _check_source(source)
+        job = _Conversion(source, target_settings, options, progress or _ignore, log or _ignore)
+        return job.run(confirm_extra_tables, _ConfigSwitch(instance, new_config))
+
+
+def _ignore(*_: Any) -> None:
+    pass
+
+
+def _check_source(source: Database) -> None:
+    missing = [source.table(t) for t in TABLES if not source.table_exists(t)]
+    if missing:
+        raise UserError(f"The source database lacks the app's tables ({', '.join(missing)}).")
+    pending = set(migrator.available_versions()) - set(migrator.executed_versions(source))
+    if pending:
+        raise UserError("The source database is not at the app's latest schema; "
+                        "run 'occ migrations:migrate passwords' first.")
+
+
+class _ConfigSwitch:
+    """Writes config.php for the target and can put the old file back byte for byte."""
+
+    def __init__(self, instance: Instance, new_config: dict[Any, Any]) -> None:
+        self.instance = instance
+        self.new_config = new_config
+        self.original: bytes | None = None
+
+    def write(self) -> None:
+        self.original = self.instance.path.read_bytes()
+        old_config = self.instance.config
+        self.instance.config = self.new_config
+        try:
+            self.instance.save()
+        except BaseException:
+            self.instance.config = old_config
+            raise
+
+    def undo(self) -> None:
+        if self.original is None:
+            return
+        path = Path(os.path.realpath(self.instance.path))
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(self.original)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        self.instance.config = Instance.load(self.instance.path).config
+
+
+class _Conversion:
+    def __init__(self, source: Database, settings: ConnectionSettings, options: ConvertOptions,
+                 progress: Progress, log: Log) -> None:
+        self.source = source
+        self.settings = settings
+        self.options = options
+        self.progress = progress
+        self.log = log
+        self.step = "checking the target"
+        self.report = TransferReport(source.settings.describe(), settings.describe())
+        # What to undo on MySQL, where DDL is not transactional.
+        self.created_tables: list[str] = []
+        self.aside: dict[str, str] = {}
+        self.created_file = False
+
+    def run(self, confirm_extra_tables: ConfirmExtraTables | None, switch: _ConfigSwitch) -> TransferReport:
+        started = time.monotonic()
+        target = self._open()
+        try:
+            with target:
+                existing = self._preflight(target, confirm_extra_tables)
+                self._load(target, existing, switch)
+                self._after_commit(target)
+        except BaseException as exc:
+            cleanup_problem = self._undo(switch)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)) or not isinstance(exc, Exception):
+                raise
+            raise self._failure(exc, cleanup_problem) from exc
+        self.report.seconds = time.monotonic() - started
+        return self.report
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _open(self) -> Database:
+        if self.settings.dialect == "sqlite":
+            assert self.settings.sqlite_path is not None
+            self.created_file = not self.settings.sqlite_path.exists()
+        try:
+            return connect(self.settings, create=True)
+        except BaseException:
+            self._remove_created_file()
+            raise
+
+    def _preflight(self, target: Database, confirm_extra_tables: ConfirmExtraTables | None) -> list[str]:
+        """Checks that change nothing; returns the app tables the target already has."""
+        self.step = "checking the target"
+        existing = [name for name in TABLES if target.table_exists(name)]
+        if existing and not self.options.clear_schema:
+            names = ", ".join(target.table(n) for n in existing)
+            raise UserError(f"The target database already has tables of the Passwords app ({names}); "
+                            "use --clear-schema to replace them.")
+        extra = sorted(set(self._prefixed_tables(self.source)) - set(self._prefixed_tables(target))
+                       - {self.source.table(t) for t in (*TABLES, *CORE_TABLES)})
+        if extra and (confirm_extra_tables is None or not confirm_extra_tables(extra)):
+            raise UserError("Conversion aborted: the source has tables this tool does not convert.")
+        return existing
+
+    @staticmethod
+    def _prefixed_tables(db: Database) -> list[str]:
+        return [str(r[0]) for r in db.rows("schema.app_tables") if str(r[0]).startswith(db.prefix)]
+
+    def _load(self, target: Database, existing: list[str], switch: _ConfigSwitch) -> None:
+        if target.dialect == "sqlite":
+            for pragma in ("transfer.load_synchronous", "transfer.load_cache"):
+                target.execute(pragma).close()
+        outer = target.transaction(write_lock=True) if target.dialect != "mysql" else contextlib.nullcontext()
+        with outer:
+            self._create_schema(target, existing)
+            tables = transfer_tables(self.source, target)
+            with target.transaction(), self.source.transaction(snapshot=True):
+                self._copy(target, tables)
+                self._verify(target, tables)
+                self.step = "writing config.php"
+                switch.write()
+                self.step = "committing"
+        self.report.verified = True
+
+    def _create_schema(self, target: Database, existing: list[str]) -> None:
+        mysql = target.dialect == "mysql"
+        if existing:
+            self.step = "clearing the schema"
+            self.log("Clearing schema in new database")
+            if mysql:  # keep the old tables aside until the new ones are committed
+                token = secrets.token_hex(3)
+                for name in existing:
+                    aside = f"{name}_ncp{token}"
+                    target.execute_sql(target.sql("transfer.rename_table", (("TABLE", name), ("NEWNAME", aside))))
+                    self.aside[name] = aside
+            else:
+                for name in existing:
+                    TransferTable(name, (), ()).drop(target)
+        self.step = "creating the schema"
+        self.log("Creating schema in new database")
+        missing_core = [t for t in CORE_TABLES if t not in existing_columns(target)]
+        if mysql:
+            self.created_tables = [*TABLES, *missing_core]
+        if missing_core:
+            target.run_script(migrator.core_schema(target.dialect))
+        for version in migrator.available_versions():
+            for statement in migrator.migration_statements(version, target.dialect, target.prefix,
+                                                           target.settings.mysql_utf8mb4):
+                target.execute_sql(statement).close()
+
+    def _copy(self, target: Database, tables: list[TransferTable]) -> None:
+        chunk = self.options.chunk_size
+        for table in tables:
+            self.step = f"copying {target.table(table.name)}"
+            if table.app_rows_only:
+                table.delete_app_rows(target)
+            checksum = Checksum()
+            started = time.monotonic()
+
+            def rows(table: TransferTable = table, checksum: Checksum = checksum) -> Iterator[tuple[Any, ...]]:
+                for row in table.rows(self.source, chunk):
+                    checksum.add(row)
+                    yield row
+                    if checksum.rows % chunk == 0:
+                        self.progress("copy", table.name, checksum.rows)
+
+            with contextlib.closing(rows()) as feed:  # closed (cursor and all) also when the insert fails
+                written = target.insert_many(table.name, table.columns, feed, batch=chunk)
+            table.reset_sequence(target)
+            seconds = time.monotonic() - started
+            self.progress("copy", table.name, written)
+            if written != checksum.rows:
+                raise VerificationError(f"{written} rows written but {checksum.rows} read")
+            self.report.tables[table.name] = TableReport(written, checksum.hex, seconds)
+            self.log(f"Copied {target.table(table.name)}: {written} rows")
+
+    def _verify(self, target: Database, tables: list[TransferTable]) -> None:
+        for table in tables:
+            self.step = f"verifying {target.table(table.name)}"
+            expected = self.report.tables[table.name]
+            got = Checksum().add_all(table.rows(target, self.options.chunk_size))
+            self.progress("verify", table.name, got.rows)
+            if got.rows != expected.rows or got.hex != expected.checksum:
+                raise VerificationError(
+                    f"the source has {expected.rows} rows with checksum {expected.checksum[:16]}…, "
+                    f"the target {got.rows} rows with checksum {got.hex[:16]}…"
+                )
+        self.log(f"Verified {len(tables)} tables: row counts and checksums match")
+
+    def _after_commit(self, target: Database) -> None:
+        """Tidy-ups after the commit; their failure does not undo the conversion."""
+        self.created_tables = []
+        self.created_file = False
+        try:
+            if target.dialect == "sqlite":
+                target.execute("transfer.checkpoint").close()
+            for aside in self.aside.values():
+                TransferTable(aside, (), ()).drop(target)
+        except Exception as exc:
+            self.log(f"Warning: tidying up the target failed: {' '.join(str(exc).split())}")
+        self.aside = {}
+
+    # -- failure -------------------------------------------------------------------------------
+    def _undo(self, switch: _ConfigSwitch) -> str | None:
+        """Put the target (and config.php) back as they were; returns a problem or None."""
+        problems = []
+        try:
+            switch.undo()
+        except Exception as exc:
+            problems.append(f"restoring config.php failed: {exc}")
+        if self.created_tables or self.aside:
+            try:
+                with connect(self.settings) as db:
+                    for name in self.created_tables:
+                        TransferTable(name, (), ()).drop(db)
+                    for name, aside in self.aside.items():
+                        db.execute_sql(db.sql("transfer.rename_table", (("TABLE", aside), ("NEWNAME", name))))
+            except Exception as exc:
+                problems.append(f"cleaning up the target failed: {' '.join(str(exc).split())}")
+        self._remove_created_file()
+        return "; ".join(problems) or None
+
+    def _remove_created_file(self) -> None:
+        if self.created_file and self.settings.sqlite_path is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.settings.sqlite_path}{suffix}").unlink(missing_ok=True)
+
+    def _failure(self, exc: Exception, cleanup_problem: str | None) -> UserError:
+        """One line: what failed, and what state things are in."""
+        if isinstance(exc, UserError) and self.step == "checking the target" and cleanup_problem is None:
+            return exc  # refused before anything changed
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        if self.settings.password:
+            detail = detail.replace(self.settings.password, "***")
+        message = f"Conversion failed while {self.step}: {detail}"
+        if cleanup_problem:
+            return TransferError(f"{message}. config.php is unchanged, but {cleanup_problem}")
+        return TransferError(f"{message}. {_UNCHANGED}.")

@@ -1,0 +1,136 @@
+"""What the transfer commands move: the app's twelve tables, and the app's rows of Nextcloud's
+`appconfig`, `preferences` and `migrations` tables.
+
+Rows travel as tuples in a canonical Python form whatever the engine they come from: booleans as
+`bool` (MySQL and SQLite hand out 0/1), integers as `int`, text as `str`, NULL as `None`. The
+same form feeds the target's bulk path, the SQL dump writer and the checksums.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..db.connection import Database
+from ..db.dialects import quote_ident
+from ..db.introspect import describe
+from ..db.migrator import APP_ID
+from ..repositories.entities import TABLES, ColumnType
+
+Row = tuple[Any, ...]
+
+CORE_TABLES = ("appconfig", "preferences", "migrations")
+
+# The columns of the core tables this tool knows (Nextcloud 31 layout), with their types. Older
+# layouts lack some of them; only the columns both sides have are copied, the rest take defaults.
+CORE_COLUMNS: dict[str, tuple[tuple[str, ColumnType], ...]] = {
+    "appconfig": (("appid", "str"), ("configkey", "str"), ("configvalue", "str"), ("type", "int"),
+                  ("lazy", "int")),
+    "preferences": (("userid", "str"), ("appid", "str"), ("configkey", "str"), ("configvalue", "str"),
+                    ("lazy", "int"), ("type", "int"), ("flags", "int"), ("indexed", "str")),
+    "migrations": (("app", "str"), ("version", "str")),
+}
+
+
+@dataclass(frozen=True)
+class TransferTable:
+    """One table as the transfer sees it: unprefixed name, the columns copied and their types."""
+
+    name: str
+    columns: tuple[str, ...]
+    types: tuple[ColumnType, ...]
+    app_rows_only: bool = False
+    """A core table shared with Nextcloud: only the rows of the Passwords app are ours."""
+
+    @property
+    def has_id(self) -> bool:
+        return not self.app_rows_only
+
+    def _fragments(self) -> tuple[tuple[str, str], ...]:
+        quoted = ", ".join(quote_ident("pgsql", c) for c in self.columns)
+        return (("TABLE", self.name), ("COLUMNS", quoted))
+
+    def rows(self, db: Database, batch: int = 1000) -> Iterator[Row]:
+        """The rows in canonical form, through a server-side cursor (see `Database.stream`)."""
+        name = f"transfer.{self.name}_rows" if self.app_rows_only else "entities.stream_all"
+        params = {"app": APP_ID} if self.app_rows_only else None
+        convert = normaliser(self.types, db.dialect)
+        with contextlib.closing(db.stream(name, params, batch, self._fragments())) as raw:
+            if convert is None:
+                yield from raw
+            else:
+                for row in raw:
+                    yield convert(row)
+
+    def delete_app_rows(self, db: Database) -> None:
+        """Remove the app's rows of a core table (they are replaced by the copied ones)."""
+        assert self.app_rows_only
+        db.execute(f"transfer.{self.name}_delete", {"app": APP_ID}).close()
+
+    def drop(self, db: Database) -> None:
+        db.execute_sql(db.sql("transfer.drop_table", (("TABLE", self.name),))).close()
+
+    def reset_sequence(self, db: Database) -> None:
+        """PostgreSQL: move the id sequence past the highest id."""
+        if db.dialect == "pgsql" and self.has_id:
+            params = {"table": db.table(self.name)}
+            db.execute_sql(db.sql("transfer.reset_sequence", (("TABLE", self.name),)), params).close()
+
+
+def normaliser(types: Sequence[ColumnType], dialect: str) -> Callable[[Sequence[Any]], Row] | None:
+    """A function turning a driver row into the canonical form, or None when it already is.
+
+    psycopg returns bool, int and str as they are declared; MySQL and SQLite return booleans as
+    0/1, so only those columns need converting.
+    """
+    if dialect == "pgsql":
+        return None
+    bools = [i for i, t in enumerate(types) if t == "bool"]
+    if not bools:
+        return None
+
+    def convert(row: Sequence[Any]) -> Row:
+        values = list(row)
+        for i in bools:
+            if values[i] is not None:
+                values[i] = bool(values[i])
+        return tuple(values)
+
+    return convert
+
+
+def app_tables() -> list[TransferTable]:
+    """The twelve app tables, every column, in the physical order of a fresh install."""
+    return [
+        TransferTable(t.name, t.column_names, tuple(c.type for c in t.columns))
+        for t in TABLES.values()
+    ]
+
+
+def core_table(name: str, available: Sequence[str] | None = None) -> TransferTable:
+    """A core table restricted to the known columns that exist (`available`: None means all)."""
+    known = CORE_COLUMNS[name]
+    chosen = [(c, t) for c, t in known if available is None or c in available]
+    return TransferTable(name, tuple(c for c, _ in chosen), tuple(t for _, t in chosen), app_rows_only=True)
+
+
+def existing_columns(db: Database) -> dict[str, list[str]]:
+    """The columns of the core tables present in the database (absent tables are left out)."""
+    described = describe(db)
+    return {name: [c.name for c in described[name].columns] for name in CORE_TABLES if name in described}
+
+
+def transfer_tables(source: Database, target: Database | None = None) -> list[TransferTable]:
+    """Everything a transfer moves, app tables first; core tables limited to the columns the
+    source has and, when the target already has that table, the target has too."""
+    source_columns = existing_columns(source)
+    target_columns = existing_columns(target) if target is not None else {}
+    tables = app_tables()
+    for name in CORE_TABLES:
+        if name not in source_columns:
+            continue
+        columns = [c for c in source_columns[name] if name not in target_columns or c in target_columns[name]]
+        tables.append(core_table(name, columns))
+    return tables

@@ -1,0 +1,311 @@
+"""`occ db:convert-type`: every engine pair, verification, and failures that must change nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ENGINES, InstalledInstance, ScratchDb, database_state, scratch_database
+from ncpasswords.db import introspect
+from ncpasswords.db.connection import ConnectionSettings, Database, connect
+from ncpasswords.errors import UserError
+from ncpasswords.instance import phpconfig
+from ncpasswords.instance.install import install
+from ncpasswords.instance.instance import Instance
+from ncpasswords.transfer.convert import ConvertOptions, Target, TransferError, convert
+from transfer_helpers import (
+    DBTYPE,
+    EXAMPLE,
+    checksums,
+    convert_args,
+    document_of,
+    kill_connections,
+    sequences_follow,
+    source_instance,
+    write_sample,
+)
+
+PAIRS = [(s, t) for s in ENGINES for t in ENGINES if s != t]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_sample(tmp_path_factory.mktemp("sample") / "sample.json")
+
+
+@contextlib.contextmanager
+def target_database(engine: str, source: InstalledInstance, base: Path) -> Iterator[ScratchDb]:
+    """An empty target; for SQLite a file name in the source's data directory (where convert puts it)."""
+    if engine == "sqlite":
+        yield ScratchDb("sqlite", "moved", source.scratch.sqlite_dir)
+        return
+    with scratch_database(engine, base) as scratch:
+        yield scratch
+
+
+def state_of(settings_source: InstalledInstance | ScratchDb) -> dict[str, list[tuple[Any, ...]]]:
+    db = settings_source.connect() if isinstance(settings_source, InstalledInstance) else connect(
+        settings_source.settings())
+    with db:
+        return database_state(db)
+
+
+def app_tables_in(scratch: ScratchDb) -> dict[str, introspect.TableInfo]:
+    if scratch.engine == "sqlite" and not scratch.settings().sqlite_path.exists():  # type: ignore[union-attr]
+        return {}
+    with connect(scratch.settings()) as db:
+        return introspect.describe(db)
+
+
+def where(settings: ConnectionSettings) -> tuple[Any, ...]:
+    return (settings.dialect, settings.dbname, settings.host, settings.port, settings.user, settings.password,
+            settings.sqlite_path, settings.prefix)
+
+
+def target_of(scratch: ScratchDb) -> Target:
+    settings = scratch.settings()
+    return Target.parse(DBTYPE[scratch.engine], settings.user, settings.host, settings.dbname, settings.port,
+                        settings.password)
+
+
+@pytest.mark.parametrize(("source_engine", "target_engine"), PAIRS, ids=[f"{s}-to-{t}" for s, t in PAIRS])
+def test_convert_moves_everything_and_switches_config(
+    source_engine: str, target_engine: str, sample: Path, tmp_path: Path
+) -> None:
+    with source_instance(source_engine, tmp_path / "source", sample) as source, \
+            target_database(target_engine, source, tmp_path / "target") as target:
+        document = document_of(source.instance)
+        expected = checksums(source.connect())
+        source_state = state_of(source)
+        assert sum(c["rows"] for c in expected.values()) > 3000
+
+        result = source.occ(*convert_args(target), "--output=json")
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+
+        # The target holds exactly the source's rows; the summary reports the same checksums.
+        moved = source.instance
+        assert where(moved.connection_settings()) == where(target.settings())
+        assert checksums(moved.connect()) == expected
+        reported = {name: {"rows": t["rows"], "checksum": t["checksum"]} for name, t in summary["tables"].items()}
+        assert reported == expected
+        assert summary["verified"] is True and summary["rows"] == sum(c["rows"] for c in expected.values())
+        # ... so the backup it writes is the source's, ids included (convert keeps them).
+        assert document_of(moved) == document
+        # Only the app's rows of the core tables moved.
+        with moved.connect() as db:
+            assert {r[0] for r in db.execute_sql(f"SELECT appid FROM {db.table('appconfig')}").fetchall()} == {
+                "passwords"}
+            sequences_follow(db)
+
+        # occ works against the new database; the source was only read.
+        status = json.loads(source.occ("status", "--output=json").stdout)
+        assert status["dbtype"] == DBTYPE[target_engine]
+        assert source.occ("passwords:backup:create", "after-move").returncode == 0
+        listing = source.occ("passwords:backup:list")
+        assert listing.returncode == 0 and "after-move" in listing.stdout
+        assert state_of(source.scratch) == source_state
+
+
+def test_plain_output_and_password_from_stdin(sample: Path, tmp_path: Path) -> None:
+    with source_instance("sqlite", tmp_path / "source", sample, edge=False) as source, \
+            target_database("mysql", source, tmp_path / "target") as target:
+        settings = target.settings()
+        args = ["db:convert-type", f"--port={settings.port}", "mysql", settings.user, settings.host, settings.dbname]
+        config = (source.config_dir / "config.php").read_bytes()
+
+        wrong = source.occ(*args, input="not-the-password\n")
+        assert wrong.returncode == 1
+        assert wrong.stderr.count("\n") == 1 and "using password: YES" in wrong.stderr
+        assert "not-the-password" not in wrong.stderr
+        assert (source.config_dir / "config.php").read_bytes() == config
+
+        result = source.occ(*args, input=f"{settings.password}\n")
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0] == "Creating schema in new database"
+        assert "Copied oc_passwords_password_rv: 2000 rows" in lines
+        assert "Verified 15 tables: row counts and checksums match" in lines
+        assert lines[-1] == "config.php now points at the new database"
+        instance = source.instance
+        assert instance.get("dbtype") == "mysql" and instance.get("mysql.utf8mb4") is True
+        assert instance.get("dbhost") == f"{settings.host}:{settings.port}" and instance.get("dbport") == ""
+
+
+def test_refusals_change_nothing(sample: Path, tmp_path: Path) -> None:
+    with source_instance("pgsql", tmp_path / "source", sample, edge=False) as source:
+        config = (source.config_dir / "config.php").read_bytes()
+        for args, message in [
+            (["pgsql", "u", "h", "db"], "Can not convert from pgsql to pgsql."),
+            (["oci", "u", "h", "db"], "Converting to Oracle (oci) is not supported by this tool."),
+            (["sqlite3", "", "", "a/b"], "For sqlite3 the database is a file name below the datadirectory"),
+            (["--chunk-size=0", "sqlite3", "", "", "x"], "The chunk size must be a positive number."),
+            (["--port=1", "mysql", "u", "h:2", "db"], "Give the port either in the hostname or with --port"),
+        ]:
+            result = source.occ("db:convert-type", "--password=", *args)
+            assert result.returncode == 1 and result.stderr.startswith(message), (args, result.stderr)
+        assert (source.config_dir / "config.php").read_bytes() == config
+        assert not (source.scratch.sqlite_dir / "x.db").exists()
+
+
+def test_tables_of_others_are_listed_and_need_a_yes(sample: Path, tmp_path: Path) -> None:
+    with source_instance("pgsql", tmp_path / "source", sample, edge=False) as source:
+        with source.connect() as db:
+            db.execute_sql("CREATE TABLE oc_filecache (fileid BIGINT PRIMARY KEY)").close()
+        config = (source.config_dir / "config.php").read_bytes()
+        refused = source.occ("-n", "db:convert-type", "sqlite3", "", "", "moved")
+        assert refused.returncode == 1
+        assert "The following tables will not be converted:\n - oc_filecache\n" in refused.stdout
+        assert refused.stderr == "Conversion aborted: the source has tables this tool does not convert.\n"
+        assert (source.config_dir / "config.php").read_bytes() == config
+        assert not (source.scratch.sqlite_dir / "moved.db").exists()
+
+        accepted = source.occ("db:convert-type", "sqlite3", "", "", "moved", input="y\n")
+        assert accepted.returncode == 0, accepted.stderr
+        assert source.instance.get("dbtype") == "sqlite3"
+        assert "filecache" not in app_tables_in(ScratchDb("sqlite", "moved", source.scratch.sqlite_dir))
+
+
+# -- failures: nothing changes, a second run succeeds ---------------------------------------------
+
+
+def assert_nothing_changed(source: InstalledInstance, config: bytes, source_state: Any, target: ScratchDb,
+                           target_state: dict[str, Any] | None, message: str) -> None:
+    assert message.count("\n") == 0
+    assert (source.config_dir / "config.php").read_bytes() == config
+    assert state_of(source.scratch) == source_state
+    if target_state is None:
+        assert app_tables_in(target) == {}
+    else:
+        assert state_of(target) == target_state
+
+
+@pytest.mark.parametrize("target_engine", ["pgsql", "mysql"])
+def test_killed_target_connection(target_engine: str, sample: Path, tmp_path: Path) -> None:
+    with source_instance("sqlite", tmp_path / "source", sample) as source, \
+            target_database(target_engine, source, tmp_path / "target") as target:
+        config = (source.config_dir / "config.php").read_bytes()
+        source_state = state_of(source)
+        killed: list[int] = []
+
+        def progress(phase: str, table: str, rows: int) -> None:
+            if phase == "copy" and table == "passwords_password_rv" and rows >= 1000 and not killed:
+                killed.append(kill_connections(target_engine, target.settings().dbname))
+
+        with pytest.raises(TransferError) as failure:
+            convert(source.instance, target_of(target), ConvertOptions(), progress=progress)
+        assert killed == [1]
+        message = str(failure.value)
+        assert message.startswith("Conversion failed while copying oc_passwords_password_rv: ")
+        assert message.endswith("The target database was left as it was and config.php is unchanged.")
+        assert_nothing_changed(source, config, source_state, target, None, message)
+
+        again = source.occ(*convert_args(target))
+        assert again.returncode == 0, again.stderr
+        assert checksums(source.connect()) == checksums(connect(source.scratch.settings()))
+
+
+@pytest.mark.parametrize("target_engine", ["pgsql", "mysql"])
+def test_a_row_the_target_refuses(target_engine: str, sample: Path, tmp_path: Path) -> None:
+    """SQLite does not enforce VARCHAR lengths; the servers refuse the row."""
+    with source_instance("sqlite", tmp_path / "source", sample) as source, \
+            target_database(target_engine, source, tmp_path / "target") as target:
+        with source.connect() as db:
+            db.execute_sql(f"UPDATE {db.table('passwords_password_rv')} SET user_id = '{'u' * 65}' "
+                           f"WHERE id = (SELECT MAX(id) FROM {db.table('passwords_password_rv')} WHERE id < 900000)")
+        config = (source.config_dir / "config.php").read_bytes()
+        source_state = state_of(source)
+
+        result = source.occ(*convert_args(target))
+        assert result.returncode == 1
+        assert result.stderr.startswith("Conversion failed while copying oc_passwords_password_rv: ")
+        assert "The target database was left as it was and config.php is unchanged." in result.stderr
+        assert_nothing_changed(source, config, source_state, target, None, result.stderr.rstrip("\n"))
+
+        with source.connect() as db:
+            db.execute_sql(f"DELETE FROM {db.table('passwords_password_rv')} WHERE length(user_id) > 64")
+        again = source.occ(*convert_args(target))
+        assert again.returncode == 0, again.stderr
+
+
+def test_a_silent_difference_fails_verification(sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A target that stores a value differently (simulated) is caught by the checksums."""
+    original = Database.insert_many
+
+    def lossy(self: Database, table: str, columns: Any, rows: Any, batch: int = 5000) -> int:
+        if table == "passwords_tag_rv":
+            rows = ((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8][:-1], *r[9:]) for r in rows)
+        return original(self, table, columns, rows, batch)
+
+    with source_instance("pgsql", tmp_path / "source", sample) as source, \
+            target_database("sqlite", source, tmp_path / "target") as target:
+        monkeypatch.setattr(Database, "insert_many", lossy)
+        config = (source.config_dir / "config.php").read_bytes()
+        source_state = state_of(source)
+        with pytest.raises(TransferError) as failure:
+            convert(source.instance, target_of(target), ConvertOptions())
+        message = str(failure.value)
+        assert message.startswith("Conversion failed while verifying oc_passwords_tag_rv: the source has 35 rows")
+        assert_nothing_changed(source, config, source_state, target, None, message)
+        assert not target.settings().sqlite_path.exists()  # type: ignore[union-attr]
+
+        monkeypatch.setattr(Database, "insert_many", original)
+        convert(source.instance, target_of(target), ConvertOptions())
+        assert source.instance.get("dbtype") == "sqlite3"
+
+
+@pytest.mark.parametrize("target_engine", ENGINES)
+def test_clear_schema_replaces_the_app_tables_all_or_nothing(
+    target_engine: str, sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source_engine = "pgsql" if target_engine == "sqlite" else "sqlite"
+    with source_instance(source_engine, tmp_path / "source", sample) as source, \
+            target_database(target_engine, source, tmp_path / "target") as target:
+        # The target already is an instance with other data, and a value of another app.
+        other = Instance(tmp_path / "other" / "config.php", {})
+        install(target.install_options(), other.path)
+        other = Instance.load(other.path)
+        with other.connect() as db:
+            from ncpasswords.backup.restore import RestoreOptions, restore_backup
+
+            restore_backup(other, db, EXAMPLE, RestoreOptions())
+            db.insert_many("appconfig", ["appid", "configkey", "configvalue"], [("core", "keep", "me")])
+        config = (source.config_dir / "config.php").read_bytes()
+        source_state = state_of(source)
+        target_state = state_of(target)
+
+        refused = source.occ(*convert_args(target))
+        assert refused.returncode == 1
+        assert "already has tables of the Passwords app" in refused.stderr and "--clear-schema" in refused.stderr
+        assert_nothing_changed(source, config, source_state, target, target_state, refused.stderr.rstrip("\n"))
+
+        def unwritable(path: Any, config: Any) -> None:
+            raise PermissionError(13, "Permission denied")
+
+        # The last step before the commit fails: everything copied and verified is undone.
+        monkeypatch.setattr(phpconfig, "write", unwritable)
+        failed = source.occ("db:convert-type", "--clear-schema", *convert_args(target)[1:])
+        assert failed.returncode == 1
+        assert failed.stderr.startswith("Conversion failed while writing config.php: Cannot write ")
+        assert failed.stderr.endswith("The target database was left as it was and config.php is unchanged.\n")
+        assert_nothing_changed(source, config, source_state, target, target_state, failed.stderr.rstrip("\n"))
+        monkeypatch.undo()
+
+        done = source.occ("db:convert-type", "--clear-schema", *convert_args(target)[1:])
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("Clearing schema in new database\nCreating schema in new database\n")
+        assert checksums(source.connect()) == checksums(connect(source.scratch.settings()))
+        with source.connect() as db:
+            assert db.scalar_sql(f"SELECT configvalue FROM {db.table('appconfig')} WHERE appid = 'core'") == "me"
+            sequences_follow(db)
+        assert not [t for t in app_tables_in(target) if "_ncp" in t]  # nothing left aside
+
+
+def test_unknown_type_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="Unknown database type 'oracle'"):
+        Target.parse("oracle", "u", "h", "d")
