@@ -13,7 +13,7 @@ import itertools
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +136,7 @@ class Database:
         params: Params = None,
         batch: int = 2000,
         fragments: tuple[tuple[str, str], ...] = (),
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Generator[tuple[Any, ...], None, None]:
         """Rows of a named query through a server-side cursor: memory stays flat.
 
         On MySQL no other query may run on this connection until the iterator is exhausted.

@@ -17,7 +17,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -306,16 +306,8 @@ class _Conversion:
                 table.delete_app_rows(target)
             checksum = Checksum()
             started = time.monotonic()
-
-            def rows(table: TransferTable = table, checksum: Checksum = checksum) -> Iterator[tuple[Any, ...]]:
-                for row in table.rows(self.source, chunk):
-                    checksum.add(row)
-                    yield row
-                    if checksum.rows % chunk == 0:
-                        self.progress("copy", table.name, checksum.rows)
-
-            with contextlib.closing(rows()) as feed:  # closed (cursor and all) also when the insert fails
-                written = target.insert_many(table.name, table.columns, feed, batch=chunk)
+            with contextlib.closing(self._read(table, checksum)) as rows:  # closed also when the insert fails
+                written = target.insert_many(table.name, table.columns, rows, batch=chunk)
             table.reset_sequence(target)
             seconds = time.monotonic() - started
             self.progress("copy", table.name, written)
@@ -323,6 +315,15 @@ class _Conversion:
                 raise VerificationError(f"{written} rows written but {checksum.rows} read")
             self.report.tables[table.name] = TableReport(written, checksum.hex, seconds)
             self.log(f"Copied {target.table(table.name)}: {written} rows")
+
+    def _read(self, table: TransferTable, checksum: Checksum) -> Generator[tuple[Any, ...], None, None]:
+        """The source's rows of a table, added to `checksum`, with progress every chunk."""
+        chunk = self.options.chunk_size
+        for row in table.rows(self.source, chunk):
+            checksum.add(row)
+            yield row
+            if checksum.rows % chunk == 0:
+                self.progress("copy", table.name, checksum.rows)
 
     def _verify(self, target: Database, tables: list[TransferTable]) -> None:
         for table in tables:

@@ -13,6 +13,7 @@ report are those `checksum.table_checksums` computes on the loaded database.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -185,12 +186,12 @@ class _Dumper:
             column = quote_ident(self.dialect, _APP_COLUMN[table.name])
             self.script.write(f"DELETE FROM {name} WHERE {column} = {_sqlite_literal(APP_ID)};\n")
         columns = ", ".join(quote_ident(self.dialect, c) for c in table.columns)
-        rows = table.rows(self.db)
         try:
-            if self.dialect == "pgsql":
-                self._copy(name, columns, rows, table, checksum)
-            else:
-                self._inserts(name, columns, rows, table, checksum)
+            with contextlib.closing(table.rows(self.db)) as rows:  # the cursor is closed on errors too
+                if self.dialect == "pgsql":
+                    self._copy(name, columns, rows, table, checksum)
+                else:
+                    self._inserts(name, columns, rows, table, checksum)
         except DumpError as exc:
             raise DumpError(f"Cannot dump {name}: {exc}") from None
         self.report.tables[table.name] = TableReport(checksum.rows, checksum.hex, time.monotonic() - started)

@@ -9,7 +9,7 @@ same form feeds the target's bulk path, the SQL dump writer and the checksums.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +52,7 @@ class TransferTable:
         quoted = ", ".join(quote_ident("pgsql", c) for c in self.columns)
         return (("TABLE", self.name), ("COLUMNS", quoted))
 
-    def rows(self, db: Database, batch: int = 1000) -> Iterator[Row]:
+    def rows(self, db: Database, batch: int = 1000) -> Generator[Row, None, None]:
         """The rows in canonical form, through a server-side cursor (see `Database.stream`)."""
         name = f"transfer.{self.name}_rows" if self.app_rows_only else "entities.stream_all"
         params = {"app": APP_ID} if self.app_rows_only else None
