@@ -239,7 +239,7 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
 
 
 MESSAGES = {
-    "v99": "This seems to be a client backup. It can only be restored using the web interface",
+    "v99": "The file does not contain a valid server backup",
     "v107": "Unsupported backup version: 107",
     "no-keys": "The file does not contain a valid server backup",
 }
@@ -343,3 +343,10 @@ def test_backup_lock_serialises(installed: InstalledInstance, monkeypatch: pytes
     assert result.returncode == 1
     assert result.stderr.strip() == service.LOCK_BUSY
     assert installed.occ("passwords:backup:create", "x").returncode == 0
+
+
+def test_restore_for_one_user_names_the_user_quoted(installed: InstalledInstance) -> None:
+    assert installed.occ("passwords:backup:import", str(EXAMPLE)).returncode == 0
+    result = installed.occ("-n", "passwords:backup:restore", "worked-example-v106", "--user=o'hara")
+    assert " - Only data for 'o'\\''hara'" in result.stdout.splitlines()
+    assert " - Application settings" not in result.stdout

@@ -10,6 +10,7 @@ __all__ = [
     "BackupNotFoundError",
     "BackupStorageError",
     "BackupVersionError",
+    "ClientBackupError",
     "InvalidBackupFileTypeError",
     "InvalidExportPathError",
     "UnsafeBackupPathError",
@@ -25,6 +26,10 @@ class BackupVersionError(BackupError):
 
     The message is the reference app's exception text.
     """
+
+
+class ClientBackupError(BackupVersionError):
+    """A version below 100: a client (web interface) backup, not a server backup."""
 
 
 class BackupFormatError(BackupError):

@@ -13,7 +13,7 @@ from ..db.connection import Database
 from ..instance.instance import Instance
 from ..repositories.entities import TABLES
 from .document import MODEL_SECTIONS, ROW_SECTIONS, DocumentStats, write_document
-from .errors import BackupFormatError
+from .errors import BackupFormatError, ClientBackupError
 from .phpjson import BinaryWriter, dumps
 from .reader import coerce_entity, model_tables, read_document
 from .restore import RestoreOptions, RestoreResult, restore_backup
@@ -76,7 +76,10 @@ def validate_and_write(path: Path, server_secret: str, out: BinaryWriter, progre
 
     Returns the number of entities. Raises BackupFormatError / BackupVersionError on bad input.
     """
-    document = read_document(path, server_secret)
+    try:
+        document = read_document(path, server_secret)
+    except ClientBackupError:  # the reference's import checks `version >= 100` before upgrading
+        raise BackupFormatError("The file does not contain a valid server backup") from None
     out.write(b'{"version":106')
     section = ""
     count = 0

@@ -50,7 +50,7 @@ from ..crypto.ssev1 import (
     encrypt_revision,
     generate_key,
 )
-from .errors import BackupFormatError, BackupVersionError
+from .errors import BackupFormatError, BackupVersionError, ClientBackupError
 from .phpjson import PhpJsonError
 from .phpjson import dumps as php_json_dumps
 
@@ -345,7 +345,7 @@ def _php_offset(data: Any, key: str) -> Any:
 def validate_version(version: Any) -> None:
     """Raise :class:`BackupVersionError` (reference messages) unless 100 <= version <= 106 (PHP rules)."""
     if _php_compare_int(version, MINIMUM_VERSION) < 0:
-        raise BackupVersionError("This seems to be a client backup. It can only be restored using the web interface")
+        raise ClientBackupError("This seems to be a client backup. It can only be restored using the web interface")
     if _php_compare_int(version, CURRENT_VERSION) > 0:
         raise BackupVersionError(f"Unsupported backup version: {_php_string(version)}")
 

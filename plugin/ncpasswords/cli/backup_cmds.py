@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 
 import click
@@ -16,6 +15,11 @@ from ..errors import UserError
 from .common import confirm, installed_instance, start_interactive
 from .console import console
 from .progress import Progress
+
+
+def escapeshellarg(value: str) -> str:
+    """PHP's escapeshellarg: always single-quoted, inner quotes as '\\''."""
+    return "'" + value.replace("'", "'\\''") + "'"
 
 
 @click.command("passwords:backup:create")
@@ -84,7 +88,7 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
     con.line()
     con.line("The following will be restored:")
     if user is not None:
-        con.line(f" - Only data for {shlex.quote(user) if user else repr('')}")
+        con.line(f" - Only data for {escapeshellarg(user)}")
     if options.data:
         con.line(" - The Passwords App server secret")
         con.line(" - Server and user encryption keys")
