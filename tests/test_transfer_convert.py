@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import ENGINES, InstalledInstance, ScratchDb, database_state, scratch_database
+from ncpasswords.cli.console import Console
 from ncpasswords.db import introspect
 from ncpasswords.db.connection import ConnectionSettings, Database, connect
 from ncpasswords.errors import UserError
@@ -112,7 +113,9 @@ def test_convert_moves_everything_and_switches_config(
         assert state_of(source.scratch) == source_state
 
 
-def test_plain_output_and_password_from_stdin(sample: Path, tmp_path: Path) -> None:
+def test_plain_output_progress_and_password_from_stdin(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with source_instance("sqlite", tmp_path / "source", sample, edge=False) as source, \
             target_database("mysql", source, tmp_path / "target") as target:
         settings = target.settings()
@@ -125,8 +128,11 @@ def test_plain_output_and_password_from_stdin(sample: Path, tmp_path: Path) -> N
         assert "not-the-password" not in wrong.stderr
         assert (source.config_dir / "config.php").read_bytes() == config
 
+        monkeypatch.setattr(Console, "progress_enabled", lambda self: True)  # as on a terminal
         result = source.occ(*args, input=f"{settings.password}\n")
         assert result.returncode == 0, result.stderr
+        assert "\rCopying oc_passwords_password_rv: 2000 rows, " in result.stderr
+        assert "\rVerifying oc_preferences: " in result.stderr and result.stderr.endswith(" rows/s \n")
         lines = result.stdout.splitlines()
         assert lines[0] == "Creating schema in new database"
         assert "Copied oc_passwords_password_rv: 2000 rows" in lines

@@ -75,7 +75,8 @@ def _confirm_extra_tables(con: Console) -> Any:
         con.line("The following tables will not be converted:")
         for name in tables:
             con.line(f" - {name}")
-        con.line("They belong to Nextcloud or to other apps: Nextcloud's own occ db:convert-type moves them.")
+        con.line("They belong to Nextcloud or to other apps and stay in the old database, while config.php will "
+                 "point at the new one; Nextcloud's own occ db:convert-type moves them.")
         if not con.interactive:
             return False
         answer = click.prompt("Continue with the conversion (y/n)? [n]", default="n", show_default=False,

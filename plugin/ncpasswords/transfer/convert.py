@@ -31,7 +31,7 @@ from ..instance.instance import Instance, split_dbhost
 from ..repositories.entities import TABLES
 from .checksum import Checksum
 from .report import Log, Progress, TableReport, TransferReport
-from .tables import CORE_TABLES, TransferTable, existing_columns, transfer_tables
+from .tables import CORE_TABLES, TransferTable, drop_table, existing_columns, rename_table, transfer_tables
 
 DEFAULT_CHUNK_SIZE = 1000
 _UNCHANGED = "The target database was left as it was and config.php is unchanged"
@@ -197,6 +197,8 @@ class _ConfigSwitch:
 
 
 class _Conversion:
+    """One run of `convert`: checks, schema, copy, verification, and the undo after a failure."""
+
     def __init__(self, source: Database, settings: ConnectionSettings, options: ConvertOptions,
                  progress: Progress, log: Log) -> None:
         self.source = source
@@ -281,11 +283,11 @@ class _Conversion:
                 token = secrets.token_hex(3)
                 for name in existing:
                     aside = f"{name}_ncp{token}"
-                    target.execute_sql(target.sql("transfer.rename_table", (("TABLE", name), ("NEWNAME", aside))))
+                    rename_table(target, name, aside)
                     self.aside[name] = aside
             else:
                 for name in existing:
-                    TransferTable(name, (), ()).drop(target)
+                    drop_table(target, name)
         self.step = "creating the schema"
         self.log("Creating schema in new database")
         missing_core = [t for t in CORE_TABLES if t not in existing_columns(target)]
@@ -346,7 +348,7 @@ class _Conversion:
             if target.dialect == "sqlite":
                 target.execute("transfer.checkpoint").close()
             for aside in self.aside.values():
-                TransferTable(aside, (), ()).drop(target)
+                drop_table(target, aside)
         except Exception as exc:
             self.log(f"Warning: tidying up the target failed: {' '.join(str(exc).split())}")
         self.aside = {}
@@ -363,9 +365,9 @@ class _Conversion:
             try:
                 with connect(self.settings) as db:
                     for name in self.created_tables:
-                        TransferTable(name, (), ()).drop(db)
+                        drop_table(db, name)
                     for name, aside in self.aside.items():
-                        db.execute_sql(db.sql("transfer.rename_table", (("TABLE", aside), ("NEWNAME", name))))
+                        rename_table(db, aside, name)
             except Exception as exc:
                 problems.append(f"cleaning up the target failed: {' '.join(str(exc).split())}")
         self._remove_created_file()

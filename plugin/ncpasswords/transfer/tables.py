@@ -69,14 +69,21 @@ class TransferTable:
         assert self.app_rows_only
         db.execute(f"transfer.{self.name}_delete", {"app": APP_ID}).close()
 
-    def drop(self, db: Database) -> None:
-        db.execute_sql(db.sql("transfer.drop_table", (("TABLE", self.name),))).close()
-
     def reset_sequence(self, db: Database) -> None:
         """PostgreSQL: move the id sequence past the highest id."""
         if db.dialect == "pgsql" and self.has_id:
             params = {"table": db.table(self.name)}
             db.execute_sql(db.sql("transfer.reset_sequence", (("TABLE", self.name),)), params).close()
+
+
+def drop_table(db: Database, name: str) -> None:
+    """DROP TABLE IF EXISTS for a table of ours (unprefixed name)."""
+    db.execute_sql(db.sql("transfer.drop_table", (("TABLE", name),))).close()
+
+
+def rename_table(db: Database, name: str, new_name: str) -> None:
+    """MySQL: rename a table of ours (unprefixed names; both are our own identifiers)."""
+    db.execute_sql(db.sql("transfer.rename_table", (("TABLE", name), ("NEWNAME", new_name)))).close()
 
 
 def normaliser(types: Sequence[ColumnType], dialect: str) -> Callable[[Sequence[Any]], Row] | None:
