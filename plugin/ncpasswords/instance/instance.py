@@ -11,7 +11,7 @@ from typing import Any
 from ..db.connection import ConnectionSettings, Database, connect
 from ..db.dialects import DBTYPE_TO_DIALECT, check_prefix
 from ..errors import NotInstalledError, UserError
-from . import phpconfig
+from . import journal, phpconfig
 
 APP_ID = "passwords"
 
@@ -133,5 +133,13 @@ class Instance:
         )
 
     def connect(self) -> Database:
-        """Open the instance's database."""
-        return connect(self.connection_settings())
+        """Open the instance's database, first finishing a config.php change that an interrupted
+        process left behind (see `journal.py`)."""
+        db = connect(self.connection_settings())
+        if journal.journal_path(self).exists():
+            try:
+                journal.recover(self, db)
+            except BaseException:
+                db.close()
+                raise
+        return db
