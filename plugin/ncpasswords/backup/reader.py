@@ -1,25 +1,30 @@
 """Reading backup files: gzip or plain JSON, streamed, upgraded to v106, validated per entity.
 
-A v106 document is parsed as a stream (ijson's C backend): entities come out one at a time, so a
-restore holds one model with its revisions in memory, never the whole file. Older versions
-(100–105) are small by nature and need whole-document context for their upgrade (the user keys
-that re-encrypt revisions come after the entities), so they are loaded whole, up to a size limit.
+A v106 document is read as a stream: a background thread inflates the gzip data, the top level is
+walked by hand and every entity of a list section is decoded on its own by the C scanner of the
+`json` module, so a restore holds one model with its revisions in memory, never the whole file.
+Older versions (100–105) are small by nature and need whole-document context for their upgrade
+(the user keys that re-encrypt revisions come after the entities), so they are loaded whole, up to
+a size limit.
 """
 
 from __future__ import annotations
 
-import gzip
+import codecs
 import io
-import zlib
+import json
+import queue
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import ijson
-
 from ..php import php_intval
-from ..repositories.entities import MODEL_REVISION_TABLES, TABLES, Table
+from ..repositories.entities import MODEL_REVISION_TABLES, TABLES, Column, Table
+from ..repositories.entity_repository import NO_DEFAULT, insert_default
+from . import fastzlib
 from .document import MODEL_SECTIONS, ROW_SECTIONS
 from .errors import BackupError, BackupFormatError
 from .upgrade import upgrade_document, validate_version
@@ -33,34 +38,101 @@ RATIO_FLOOR = 256 << 20
 MAX_LEGACY_BYTES = 512 << 20
 
 SECTIONS = (*MODEL_SECTIONS, *ROW_SECTIONS, "keys", "settings")
+_LIST_SECTIONS = frozenset((*MODEL_SECTIONS, *ROW_SECTIONS))
+_CHUNK = 1 << 20
 
 
-class _LimitedReader(io.RawIOBase):
-    """Inflates a gzip file and refuses output beyond the ratio limit (gzip bombs)."""
+class _Inflater(io.RawIOBase):
+    """Inflates a gzip file in a background thread (zlib works without the GIL, so inflating runs
+    beside the parsing) and refuses output beyond the ratio limit (gzip bombs).
+
+    Concatenated members and trailing zero padding are read like `gzip.GzipFile` reads them.
+    """
 
     def __init__(self, path: Path) -> None:
         self._raw = path.open("rb")
-        self._gzip = gzip.GzipFile(fileobj=self._raw, mode="rb")
         self._limit = max(RATIO_FLOOR, MAX_RATIO * path.stat().st_size)
-        self._total = 0
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
+        self._stop = threading.Event()
+        self._current = memoryview(b"")
+        self._done = False
+        self._thread = threading.Thread(target=self._work, name="backup-inflate", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: bytes | BaseException | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        try:
+            total = 0
+            decompressor = fastzlib.decompressobj()
+            data = self._raw.read(_CHUNK)
+            while True:
+                if decompressor.eof:
+                    # Another member may follow; zero bytes after a member are padding.
+                    rest = (decompressor.unused_data + data).lstrip(b"\x00")
+                    while not rest:
+                        data = self._raw.read(_CHUNK)
+                        if not data:
+                            self._put(None)
+                            return
+                        rest = data.lstrip(b"\x00")
+                    if not rest.startswith(GZIP_MAGIC[: len(rest)]):
+                        raise BackupFormatError("The backup file is not a valid gzip file: Not a gzipped file")
+                    decompressor = fastzlib.decompressobj()
+                    data = rest
+                if not data:
+                    raise BackupFormatError(
+                        "The backup file is not a valid gzip file: "
+                        "Compressed file ended before the end-of-stream marker was reached"
+                    )
+                output = decompressor.decompress(data, _CHUNK)
+                while output:
+                    total += len(output)
+                    if total > self._limit:
+                        raise BackupFormatError("The backup file inflates far beyond its size; refusing to read it")
+                    if not self._put(output):
+                        return
+                    if decompressor.eof or not decompressor.unconsumed_tail:
+                        break
+                    output = decompressor.decompress(decompressor.unconsumed_tail, _CHUNK)
+                data = b"" if decompressor.eof else self._raw.read(_CHUNK)
+        except fastzlib.ERRORS as exc:
+            self._put(BackupFormatError(f"The backup file is not a valid gzip file: {exc}"))
+        except BaseException as exc:
+            self._put(exc)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        try:
-            data = self._gzip.read(len(buffer))
-        except (OSError, EOFError, zlib.error) as exc:
-            raise BackupFormatError(f"The backup file is not a valid gzip file: {exc}") from None
-        self._total += len(data)
-        if self._total > self._limit:
-            raise BackupFormatError("The backup file inflates far beyond its size; refusing to read it")
-        buffer[: len(data)] = data
-        return len(data)
+        while not self._current:
+            if self._done:
+                return 0
+            item = self._queue.get()
+            if item is None:
+                self._done = True
+                return 0
+            if isinstance(item, BaseException):
+                self._done = True
+                raise item
+            self._current = memoryview(item)
+        size = min(len(buffer), len(self._current))
+        buffer[:size] = self._current[:size]
+        self._current = self._current[size:]
+        return size
 
     def close(self) -> None:
-        self._gzip.close()
-        self._raw.close()
+        if not self.closed:
+            self._stop.set()
+            self._thread.join()
+            self._raw.close()
         super().close()
 
 
@@ -72,7 +144,7 @@ def open_backup(path: Path) -> IO[bytes]:
     except OSError as exc:
         raise BackupError(f"Cannot read backup file {path.name}: {exc.strerror}") from None
     if magic == GZIP_MAGIC:
-        return io.BufferedReader(_LimitedReader(path), buffer_size=1 << 16)
+        return io.BufferedReader(_Inflater(path), buffer_size=_CHUNK)
     return path.open("rb")
 
 
@@ -86,55 +158,157 @@ class Document:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _events(stream: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
-    try:
-        yield from ijson.parse(stream, use_float=True)
-    except ijson.JSONError as exc:
-        detail = " ".join(str(exc).split("\n")[0].split()).removeprefix("parse error: ")
-        detail = detail.split(" (right here)")[0][:200]
-        raise BackupFormatError(f"The backup file is not valid JSON ({detail})") from None
-    except UnicodeDecodeError:
-        raise BackupFormatError("The backup file is not valid UTF-8") from None
+class _NotStreamable(Exception):
+    """The document does not start with `{"version":`; it is read whole instead."""
 
 
-def _stream_sections(events: Iterator[tuple[str, str, Any]]) -> Iterator[tuple[str, Any]]:
-    """Top-level members: array sections yield one item at a time, others whole."""
-    builder: ijson.ObjectBuilder | None = None
-    depth = 0
-    section = ""
-    in_array = False
-    for prefix, event, value in events:
-        if builder is not None:
-            builder.event(event, value)
-            if event in ("start_map", "start_array"):
-                depth += 1
-            elif event in ("end_map", "end_array"):
-                depth -= 1
-            if depth == 0:
-                yield section, builder.value
-                builder = None
-            continue
-        if event == "map_key" and prefix == "":
-            section = value
-            continue
-        if prefix == "" and event in ("start_map", "end_map"):
-            continue
-        if in_array and event == "end_array" and prefix == section:
-            in_array = False
-            continue
-        if event == "start_array" and prefix == section and section in MODEL_SECTIONS | ROW_SECTIONS:
-            in_array = True
-            yield section, _ARRAY_START
-            continue
-        if event in ("start_map", "start_array"):
-            builder = ijson.ObjectBuilder()
-            builder.event(event, value)
-            depth = 1
-            continue
-        yield section, value
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid literal {name}")
 
 
-_ARRAY_START = object()
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# A decoding error this close to the end of the window may come from a token cut in two.
+_TOKEN_MARGIN = 64
+
+
+class _JsonText:
+    """A JSON text read incrementally: the top level walked by hand, values decoded whole.
+
+    Values come from the C scanner of `json` on a window of the decoded text; one that does not end
+    inside the window is decoded again once more text has been read (the window at least doubles
+    each time, so a big value costs a few passes, not one per chunk).
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+        self._offset = 0  # characters dropped from the front of `text`
+
+    def _fill(self, at_least: int = 1) -> bool:
+        """Read until `at_least` more characters are available (or EOF); False if none came."""
+        if self.eof:
+            return False
+        if self.pos:
+            self._offset += self.pos
+            self.text = self.text[self.pos :]
+            self.pos = 0
+        wanted = len(self.text) + at_least
+        parts = [self.text]
+        size = len(self.text)
+        try:
+            while size < wanted:
+                data = self._stream.read(_CHUNK)
+                chunk = self._decoder.decode(data, final=not data)
+                parts.append(chunk)
+                size += len(chunk)
+                if not data:
+                    self.eof = True
+                    break
+        except UnicodeDecodeError:
+            raise BackupFormatError("The backup file is not valid UTF-8") from None
+        grew = size > len(self.text)
+        self.text = "".join(parts)
+        return grew
+
+    def error(self, message: str) -> BackupFormatError:
+        return BackupFormatError(f"The backup file is not valid JSON ({message})")
+
+    def peek(self) -> str:
+        """The next character after whitespace ('' at the end)."""
+        while True:
+            match = _WHITESPACE.match(self.text, self.pos)
+            assert match is not None
+            self.pos = match.end()
+            if self.pos < len(self.text):
+                return self.text[self.pos]
+            if not self._fill():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        char = self.peek()
+        if not char or char not in chars:
+            found = repr(char) if char else "the end of the file"
+            raise self.error(f"expected {' or '.join(repr(c) for c in chars)}, found {found}")
+        self.pos += 1
+        return char
+
+    def value(self) -> Any:
+        """Decode the value at the current position (after whitespace)."""
+        if not self.peek():
+            raise self.error("unexpected end of the file")
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                # The window may end inside the value: a string runs on, or a token near the end
+                # was cut. Anything else is an error that more text cannot mend.
+                cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(self.text) - _TOKEN_MARGIN
+                if cut and self._fill(max(_CHUNK, len(self.text) - self.pos)):
+                    continue
+                raise self.error(f"{exc.msg} at character {self._offset + exc.pos}") from None
+            except ValueError as exc:
+                raise self.error(str(exc)) from None
+            except RecursionError:
+                raise self.error("nested too deeply") from None
+            if end >= len(self.text) and not self.eof:  # a number or literal may go on
+                self._fill(max(_CHUNK, len(self.text) - self.pos))
+                continue
+            self.pos = end
+            return value
+
+
+def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
+    """(name, value) of a top-level object: list sections item by item, other members whole.
+
+    Raises _NotStreamable before yielding anything when the first member is not `version`.
+    """
+    reader = _JsonText(stream)
+    if reader.peek() != "{":
+        raise _NotStreamable
+    reader.pos += 1
+    opened: set[str] = set()
+    seen: set[str] = set()
+    first = True
+    while True:
+        if not first and reader.expect(",}") == "}":
+            break
+        if reader.peek() != '"':
+            if first:
+                raise _NotStreamable
+            raise reader.error("expected a member name")
+        name = reader.value()
+        reader.expect(":")
+        if first:
+            if name != "version":
+                raise _NotStreamable
+            first = False
+            yield name, reader.value()
+            continue
+        if name in _LIST_SECTIONS:
+            if reader.peek() != "[":
+                raise BackupFormatError(f"The backup's '{name}' is not a list")
+            if name in opened:
+                raise BackupFormatError(f"The backup has the section '{name}' twice")
+            opened.add(name)
+            reader.pos += 1
+            if reader.peek() == "]":
+                reader.pos += 1
+                continue
+            while True:
+                yield name, reader.value()
+                if reader.expect(",]") == "]":
+                    break
+            continue
+        if name in seen:
+            raise BackupFormatError(f"The backup has the section '{name}' twice")
+        seen.add(name)
+        yield name, reader.value()
+    if reader.peek():
+        raise reader.error("trailing data after the document")
 
 
 def read_document(path: Path, server_secret: str) -> Document:
@@ -145,10 +319,10 @@ def read_document(path: Path, server_secret: str) -> Document:
     """
     stream = open_backup(path)
     try:
-        events = _events(stream)
-        items = _stream_sections(events)
-        first = next(items, None)
-        if first is None or first[0] != "version":
+        items = _stream_document(stream)
+        try:
+            first = next(items)
+        except (_NotStreamable, StopIteration):
             stream.close()
             return _read_whole(path, server_secret)
         version = first[1]
@@ -159,29 +333,12 @@ def read_document(path: Path, server_secret: str) -> Document:
     except BaseException:
         stream.close()
         raise
-    return Document(106, _checked(items, stream), 106)
+    return Document(106, _closing(items, stream), 106)
 
 
-def _checked(items: Iterator[tuple[str, Any]], stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
-    """Drop the array markers; refuse list sections that are not lists and repeated sections."""
-    lists = set(MODEL_SECTIONS) | set(ROW_SECTIONS)
-    opened: set[str] = set()
-    seen: set[str] = set()
-    last = ""
+def _closing(items: Iterator[tuple[str, Any]], stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
     try:
-        for name, value in items:
-            if value is _ARRAY_START:
-                if name in opened:
-                    raise BackupFormatError(f"The backup has the section '{name}' twice")
-                opened.add(name)
-                continue
-            if name in lists and name not in opened:
-                raise BackupFormatError(f"The backup's '{name}' is not a list")
-            if name not in lists and name != last and name in seen:
-                raise BackupFormatError(f"The backup has the section '{name}' twice")
-            seen.add(name)
-            last = name
-            yield name, value
+        yield from items
     finally:
         stream.close()
 
@@ -192,10 +349,8 @@ def _read_whole(path: Path, server_secret: str) -> Document:
         data = stream.read(MAX_LEGACY_BYTES + 1)
     if len(data) > MAX_LEGACY_BYTES:
         raise BackupFormatError("The backup file is too large to be upgraded from its version")
-    import json
-
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise BackupFormatError("The backup file is not valid UTF-8") from None
     except ValueError as exc:
@@ -285,6 +440,65 @@ _NOT_NULL_WITH_DEFAULT = frozenset({"cse_key", "client"})
 def _label(obj: dict[str, Any]) -> str:
     uuid = obj.get("uuid")
     return repr(uuid[:40]) if isinstance(uuid, str) else "(no uuid)"
+
+
+_PYTHON_TYPES: dict[str, Any] = {"int": int, "str": str, "bool": bool}
+_MISSING: Any = object()
+
+
+class RowBuilder:
+    """Backup objects -> insert tuples of one table (`EntityRepository.insert_columns` order).
+
+    The same casts and checks as `coerce_entity` followed by `EntityRepository.row_for_insert`, with
+    a fast path for values that already have their column's type (nearly all of them).
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        columns = [c for c in table.columns if c.name != "id"]
+        self._spec = [(c.prop, _PYTHON_TYPES[c.type], c) for c in columns]
+        names = [c.name for c in columns]
+        self.user_index = names.index("user_id")
+        self.uuid_index = names.index("uuid")
+
+    def row(self, obj: Any, section: str) -> tuple[Any, ...]:
+        if not isinstance(obj, dict):
+            raise BackupFormatError(f"The backup's '{section}' holds a value that is not an object")
+        get: Any = obj.get
+        out: list[Any] = []
+        append = out.append
+        for prop, kind, column in self._spec:
+            value = get(prop, _MISSING)
+            if type(value) is kind and (kind is not str or "\x00" not in value):
+                append(value)
+            else:
+                append(self._slow(obj, column, value))
+        row = tuple(out)
+        if not row[self.uuid_index]:
+            raise BackupFormatError(f"{self.table.entity} {_label(obj)}: 'uuid' is missing")
+        if not row[self.user_index]:
+            raise BackupFormatError(f"{self.table.entity} {_label(obj)}: 'userId' is missing")
+        return row
+
+    def _slow(self, obj: dict[str, Any], column: Column, value: Any) -> Any:
+        prop = column.prop
+        if value is not _MISSING:
+            try:
+                value = php_cast(column.type, value)
+            except ValueError as exc:
+                raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' {exc}") from None
+            if value is None and not column.nullable and column.name not in _NOT_NULL_WITH_DEFAULT:
+                raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' must not be null")
+            if isinstance(value, str) and "\x00" in value:
+                raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' contains a NUL byte")
+            if value is not None:
+                return value
+        if prop in ("uuid", "userId"):
+            raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' is missing")
+        default = insert_default(self.table, column)
+        if default is NO_DEFAULT:
+            raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' is missing")
+        return default
 
 
 def model_tables(section: str) -> tuple[Table, Table]:

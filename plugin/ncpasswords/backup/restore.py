@@ -1,14 +1,15 @@
 """Restoring a backup: all-or-nothing, streamed, bulk loaded (backup-format.md §6).
 
 Differences from the reference, on purpose (docs/compatibility.md): everything happens in ONE
-transaction, so any failure leaves the database exactly as it was (a changed server secret reaches
-config.php through a journal, so even kill -9 cannot separate the two); a single-user restore whose
+transaction, so any failure leaves the database exactly as it was; a single-user restore whose
 server key or secret differs is refused before anything is touched; a null `SSEv1ServerKey` in the
 backup removes the instance's key instead of crashing; numeric user ids match `--user`.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,12 @@ from typing import Any
 
 from ..db.connection import Database
 from ..instance.instance import Instance
-from ..instance.journal import ConfigChange
 from ..repositories.config_values import AppConfig, Preferences
 from ..repositories.entities import TABLES
 from ..repositories.entity_repository import EntityRepository
 from .document import MODEL_SECTIONS, ROW_SECTIONS
 from .errors import BackupError, BackupFormatError
-from .reader import coerce_entity, model_tables, read_document
+from .reader import RowBuilder, model_tables, read_document
 from .settings import CLIENT_SETTINGS_KEY, restore_application, restore_user
 
 # Tables a restore clears (the reference's deleteData; sessions and registrations are kept).
@@ -56,18 +56,30 @@ class RestoreResult:
 
 
 class _Loader:
-    """Collects coerced entities per table and writes them in bulk batches."""
+    """Collects insert tuples per table and writes them in bulk batches.
 
-    def __init__(self, db: Database, progress: Callable[[int], None] | None) -> None:
+    Batches are written by a background thread (when `background`), so that parsing the next
+    entities overlaps with the database's work on the previous batch; the thread is the only user
+    of the connection until `close()` has returned.
+    """
+
+    def __init__(self, db: Database, progress: Callable[[int], None] | None, background: bool = True) -> None:
         self.repos = {name: EntityRepository(db, name) for name in TABLES}
-        self.pending: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+        self.builders = {name: RowBuilder(table) for name, table in TABLES.items()}
+        self.pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
         self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
         self.progress = progress
         self.done = 0
+        self._jobs: queue.Queue[tuple[str, list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._work, name="restore-writer", daemon=True)
+            self._thread.start()
 
-    def add(self, table: str, entity: dict[str, Any]) -> None:
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
         batch = self.pending[table]
-        batch.append(entity)
+        batch.append(row)
         if len(batch) >= BATCH:
             self.flush(table)
 
@@ -75,15 +87,48 @@ class _Loader:
         for name in [table] if table else list(self.pending):
             batch = self.pending[name]
             if batch:
-                try:
-                    self.repos[name].insert_many(batch)
-                except ValueError as exc:
-                    raise BackupFormatError(str(exc)) from None
+                self.pending[name] = []
                 self.counts[name] += len(batch)
                 self.done += len(batch)
-                batch.clear()
+                if self._thread is None:
+                    self._write(name, batch)
+                else:
+                    self._check()
+                    self._jobs.put((name, batch))
         if self.progress:
             self.progress(self.done)
+
+    def _write(self, name: str, batch: list[tuple[Any, ...]]) -> None:
+        try:
+            self.repos[name].insert_many(batch)
+        except ValueError as exc:
+            raise BackupFormatError(str(exc)) from None
+
+    def _work(self) -> None:
+        # Takes every job until told to stop, so that `put` never blocks on a dead writer.
+        while (job := self._jobs.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(*job)
+                except BaseException as exc:
+                    self._error = exc
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def finish(self) -> None:
+        """Write everything still pending and wait until it is written."""
+        self.flush()
+        self.close()
+        self._check()
+
+    def close(self) -> None:
+        """Stop the writer thread once the batches handed to it are done (or dropped after an error)."""
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
 
 
 def _users_of(mapping: Any, what: str) -> list[tuple[str, Any]]:
@@ -170,28 +215,32 @@ def restore_backup(
     loader = _Loader(db, progress)
     keys: Any = None
     settings: Any = None
-    change: ConfigChange | None = None
+    original_config = dict(instance.config)
     try:
         with db.transaction(write_lock=True):
             if options.data:
                 _delete_data(db, options.user)
-            for section, value in document.items:
-                if section in MODEL_SECTIONS:
-                    if options.data:
-                        _add_model(loader, section, value, options.user)
-                elif section in ROW_SECTIONS:
-                    if options.data:
-                        table = TABLES[ROW_SECTIONS[section]]
-                        entity = coerce_entity(table, value, section)
-                        if options.user is None or entity["userId"] == options.user:
-                            loader.add(table.name, entity)
-                elif section == "keys":
-                    keys = value
-                elif section == "settings":
-                    settings = value
-            if keys is None:
-                raise BackupFormatError("The file does not contain a valid server backup")
-            loader.flush()
+            try:
+                for section, value in document.items:
+                    if section in MODEL_SECTIONS:
+                        if options.data:
+                            _add_model(loader, section, value, options.user)
+                    elif section in ROW_SECTIONS:
+                        if options.data:
+                            name = ROW_SECTIONS[section]
+                            builder = loader.builders[name]
+                            row = builder.row(value, section)
+                            if options.user is None or row[builder.user_index] == options.user:
+                                loader.add(name, row)
+                    elif section == "keys":
+                        keys = value
+                    elif section == "settings":
+                        settings = value
+                if keys is None:
+                    raise BackupFormatError("The file does not contain a valid server backup")
+                loader.finish()
+            finally:
+                loader.close()  # the connection is the writer thread's until it has stopped
             result.counts = {k: v for k, v in loader.counts.items() if v}
             new_secret = None
             if options.data:
@@ -213,17 +262,15 @@ def restore_backup(
                             raise BackupFormatError(f"The backup's client settings for '{uid}' are not a string")
                         prefs.set(uid, CLIENT_SETTINGS_KEY, "" if value is None else str(value))
             if new_secret is not None:
-                # config.php changes with the database: journalled now, written after COMMIT.
-                change = ConfigChange(instance, {"passwords.secret": new_secret})
-                change.begin()
-                change.mark(db)
+                # config.php is written just before COMMIT and put back if the commit fails.
+                instance.config["passwords.secret"] = new_secret
+                instance.save()
+                result.secret_changed = True
     except BaseException:
-        if change is not None:  # rolled back, or the COMMIT failed: decide as a recovery would
-            change.settle(db)
+        if result.secret_changed:  # the commit failed after config.php was written: put it back
+            instance.config = original_config
+            instance.save()
         raise
-    if change is not None:
-        change.apply(db)
-        result.secret_changed = True
     return result
 
 
@@ -231,14 +278,16 @@ def _add_model(loader: _Loader, section: str, value: Any, user: str | None) -> N
     model_table, revision_table = model_tables(section)
     if not isinstance(value, dict):
         raise BackupFormatError(f"The backup's '{section}' holds a value that is not an object")
-    model = coerce_entity(model_table, value, section)
-    if user is not None and model["userId"] != user:
+    builder = loader.builders[model_table.name]
+    model = builder.row(value, section)
+    if user is not None and model[builder.user_index] != user:
         return
     revisions = value.get("revisions", [])
     if not isinstance(revisions, list):
-        raise BackupFormatError(f"{model_table.entity} {model['uuid']!r}: 'revisions' is not a list")
+        raise BackupFormatError(f"{model_table.entity} {model[builder.uuid_index]!r}: 'revisions' is not a list")
+    revision_builder = loader.builders[revision_table.name]
     for revision in revisions:
-        loader.add(revision_table.name, coerce_entity(revision_table, revision, section))
+        loader.add(revision_table.name, revision_builder.row(revision, section))
     loader.add(model_table.name, model)
 
 

@@ -27,12 +27,15 @@ import functools
 import io
 import json
 import os
+import queue
 import re
 import stat
+import struct
 import tempfile
+import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -40,6 +43,7 @@ from pathlib import Path
 from typing import Any, Final, Required, TypedDict
 
 from ..php import php_intval, php_numeric
+from . import fastzlib
 from .errors import (
     BackupNotFoundError,
     BackupStorageError,
@@ -271,26 +275,88 @@ def human_file_size(size: int) -> str:
 # atomic writing
 
 
-class _GzipWriter(io.BufferedIOBase):
-    """Binary writer that gzips into ``raw`` like PHP's ``gzencode()`` (level -1, memLevel 9)."""
+# gzip header: magic, deflate, no flags, mtime 0, no extra flags, OS unix (what gzencode() writes).
+_GZIP_HEADER: Final = bytes.fromhex("1f8b0800000000000003")
+_GZIP_BLOCK: Final = 1 << 20
 
-    def __init__(self, raw: io.BufferedWriter) -> None:
+
+class _GzipWriter(io.BufferedIOBase):
+    """Binary writer that gzips into ``raw`` in a background thread.
+
+    By default the bytes are those of PHP's ``gzencode()`` (zlib level -1, memLevel 9); ``fast``
+    uses :mod:`.fastzlib`'s fast level instead (valid gzip, different bytes). The deflate work runs
+    in a thread beside the caller (zlib and ISA-L release the GIL); writes are collected into
+    blocks of about 1 MiB and at most a few blocks wait, so memory stays flat. Errors of the thread
+    (a full disk) are raised by the next ``write`` or by ``finish``.
+    """
+
+    def __init__(self, raw: io.BufferedWriter, *, fast: bool = False) -> None:
         super().__init__()
         self._raw = raw
-        self._compressor = zlib.compressobj(-1, zlib.DEFLATED, 31, 9)
+        self._crc32: Callable[[bytes, int], int]
+        if fast:
+            self._compressor = fastzlib.fast_compressobj(fastzlib.WBITS_RAW)
+            self._crc32 = fastzlib.crc32
+        else:
+            self._compressor = zlib.compressobj(-1, zlib.DEFLATED, -zlib.MAX_WBITS, 9)
+            self._crc32 = zlib.crc32
+        self._crc = 0
+        self._size = 0
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._error: BaseException | None = None
+        self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        raw.write(_GZIP_HEADER)
+        self._thread: threading.Thread | None = threading.Thread(target=self._work, name="gzip-writer", daemon=True)
+        self._thread.start()
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any, /) -> int:
-        view = memoryview(data)
-        output = self._compressor.compress(view)
-        if output:
-            self._raw.write(output)
-        return view.nbytes
+        if self._error is not None:
+            raise self._error
+        block = bytes(data)
+        self._pending.append(block)
+        self._pending_size += len(block)
+        if self._pending_size >= _GZIP_BLOCK:
+            self._hand_over()
+        return len(block)
+
+    def _hand_over(self) -> None:
+        if self._pending:
+            self._blocks.put(b"".join(self._pending))
+            self._pending.clear()
+            self._pending_size = 0
+
+    def _work(self) -> None:
+        # Takes every block until told to stop, so that `put` never blocks on a failed writer.
+        while (block := self._blocks.get()) is not None:
+            if self._error is None:
+                try:
+                    self._crc = self._crc32(block, self._crc)
+                    self._size += len(block)
+                    output = self._compressor.compress(block)
+                    if output:
+                        self._raw.write(output)
+                except BaseException as exc:
+                    self._error = exc
+
+    def stop(self) -> None:
+        """Wait for the thread to finish the blocks handed to it (idempotent)."""
+        if self._thread is not None:
+            self._blocks.put(None)
+            self._thread.join()
+            self._thread = None
 
     def finish(self) -> None:
+        """Compress what is left and write the gzip trailer."""
+        self._hand_over()
+        self.stop()
+        if self._error is not None:
+            raise self._error
         self._raw.write(self._compressor.flush())
+        self._raw.write(struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF))
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -304,15 +370,16 @@ def _fsync_dir(directory: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_write(
-    target: str | os.PathLike[str], *, compress: bool | None = None, mode: int = _FILE_MODE
+    target: str | os.PathLike[str], *, compress: bool | None = None, mode: int = _FILE_MODE, fast: bool = False
 ) -> Iterator[io.BufferedIOBase]:
     """Write ``target`` atomically.
 
     Yields a binary writer on a hidden temporary file (``TEMP_PREFIX…``) in the target's folder.
     With ``compress`` (default: the name ends in ``.gz``) the bytes are gzipped like PHP's
-    ``gzencode()``.  On success the data is fsynced, the file gets ``mode`` and is renamed over
-    ``target``; on an exception the temporary file is removed and the exception propagates.  The
-    folder must exist (:class:`BackupStorageError` otherwise).  Do not close the writer yourself.
+    ``gzencode()``, or with ``fast`` at :mod:`.fastzlib`'s fast level (valid gzip, other bytes).
+    On success the data is fsynced, the file gets ``mode`` and is renamed over ``target``; on an
+    exception the temporary file is removed and the exception propagates.  The folder must exist
+    (:class:`BackupStorageError` otherwise).  Do not close the writer yourself.
     """
     path = Path(target)
     directory = path.parent
@@ -325,9 +392,12 @@ def atomic_write(
     try:
         with os.fdopen(fd, "wb") as raw:
             if compress:
-                writer = _GzipWriter(raw)
-                yield writer
-                writer.finish()
+                writer = _GzipWriter(raw, fast=fast)
+                try:
+                    yield writer
+                    writer.finish()
+                finally:
+                    writer.stop()
             else:
                 yield raw
             raw.flush()
@@ -792,7 +862,7 @@ class BackupStorage:
         file_name = label + (".json.gz" if compress else ".json")
         target = self._file(folder, file_name)
         previous = self.list_backups().get(label)
-        with atomic_write(target.path, compress=compress) as stream:
+        with atomic_write(target.path, compress=compress, fast=True) as stream:
             pending = NewBackup(label, folder, file_name, target.path, stream)
             yield pending
         if previous is not None and (previous.folder, previous.name) != (folder, file_name):
@@ -809,7 +879,7 @@ class BackupStorage:
         label = import_label(os.path.basename(source_name))
         file_name = label + (".json.gz" if compress else ".json")
         target = self._file(BACKUPS, file_name)
-        with atomic_write(target.path, compress=compress) as stream:
+        with atomic_write(target.path, compress=compress, fast=True) as stream:
             pending = NewBackup(label, BACKUPS, file_name, target.path, stream)
             yield pending
         pending.result = target

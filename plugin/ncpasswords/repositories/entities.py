@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 ColumnType = Literal["int", "str", "bool"]
@@ -35,7 +36,7 @@ class Column:
     """True where real data may hold NULL (schema.md §3.5), not where the DDL merely allows it."""
     max_length: int | None = None
 
-    @property
+    @cached_property
     def prop(self) -> str:
         return to_property(self.name)
 

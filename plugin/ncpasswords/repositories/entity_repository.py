@@ -7,7 +7,7 @@ from typing import Any
 
 from ..db.connection import Database
 from ..db.dialects import quote_ident
-from .entities import TABLES, Table
+from .entities import TABLES, Column, Table
 
 Entity = dict[str, Any]
 
@@ -20,6 +20,17 @@ _DEFAULTS: dict[str, Any] = {
     "status_code": "GOOD",
     "login_type": "none",
 }
+NO_DEFAULT: Any = object()
+
+
+def insert_default(table: Table, column: Column) -> Any:
+    """What the bulk paths write for an entity property that is absent (or None): the column's
+    default, NULL where the column holds NULLs, or NO_DEFAULT when the entity cannot lack it."""
+    if column.type == "bool":
+        return column.name == "editable" and table.name == "passwords_password"
+    if column.nullable:
+        return None
+    return _DEFAULTS.get(column.name, NO_DEFAULT)
 
 
 class EntityRepository:
@@ -95,20 +106,26 @@ class EntityRepository:
         for col in self._insert_columns:
             value = entity.get(col.prop)
             if value is None:
-                if col.type == "bool":
-                    value = col.name == "editable" and self.table.name == "passwords_password"
-                elif not col.nullable:
-                    if col.name not in _DEFAULTS:
-                        raise ValueError(f"{self.table.entity} {entity.get('uuid')!r}: '{col.prop}' is missing")
-                    value = _DEFAULTS[col.name]
+                value = insert_default(self.table, col)
+                if value is NO_DEFAULT:
+                    raise ValueError(f"{self.table.entity} {entity.get('uuid')!r}: '{col.prop}' is missing")
             elif col.type == "bool":
                 value = bool(value)
             out.append(value)
         return tuple(out)
 
-    def insert_many(self, entities: Iterable[Entity]) -> int:
-        """Bulk insert (new ids are assigned, as the reference's restore does)."""
-        rows = (self.row_for_insert(e) for e in entities)
+    @property
+    def insert_columns(self) -> tuple[Column, ...]:
+        """The columns of an insert tuple (every column but id), in physical order."""
+        return tuple(self._insert_columns)
+
+    def insert_many(self, entities: Iterable[Entity | tuple[Any, ...]]) -> int:
+        """Bulk insert (new ids are assigned, as the reference's restore does).
+
+        Entity dicts are turned into insert tuples by `row_for_insert`; tuples are taken as ready
+        insert tuples (`insert_columns` order, values already checked).
+        """
+        rows = (e if type(e) is tuple else self.row_for_insert(e) for e in entities)  # type: ignore[arg-type]
         return self.db.insert_many(self.table.name, [c.name for c in self._insert_columns], rows)
 
     def delete_all(self) -> int:
