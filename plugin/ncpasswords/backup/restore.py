@@ -1,7 +1,8 @@
 """Restoring a backup: all-or-nothing, streamed, bulk loaded (backup-format.md §6).
 
 Differences from the reference, on purpose (docs/compatibility.md): everything happens in ONE
-transaction, so any failure leaves the database exactly as it was; a single-user restore whose
+transaction, so any failure leaves the database exactly as it was (a changed server secret reaches
+config.php through a journal, so even kill -9 cannot separate the two); a single-user restore whose
 server key or secret differs is refused before anything is touched; a null `SSEv1ServerKey` in the
 backup removes the instance's key instead of crashing; numeric user ids match `--user`.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..db.connection import Database
 from ..instance.instance import Instance
+from ..instance.journal import ConfigChange
 from ..repositories.config_values import AppConfig, Preferences
 from ..repositories.entities import TABLES
 from ..repositories.entity_repository import EntityRepository
@@ -215,7 +217,7 @@ def restore_backup(
     loader = _Loader(db, progress)
     keys: Any = None
     settings: Any = None
-    original_config = dict(instance.config)
+    change: ConfigChange | None = None
     try:
         with db.transaction(write_lock=True):
             if options.data:
@@ -262,15 +264,17 @@ def restore_backup(
                             raise BackupFormatError(f"The backup's client settings for '{uid}' are not a string")
                         prefs.set(uid, CLIENT_SETTINGS_KEY, "" if value is None else str(value))
             if new_secret is not None:
-                # config.php is written just before COMMIT and put back if the commit fails.
-                instance.config["passwords.secret"] = new_secret
-                instance.save()
-                result.secret_changed = True
+                # config.php changes with the database: journalled now, written after COMMIT.
+                change = ConfigChange(instance, {"passwords.secret": new_secret})
+                change.begin()
+                change.mark(db)
     except BaseException:
-        if result.secret_changed:  # the commit failed after config.php was written: put it back
-            instance.config = original_config
-            instance.save()
+        if change is not None:  # rolled back, or the COMMIT failed: decide as a recovery would
+            change.settle(db)
         raise
+    if change is not None:
+        change.apply(db)
+        result.secret_changed = True
     return result
 
 
