@@ -155,7 +155,6 @@ class _Dumper:
             self._sequences()
         w("COMMIT;\n")
         self.script.flush()
-        self.report.verified = True
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -184,7 +183,8 @@ class _Dumper:
         started = time.monotonic()
         if table.app_rows_only:
             column = quote_ident(self.dialect, _APP_COLUMN[table.name])
-            self.script.write(f"DELETE FROM {name} WHERE {column} = {_sqlite_literal(APP_ID)};\n")
+            app = _sqlite_literal(APP_ID)  # a plain SQL string literal, the same in all three dialects
+            self.script.write(f"DELETE FROM {name} WHERE {column} = {app};\n")
         columns = ", ".join(quote_ident(self.dialect, c) for c in table.columns)
         try:
             with contextlib.closing(table.rows(self.db)) as rows:  # the cursor is closed on errors too

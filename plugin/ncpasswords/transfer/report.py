@@ -32,7 +32,8 @@ class TransferReport:
     target: str
     tables: dict[str, TableReport] = field(default_factory=dict)
     seconds: float = 0.0
-    verified: bool = False
+    verified: bool | None = None
+    """True once every table was read back and compared (convert); None where nothing is read back (dump)."""
 
     @property
     def rows(self) -> int:
@@ -40,7 +41,7 @@ class TransferReport:
 
     def summary(self) -> dict[str, Any]:
         """The `--output=json` document."""
-        return {
+        summary: dict[str, Any] = {
             "source": self.source,
             "target": self.target,
             "tables": {
@@ -49,5 +50,7 @@ class TransferReport:
             },
             "rows": self.rows,
             "seconds": round(self.seconds, 3),
-            "verified": self.verified,
         }
+        if self.verified is not None:
+            summary["verified"] = self.verified
+        return summary
