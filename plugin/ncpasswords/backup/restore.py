@@ -267,6 +267,7 @@ def restore_backup(
                 # config.php changes with the database: journalled now, written after COMMIT.
                 change = ConfigChange(instance, {"passwords.secret": new_secret})
                 change.begin()
+                change.prepare()
                 change.mark(db)
     except BaseException:
         if change is not None:  # rolled back, or the COMMIT failed: decide as a recovery would

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ..db.connection import ConnectionSettings, Database, connect
 from ..errors import UserError
 from ..repositories.config_values import AppConfig
+from . import phpconfig
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -78,6 +79,15 @@ class ConfigChange:
         path = journal_path(self.instance)
         if path.exists():
             raise UserError(f"Another operation that changes config.php is running or was interrupted ({path})")
+        self._write()
+
+    def update(self, **data: Any) -> None:
+        """Record more of what to undo (written before the step that needs it is taken)."""
+        self.data.update(data)
+        self._write()
+
+    def _write(self) -> None:
+        path = journal_path(self.instance)
         payload = {"token": self.token, "set": self.set_values, "unset": self.unset, "kind": self.kind,
                    "data": self.data}
         try:
@@ -85,7 +95,7 @@ class ConfigChange:
         except OSError as exc:
             raise UserError(f"Cannot write in {path.parent}: {exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # locked before it appears: nobody recovers a live change
             os.write(fd, json.dumps(payload).encode())
             os.fsync(fd)
             os.replace(temp, path)
@@ -95,7 +105,19 @@ class ConfigChange:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
             raise
+        self._close()
         self._fd = fd
+
+    def prepare(self) -> None:
+        """Write the changed config.php beside the real one and remove it again, so that a
+        config.php that cannot be written fails the operation before its COMMIT, not after."""
+        probe = self.instance.path.with_name(".ncpasswords-config-probe.php")
+        try:
+            phpconfig.write(probe, self.new_config)
+        except OSError as exc:
+            raise UserError(f"Cannot write {self.instance.path}: {exc.strerror}") from None
+        finally:
+            probe.unlink(missing_ok=True)
 
     def mark(self, db: Database) -> None:
         """Write the token inside `db`'s open transaction: the change commits with it."""
@@ -179,8 +201,8 @@ def recover(instance: Instance, db: Database) -> None:
             if committed:
                 instance.config = new_config
                 instance.save()
-            if target is not None and has_token:
-                AppConfig(target, TOKEN_APP).delete(TOKEN_KEY)
+            if committed and target is not None and target.table_exists("appconfig"):
+                AppConfig(target, TOKEN_APP).delete(TOKEN_KEY)  # (a token that was not committed is not there)
         finally:
             if target is not None and not same:
                 target.close()

@@ -6,16 +6,19 @@ rows, sequences, verification - in one target transaction. MySQL/MariaDB commits
 so there the schema is created first and undone on failure (tables created are dropped, tables
 put aside by `--clear-schema` are renamed back) while the rows go in one transaction. Rows are
 read from one snapshot of the source and keep their ids. Before committing, every table is read
-back from the target and its row count and checksum compared with the source's; config.php is
-rewritten only then, just before the commit, and put back byte for byte if the commit fails.
+back from the target and its row count and checksum compared with the source's.
+
+config.php is switched to the target only after the target's COMMIT, through a journal
+(`instance/journal.py`): the journal is written before anything changes and lists what a MySQL
+conversion creates or puts aside, a token goes into the target with the rows. If the process is
+killed, the next command that opens the database either completes the switch (the token was
+committed) or undoes what the conversion left in the target, so a conversion is never half done.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ from ..db.connection import ConnectionSettings, Database, connect
 from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, Dialect
 from ..errors import UserError
 from ..instance.instance import Instance, split_dbhost
+from ..instance.journal import ConfigChange
 from ..repositories.entities import TABLES
 from .checksum import Checksum
 from .report import Log, Progress, TableReport, TransferReport
@@ -142,7 +146,7 @@ def convert(
     with instance.connect() as source, backup_lock(source):
         _check_source(source)
         job = _Conversion(source, target_settings, options, progress or _ignore, log or _ignore)
-        return job.run(confirm_extra_tables, _ConfigSwitch(instance, new_config))
+        return job.run(confirm_extra_tables, _config_change(instance, new_config))
 
 
 def _ignore(*_: Any) -> None:
@@ -159,41 +163,33 @@ def _check_source(source: Database) -> None:
                         "run 'occ migrations:migrate passwords' first.")
 
 
-class _ConfigSwitch:
-    """Writes config.php for the target and can put the old file back byte for byte."""
+def _config_change(instance: Instance, new_config: dict[Any, Any]) -> ConfigChange:
+    """The journalled switch of config.php from the source to the target."""
+    missing = object()
+    set_values = {str(k): v for k, v in new_config.items() if instance.config.get(k, missing) != v}
+    unset = [str(k) for k in instance.config if k not in new_config]
+    return ConfigChange(instance, set_values, unset, kind="convert")
 
-    def __init__(self, instance: Instance, new_config: dict[Any, Any]) -> None:
-        self.instance = instance
-        self.new_config = new_config
-        self.original: bytes | None = None
 
-    def write(self) -> None:
-        self.original = self.instance.path.read_bytes()
-        old_config = self.instance.config
-        self.instance.config = self.new_config
-        try:
-            self.instance.save()
-        except BaseException:
-            self.instance.config = old_config
-            raise
-
-    def undo(self) -> None:
-        if self.original is None:
-            return
-        path = Path(os.path.realpath(self.instance.path))
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(self.original)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        self.instance.config = Instance.load(self.instance.path).config
+def recover_interrupted(target: Database | None, data: dict[str, Any], committed: bool) -> list[str]:
+    """After a conversion was killed (called by `journal.recover`): undo what it left in the target,
+    or, when it had committed, drop the tables it had put aside. Returns files to remove."""
+    aside: dict[str, str] = dict(data.get("aside") or {})
+    if committed:
+        if target is not None:
+            for name in aside.values():
+                drop_table(target, name)
+        return []
+    if target is not None:
+        for name in data.get("created") or []:
+            if name in aside and not target.table_exists(aside[name]):
+                continue  # not yet put aside: still the target's own table
+            drop_table(target, name)
+        for name, moved in aside.items():
+            if target.table_exists(moved):
+                rename_table(target, moved, name)
+    path = data.get("created_file")
+    return [f"{path}{suffix}" for suffix in ("", "-wal", "-shm", "-journal")] if path else []
 
 
 class _Conversion:
@@ -212,17 +208,35 @@ class _Conversion:
         self.created_tables: list[str] = []
         self.aside: dict[str, str] = {}
         self.created_file = False
+        self.committed = False
 
-    def run(self, confirm_extra_tables: ConfirmExtraTables | None, switch: _ConfigSwitch) -> TransferReport:
+    def run(self, confirm_extra_tables: ConfirmExtraTables | None, change: ConfigChange) -> TransferReport:
         started = time.monotonic()
-        target = self._open()
+        if self.settings.dialect == "sqlite":
+            assert self.settings.sqlite_path is not None
+            if not self.settings.sqlite_path.exists():
+                change.data["created_file"] = str(self.settings.sqlite_path)
+        change.begin()  # before anything can change: a killed run is undone by the next command
+        try:
+            target = self._open()
+        except BaseException:
+            change.discard()
+            raise
         try:
             with target:
                 existing = self._preflight(target, confirm_extra_tables)
-                self._load(target, existing, switch)
+                self._load(target, existing, change)
                 self._after_commit(target)
         except BaseException as exc:
-            cleanup_problem = self._undo(switch)
+            if self.committed:  # converted and verified; config.php follows with the next command
+                change.settle(None)
+                if not isinstance(exc, Exception):
+                    raise
+                detail = " ".join(str(exc).split()) or type(exc).__name__
+                raise TransferError(f"The data was converted and verified, but {self.step} failed: {detail}. "
+                                    "The next occ command completes the switch of config.php.") from exc
+            cleanup_problem = self._undo()
+            change.discard()
             if isinstance(exc, (KeyboardInterrupt, SystemExit)) or not isinstance(exc, Exception):
                 raise
             raise self._failure(exc, cleanup_problem) from exc
@@ -258,39 +272,51 @@ class _Conversion:
     def _prefixed_tables(db: Database) -> list[str]:
         return [str(r[0]) for r in db.rows("schema.app_tables") if str(r[0]).startswith(db.prefix)]
 
-    def _load(self, target: Database, existing: list[str], switch: _ConfigSwitch) -> None:
+    def _load(self, target: Database, existing: list[str], change: ConfigChange) -> None:
         if target.dialect == "sqlite":
             for pragma in ("transfer.load_synchronous", "transfer.load_cache"):
                 target.execute(pragma).close()
         outer = target.transaction(write_lock=True) if target.dialect != "mysql" else contextlib.nullcontext()
         with outer:
-            self._create_schema(target, existing)
+            self._create_schema(target, existing, change)
             tables = transfer_tables(self.source, target)
             with target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
                 self._verify(target, tables)
                 self.step = "writing config.php"
-                switch.write()
+                change.prepare()
+                change.mark(target)  # commits with the rows: the switch is decided by this COMMIT
                 self.step = "committing"
+        self.committed = True
+        self.created_tables = []
+        self.created_file = False
         self.report.verified = True
+        self.step = "dropping the tables put aside"
+        for aside in self.aside.values():  # before the journal goes: a recovery drops them otherwise
+            drop_table(target, aside)
+        self.aside = {}
+        self.step = "writing config.php"
+        change.apply(target)
 
-    def _create_schema(self, target: Database, existing: list[str]) -> None:
+    def _create_schema(self, target: Database, existing: list[str], change: ConfigChange) -> None:
         mysql = target.dialect == "mysql"
+        missing_core = [t for t in CORE_TABLES if t not in existing_columns(target)]
+        if mysql:  # DDL commits on its own: journal what will be created and put aside first
+            token = secrets.token_hex(3)
+            planned = {name: f"{name}_ncp{token}" for name in existing}
+            change.update(created=[*TABLES, *missing_core], aside=planned)
         if existing:
             self.step = "clearing the schema"
             self.log("Clearing schema in new database")
             if mysql:  # keep the old tables aside until the new ones are committed
-                token = secrets.token_hex(3)
                 for name in existing:
-                    aside = f"{name}_ncp{token}"
-                    rename_table(target, name, aside)
-                    self.aside[name] = aside
+                    rename_table(target, name, planned[name])
+                    self.aside[name] = planned[name]
             else:
                 for name in existing:
                     drop_table(target, name)
         self.step = "creating the schema"
         self.log("Creating schema in new database")
-        missing_core = [t for t in CORE_TABLES if t not in existing_columns(target)]
         if mysql:
             self.created_tables = [*TABLES, *missing_core]
         if missing_core:
@@ -341,26 +367,18 @@ class _Conversion:
         self.log(f"Verified {len(tables)} tables: row counts and checksums match")
 
     def _after_commit(self, target: Database) -> None:
-        """Tidy-ups after the commit; their failure does not undo the conversion."""
-        self.created_tables = []
-        self.created_file = False
+        """Tidy-ups after the switch; their failure does not undo the conversion."""
         try:
             if target.dialect == "sqlite":
                 target.execute("transfer.checkpoint").close()
-            for aside in self.aside.values():
-                drop_table(target, aside)
         except Exception as exc:
             self.log(f"Warning: tidying up the target failed: {' '.join(str(exc).split())}")
-        self.aside = {}
 
     # -- failure -------------------------------------------------------------------------------
-    def _undo(self, switch: _ConfigSwitch) -> str | None:
-        """Put the target (and config.php) back as they were; returns a problem or None."""
+    def _undo(self) -> str | None:
+        """Put the target back as it was (config.php is only written after COMMIT); returns a
+        problem or None."""
         problems = []
-        try:
-            switch.undo()
-        except Exception as exc:
-            problems.append(f"restoring config.php failed: {exc}")
         if self.created_tables or self.aside:
             try:
                 with connect(self.settings) as db:
