@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..db.connection import Database
+from ..db.connection import Database, EncodedRows
 from ..instance.instance import Instance
 from ..instance.journal import ConfigChange
 from ..repositories.config_values import AppConfig, Preferences
@@ -33,7 +33,7 @@ DATA_TABLES = (
     "passwords_challenge", "passwords_tag_rv", "passwords_folder_rv", "passwords_password_rv",
     "passwords_pw_tag_rel",
 )
-BATCH = 2000
+BATCH = 1000
 
 
 @dataclass
@@ -72,7 +72,7 @@ class _Loader:
         self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
         self.progress = progress
         self.done = 0
-        self._jobs: queue.Queue[tuple[str, list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=2)
+        self._jobs: queue.Queue[tuple[str, EncodedRows] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if background:
@@ -92,15 +92,19 @@ class _Loader:
                 self.pending[name] = []
                 self.counts[name] += len(batch)
                 self.done += len(batch)
+                try:
+                    encoded = self.repos[name].encode_rows(batch)
+                except ValueError as exc:
+                    raise BackupFormatError(str(exc)) from None
                 if self._thread is None:
-                    self._write(name, batch)
+                    self._write(name, encoded)
                 else:
                     self._check()
-                    self._jobs.put((name, batch))
+                    self._jobs.put((name, encoded))
         if self.progress:
             self.progress(self.done)
 
-    def _write(self, name: str, batch: list[tuple[Any, ...]]) -> None:
+    def _write(self, name: str, batch: EncodedRows) -> None:
         try:
             self.repos[name].insert_many(batch)
         except ValueError as exc:

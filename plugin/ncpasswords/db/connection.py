@@ -26,6 +26,93 @@ from .dialects import Dialect, check_prefix, quote_ident, split_statements, subs
 Params = Sequence[Any] | dict[str, Any] | None
 
 _cursor_ids = itertools.count(1)
+# -- encoding rows for the bulk paths (Database.encode_rows) ---------------------------------------
+@dataclass
+class EncodedRows:
+    """A batch of rows ready for `Database.write_encoded`: the COPY statement and its data, the
+    head and the INSERT statements, or (SQLite) the plain rows for executemany."""
+
+    statement: str
+    count: int
+    payload: list[bytes] | None
+    columns: list[str] | None = None
+    rows: list[tuple[Any, ...]] | None = None
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8mb4")
+
+
+# COPY text format: backslash, newline, carriage return and tab are escaped; NULL is \N.
+_COPY_ESCAPES = {ord("\\"): "\\\\", ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def _copy_line(row: tuple[Any, ...]) -> str:
+    out = []
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
+                value = value.translate(_COPY_ESCAPES)
+            out.append(value)
+        elif value is None:
+            out.append("\\N")
+        elif kind is bool:
+            out.append("t" if value else "f")
+        elif kind is int:
+            out.append(int.__repr__(value))
+        else:
+            raise TypeError(f"cannot write a {kind.__name__} as a typed COPY value")
+    return "\t".join(out) + "\n"
+
+
+# MySQL: the server status flag of sql_mode NO_BACKSLASH_ESCAPES (then PyMySQL's own quoting is
+# used), the size of one multi-row INSERT (PyMySQL's executemany default; well below
+# max_allowed_packet) and the characters a quoted string must escape (PyMySQL's escape_string).
+_NO_BACKSLASH_ESCAPES = 512
+_MYSQL_STATEMENT = 1 << 20
+_MYSQL_ESCAPES = {0: "\\0", ord("\\"): "\\\\", ord("\n"): "\\n", ord("\r"): "\\r", 0x1A: "\\Z",
+                  ord('"'): '\\"', ord("'"): "\\'"}
+
+
+def _mysql_row(row: tuple[Any, ...]) -> str:
+    """One parenthesised VALUES tuple."""
+    out = []
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            if ("'" in value or "\\" in value or '"' in value or "\n" in value or "\r" in value
+                    or "\x00" in value or "\x1a" in value):
+                value = value.translate(_MYSQL_ESCAPES)
+            out.append("'" + value + "'")
+        elif value is None:
+            out.append("NULL")
+        elif kind is bool:
+            out.append("1" if value else "0")
+        elif kind is int:
+            out.append(int.__repr__(value))
+        else:
+            raise TypeError(f"cannot write a {kind.__name__} as a typed MySQL value")
+    return "(" + ",".join(out) + ")"
+
+
+def _mysql_statements(head: str, rows: list[tuple[Any, ...]], encoding: str) -> list[bytes]:
+    """Multi-row INSERT statements of about _MYSQL_STATEMENT bytes, encoded for sending."""
+    start = head.encode(encoding)
+    statements: list[bytes] = []
+    parts: list[bytes] = []
+    size = len(start)
+    for row in rows:
+        data = _mysql_row(row).encode(encoding)
+        parts.append(data)
+        size += len(data) + 1
+        if size >= _MYSQL_STATEMENT:
+            statements.append(start + b",".join(parts))
+            parts.clear()
+            size = len(start)
+    if parts:
+        statements.append(start + b",".join(parts))
+    return statements
 
 
 @dataclass(frozen=True)
@@ -193,6 +280,48 @@ class Database:
         finally:
             cur.close()
         return count
+
+    def encode_rows(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> EncodedRows:
+        """Rows of int, str, bool and None values (each already of its column's type) in the form
+        the engine's bulk path sends: COPY text for PostgreSQL, INSERT statements for MySQL.
+
+        This is the CPU-heavy half of a bulk insert; it touches no connection, so it may run in
+        another thread than `write_encoded`, beside the database's work on the previous batch.
+        Raises ValueError for a string that is not valid Unicode.
+        """
+        target = self.table(table)
+        cols = ", ".join(self.quote(c) for c in columns)
+        try:
+            if self.dialect == "pgsql" and _is_utf8(self.raw.info.encoding):
+                # Rows are encoded one by one: a batch joined as text would take 4 bytes per
+                # character as soon as one character lies outside the BMP.
+                data = b"".join([_copy_line(row).encode() for row in rows])
+                return EncodedRows(f"COPY {target} ({cols}) FROM STDIN", len(rows), [data])
+            if self.dialect == "mysql" and not self.raw.server_status & _NO_BACKSLASH_ESCAPES:
+                head = f"INSERT INTO {target} ({cols}) VALUES "
+                return EncodedRows(head, len(rows), _mysql_statements(head, rows, self.raw.encoding))
+        except UnicodeEncodeError:
+            raise ValueError(f"{target}: a value is not valid Unicode") from None
+        return EncodedRows(table, len(rows), None, list(columns), rows)
+
+    def write_encoded(self, encoded: EncodedRows) -> int:
+        """Send rows made by `encode_rows` (inside `transaction()`); returns their number."""
+        if encoded.rows is not None:
+            assert encoded.columns is not None
+            return self.insert_many(encoded.statement, encoded.columns, encoded.rows)
+        assert encoded.payload is not None
+        if self.dialect == "pgsql":
+            with self.raw.cursor() as cur, cur.copy(encoded.statement) as copy:
+                for data in encoded.payload:
+                    copy.write(data)
+            return encoded.count
+        cur = self.raw.cursor()
+        try:
+            for statement in encoded.payload:
+                cur.execute(statement)
+        finally:
+            cur.close()
+        return encoded.count
 
     # -- transactions --------------------------------------------------------------------------
     @contextmanager

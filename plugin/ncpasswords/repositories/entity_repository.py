@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..db.connection import Database
+from ..db.connection import Database, EncodedRows
 from ..db.dialects import quote_ident
 from .entities import TABLES, Column, Table
 
@@ -119,14 +119,22 @@ class EntityRepository:
         """The columns of an insert tuple (every column but id), in physical order."""
         return tuple(self._insert_columns)
 
-    def insert_many(self, entities: Iterable[Entity | tuple[Any, ...]]) -> int:
+    def insert_many(self, entities: Iterable[Entity | tuple[Any, ...]] | EncodedRows) -> int:
         """Bulk insert (new ids are assigned, as the reference's restore does).
 
         Entity dicts are turned into insert tuples by `row_for_insert`; tuples are taken as ready
-        insert tuples (`insert_columns` order, values already checked).
+        insert tuples (`insert_columns` order); rows made by `encode_rows` are sent as they are.
         """
+        if isinstance(entities, EncodedRows):
+            return self.db.write_encoded(entities)
         rows = (e if type(e) is tuple else self.row_for_insert(e) for e in entities)  # type: ignore[arg-type]
         return self.db.insert_many(self.table.name, [c.name for c in self._insert_columns], rows)
+
+    def encode_rows(self, rows: list[tuple[Any, ...]]) -> EncodedRows:
+        """Insert tuples whose values have exactly their columns' types (as `backup.reader.RowBuilder`
+        makes them) encoded for the engine's bulk path; `insert_many` sends them. Encoding needs no
+        connection, so it can run beside the database's work on the previous batch."""
+        return self.db.encode_rows(self.table.name, [c.name for c in self._insert_columns], rows)
 
     def delete_all(self) -> int:
         cur = self.db.execute_sql(self.db.sql("entities.delete_all", self._fragments))
