@@ -231,6 +231,7 @@ def test_a_row_the_target_refuses(target_engine: str, sample: Path, tmp_path: Pa
         assert result.returncode == 1
         assert result.stderr.startswith("Conversion failed while copying oc_passwords_password_rv: ")
         assert "The target database was left as it was and config.php is unchanged." in result.stderr
+        assert "user_id" in result.stderr and "u" * 65 not in result.stderr  # values are not echoed
         assert_nothing_changed(source, config, source_state, target, None, result.stderr.rstrip("\n"))
 
         with source.connect() as db:

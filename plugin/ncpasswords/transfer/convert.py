@@ -18,6 +18,7 @@ committed) or undoes what the conversion left in the target, so a conversion is 
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import time
 from collections.abc import Callable, Generator
@@ -400,10 +401,24 @@ class _Conversion:
         """One line: what failed, and what state things are in."""
         if isinstance(exc, UserError) and self.step == "checking the target" and cleanup_problem is None:
             return exc  # refused before anything changed
-        detail = " ".join(str(exc).split()) or type(exc).__name__
+        detail = _detail(exc)
         if self.settings.password:
             detail = detail.replace(self.settings.password, "***")
         message = f"Conversion failed while {self.step}: {detail}"
         if cleanup_problem:
             return TransferError(f"{message}. config.php is unchanged, but {cleanup_problem}")
         return TransferError(f"{message}. {_UNCHANGED}.")
+
+
+def _detail(exc: Exception) -> str:
+    """The error on one line. PostgreSQL's context of a failed COPY quotes the refused value,
+    which may be a password: only the row and column are kept."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if not primary:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(primary).split())
+    where = re.match(r"COPY \S+, line (\d+)(?:, column (\w+))?", str(getattr(diag, "context", None) or ""))
+    if where:
+        text += f" (row {where[1]} of the table" + (f", column {where[2]})" if where[2] else ")")
+    return text
