@@ -7,19 +7,19 @@ without holding the GIL, so a background thread can (de)compress while Python do
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from typing import Any
 
-_impl: Any
+_isal: Any
 try:
-    from isal import isal_zlib as _impl
+    _isal = importlib.import_module("isal.isal_zlib")
+except ImportError:  # pragma: no cover - isal is a dependency; kept optional for odd platforms
+    _isal = None
 
-    IMPLEMENTATION = "isal"
-    ERRORS: tuple[type[BaseException], ...] = (zlib.error, _impl.error)
-except ImportError:  # pragma: no cover - depends on the environment
-    _impl = zlib
-    IMPLEMENTATION = "zlib"
-    ERRORS = (zlib.error,)
+_impl: Any = _isal if _isal is not None else zlib
+IMPLEMENTATION = "isal" if _isal is not None else "zlib"
+ERRORS: tuple[type[BaseException], ...] = (zlib.error, _impl.error) if _isal is not None else (zlib.error,)
 
 # The level for data written for speed (backups): ISA-L's 1 or zlib's 1 (valid gzip either way;
 # readers never compare compressed bytes).
