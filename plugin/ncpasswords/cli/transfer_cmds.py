@@ -16,7 +16,7 @@ from ..backup.storage import atomic_write
 from ..db.dialects import Dialect
 from ..errors import UserError
 from ..transfer.checksum import table_checksums
-from ..transfer.convert import DEFAULT_CHUNK_SIZE, ConvertOptions, Target, convert
+from ..transfer.convert import DEFAULT_CHUNK_SIZE, ConfirmExtraTables, ConvertOptions, Target, convert
 from ..transfer.dump import dump
 from ..transfer.report import TransferReport
 from .common import installed_instance
@@ -70,7 +70,7 @@ def _read_password(con: Console) -> str:
         return ""
 
 
-def _confirm_extra_tables(con: Console) -> Any:
+def _confirm_extra_tables(con: Console) -> ConfirmExtraTables:
     def ask(tables: list[str]) -> bool:
         con.line("The following tables will not be converted:")
         for name in tables:
