@@ -168,6 +168,28 @@ def _reject_constant(name: str) -> Any:
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+# A \uD800-\uDFFF escape: only where one occurs are the decoded strings checked for unpaired
+# surrogates, which PHP's json_decode refuses (JSON_ERROR_UTF16) and no database can store.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_surrogates(value: Any) -> None:
+    """Refuse a decoded value holding an unpaired UTF-16 surrogate (in a string or a key)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BackupFormatError(
+                    "The backup file is not valid JSON (a single unpaired UTF-16 surrogate)"
+                ) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 # A decoding error this close to the end of the window may come from a token cut in two.
 _TOKEN_MARGIN = 64
 
@@ -257,6 +279,8 @@ class _JsonText:
             if end >= len(self.text) and not self.eof:  # a number or literal may go on
                 self._fill(max(_CHUNK, len(self.text) - self.pos))
                 continue
+            if _SURROGATE_ESCAPE.search(self.text, self.pos, end):
+                _check_surrogates(value)
             self.pos = end
             return value
 
@@ -349,12 +373,20 @@ def _read_whole(path: Path, server_secret: str) -> Document:
         data = stream.read(MAX_LEGACY_BYTES + 1)
     if len(data) > MAX_LEGACY_BYTES:
         raise BackupFormatError("The backup file is too large to be upgraded from its version")
-    try:
-        doc = json.loads(data, parse_constant=_reject_constant)
+    try:  # strictly UTF-8 as PHP reads it: no byte order mark skipped, no UTF-16 guessed
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise BackupFormatError("The backup file is not valid UTF-8") from None
+    del data
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise BackupFormatError(f"The backup file is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BackupFormatError("The backup file is not valid JSON (nested too deeply)") from None
+    if _SURROGATE_ESCAPE.search(text):
+        _check_surrogates(doc)
+    del text
     if not isinstance(doc, dict) or "version" not in doc:
         raise BackupFormatError("The file does not contain a valid server backup")
     original = doc["version"]
@@ -424,8 +456,7 @@ def coerce_entity(table: Table, obj: Any, section: str) -> dict[str, Any]:
             raise BackupFormatError(f"{table.entity} {_label(obj)}: '{prop}' {exc}") from None
         if cast is None and not column.nullable and column.name not in _NOT_NULL_WITH_DEFAULT:
             raise BackupFormatError(f"{table.entity} {_label(obj)}: '{prop}' must not be null")
-        if isinstance(cast, str) and "\x00" in cast:
-            raise BackupFormatError(f"{table.entity} {_label(obj)}: '{prop}' contains a NUL byte")
+        _check_limits(table, column, cast, obj)
         out[prop] = cast
     for required in ("uuid", "userId"):
         if not out.get(required):
@@ -436,6 +467,31 @@ def coerce_entity(table: Table, obj: Any, section: str) -> dict[str, Any]:
 # Nullable in PHP but NOT NULL with a default in the table: NULL means "use the default".
 _NOT_NULL_WITH_DEFAULT = frozenset({"cse_key", "client"})
 
+# What the app's schema can hold: integers are BIGINT except one SMALLINT; strings with a length
+# fit their VARCHAR (in characters, as MySQL and PostgreSQL count). SQLite would store more, the
+# servers refuse it, so a backup that only one engine could take is refused everywhere.
+INT64_RANGE = (-(2**63), 2**63 - 1)
+_SMALLINT_RANGE = (-(2**15), 2**15 - 1)
+_SMALLINT_COLUMNS = frozenset({("passwords_password_rv", "status")})
+
+
+def int_range(table: Table, column: Column) -> tuple[int, int]:
+    return _SMALLINT_RANGE if (table.name, column.name) in _SMALLINT_COLUMNS else INT64_RANGE
+
+
+def _check_limits(table: Table, column: Column, value: Any, obj: dict[str, Any]) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BackupFormatError(f"{table.entity} {_label(obj)}: '{column.prop}' contains a NUL byte")
+        if column.max_length is not None and len(value) > column.max_length:
+            raise BackupFormatError(
+                f"{table.entity} {_label(obj)}: '{column.prop}' is longer than {column.max_length} characters"
+            )
+    elif isinstance(value, int) and not isinstance(value, bool):
+        low, high = int_range(table, column)
+        if not low <= value <= high:
+            raise BackupFormatError(f"{table.entity} {_label(obj)}: '{column.prop}' is out of range")
+
 
 def _label(obj: dict[str, Any]) -> str:
     uuid = obj.get("uuid")
@@ -443,6 +499,7 @@ def _label(obj: dict[str, Any]) -> str:
 
 
 _PYTHON_TYPES: dict[str, Any] = {"int": int, "str": str, "bool": bool}
+_NO_LIMIT = 1 << 62
 _MISSING: Any = object()
 
 
@@ -456,7 +513,12 @@ class RowBuilder:
     def __init__(self, table: Table) -> None:
         self.table = table
         columns = [c for c in table.columns if c.name != "id"]
-        self._spec = [(c.prop, _PYTHON_TYPES[c.type], c) for c in columns]
+        # (property, type, column, longest string or lowest integer, highest integer)
+        self._spec = [
+            (c.prop, _PYTHON_TYPES[c.type], c, *((c.max_length or _NO_LIMIT, 0) if c.type == "str"
+                                                  else int_range(table, c) if c.type == "int" else (0, 0)))
+            for c in columns
+        ]
         names = [c.name for c in columns]
         self.user_index = names.index("user_id")
         self.uuid_index = names.index("uuid")
@@ -467,9 +529,14 @@ class RowBuilder:
         get: Any = obj.get
         out: list[Any] = []
         append = out.append
-        for prop, kind, column in self._spec:
+        for prop, kind, column, low, high in self._spec:
             value = get(prop, _MISSING)
-            if type(value) is kind and (kind is not str or "\x00" not in value):
+            kind_of = type(value)
+            if kind_of is kind and (
+                kind is bool
+                or (kind is str and len(value) <= low and "\x00" not in value)
+                or (kind is int and low <= value <= high)
+            ):
                 append(value)
             else:
                 append(self._slow(obj, column, value))
@@ -489,8 +556,7 @@ class RowBuilder:
                 raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' {exc}") from None
             if value is None and not column.nullable and column.name not in _NOT_NULL_WITH_DEFAULT:
                 raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' must not be null")
-            if isinstance(value, str) and "\x00" in value:
-                raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' contains a NUL byte")
+            _check_limits(self.table, column, value, obj)
             if value is not None:
                 return value
         if prop in ("uuid", "userId"):

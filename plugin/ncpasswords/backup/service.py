@@ -15,7 +15,7 @@ from ..repositories.entities import TABLES
 from .document import MODEL_SECTIONS, ROW_SECTIONS, DocumentStats, write_document
 from .errors import BackupFormatError, ClientBackupError
 from .phpjson import BinaryWriter, dumps
-from .reader import coerce_entity, model_tables, read_document
+from .reader import RowBuilder, model_tables, read_document
 from .restore import RestoreOptions, RestoreResult, restore_backup
 from .storage import BACKUPS, BackupFile, BackupStorage
 
@@ -68,7 +68,26 @@ def restore(
 ) -> RestoreResult:
     """Restore a stored backup in one transaction."""
     with backup_lock(db):
-        return restore_backup(instance, db, backup.path, options, progress)
+        try:
+            return restore_backup(instance, db, backup.path, options, progress)
+        except Exception as exc:
+            if _duplicate_key(exc):  # rolled back; the file breaks the tables' unique indexes
+                detail = " ".join(str(exc).split())
+                raise BackupFormatError(
+                    f"The backup cannot be restored: two entities of one user have the same uuid ({detail})"
+                ) from exc
+            raise
+
+
+def _duplicate_key(exc: BaseException) -> bool:
+    """A unique-index violation reported by any of the three drivers."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "UniqueViolation" in names:  # psycopg
+        return True
+    if "IntegrityError" not in names:
+        return False
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    return (len(args) > 0 and args[0] == 1062) or "UNIQUE constraint failed" in str(exc)  # MySQL, SQLite
 
 
 def validate_and_write(path: Path, server_secret: str, out: BinaryWriter, progress: Progress | None = None) -> int:
@@ -101,9 +120,11 @@ def validate_and_write(path: Path, server_secret: str, out: BinaryWriter, progre
                 progress(count)
         else:
             if name == "keys":
-                if not isinstance(value, dict):
+                if not isinstance(value, dict) or not isinstance(value.get("server", {}), dict):
                     raise BackupFormatError("The file does not contain a valid server backup")
                 seen_keys = True
+            elif name == "settings" and not isinstance(value, dict):
+                raise BackupFormatError("The backup's settings are not an object")
             out.write(dumps(value).encode("ascii"))
     if section in MODEL_SECTIONS or section in ROW_SECTIONS:
         out.write(b"]")
@@ -113,17 +134,21 @@ def validate_and_write(path: Path, server_secret: str, out: BinaryWriter, progre
     return count
 
 
+_BUILDERS = {name: RowBuilder(table) for name, table in TABLES.items()}
+
+
 def _validate(section: str, value: Any) -> None:
+    """The checks a restore makes (RowBuilder), so that an imported backup can be restored."""
     if section in MODEL_SECTIONS:
         model_table, revision_table = model_tables(section)
-        coerce_entity(model_table, value, section)
+        _BUILDERS[model_table.name].row(value, section)
         revisions = value.get("revisions", [])
         if not isinstance(revisions, list):
             raise BackupFormatError(f"The backup's '{section}' holds revisions that are not a list")
         for revision in revisions:
-            coerce_entity(revision_table, revision, section)
+            _BUILDERS[revision_table.name].row(revision, section)
     else:
-        coerce_entity(TABLES[ROW_SECTIONS[section]], value, section)
+        _BUILDERS[ROW_SECTIONS[section]].row(value, section)
 
 
 def import_file(instance: Instance, source: Path, progress: Progress | None = None) -> BackupFile:

@@ -388,7 +388,10 @@ def atomic_write(
         raise BackupStorageError(f"Folder does not exist: {directory}")
     if compress is None:
         compress = path.name.endswith(".gz")
-    fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+    except OSError as error:
+        raise BackupStorageError(f"Cannot write in {directory}: {error.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as raw:
             if compress:

@@ -135,8 +135,12 @@ def import_command(file: str) -> None:
     """Import a backup from a file."""
     con = console()
     instance = installed_instance()
-    source = Path(os.path.realpath(file))
-    if not source.is_file() or not os.access(source, os.R_OK):
+    try:
+        source = Path(os.path.realpath(file))
+        readable = source.is_file() and os.access(source, os.R_OK)
+    except (OSError, ValueError):  # a NUL byte or an unusable path
+        readable = False
+    if not readable:
         raise UserError(f"Could not find a readable file at {file}")
     check_import_name(source.name)
     progress = Progress(con, "Importing")
