@@ -409,6 +409,12 @@ def _read_whole(path: Path, server_secret: str) -> Document:
     return Document(106, items(), int(original))
 
 
+def php_map(value: Any) -> Any:
+    """A JSON object of the backup as PHP decodes it: `[]` and `{}` are the same empty array
+    (PHP's json_encode writes an empty map as `[]`, and so does this tool)."""
+    return {} if value == [] else value
+
+
 # -- entity validation -------------------------------------------------------------------------
 def php_cast(column_type: str, value: Any) -> Any:
     """PHP's settype for an entity property: strings, integers and booleans as PHP casts them."""

@@ -24,7 +24,7 @@ from ..repositories.entities import TABLES
 from ..repositories.entity_repository import EntityRepository
 from .document import MODEL_SECTIONS, ROW_SECTIONS
 from .errors import BackupError, BackupFormatError
-from .reader import RowBuilder, model_tables, read_document
+from .reader import RowBuilder, model_tables, php_map, read_document
 from .settings import CLIENT_SETTINGS_KEY, restore_application, restore_user
 
 # Tables a restore clears (the reference's deleteData; sessions and registrations are kept).
@@ -154,7 +154,8 @@ def check_keys(keys: Any, app: AppConfig, instance: Instance, user: str | None) 
     A single-user restore is refused when the instance already has a different server key or
     secret: its other users' data depends on them.
     """
-    if not isinstance(keys, dict) or not isinstance(keys.get("server", {}), dict):
+    keys = php_map(keys)
+    if not isinstance(keys, dict) or not isinstance(php_map(keys.get("server", {})), dict):
         raise BackupFormatError("The file does not contain a valid server backup")
     server = keys.get("server") or {}
     backup_key = server.get("SSEv1ServerKey") or None
@@ -239,9 +240,9 @@ def restore_backup(
                             if options.user is None or row[builder.user_index] == options.user:
                                 loader.add(name, row)
                     elif section == "keys":
-                        keys = value
+                        keys = php_map(value)
                     elif section == "settings":
-                        settings = value
+                        settings = php_map(value)
                 if keys is None:
                     raise BackupFormatError("The file does not contain a valid server backup")
                 loader.finish()

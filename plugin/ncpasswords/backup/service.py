@@ -15,7 +15,7 @@ from ..repositories.entities import TABLES
 from .document import MODEL_SECTIONS, ROW_SECTIONS, DocumentStats, write_document
 from .errors import BackupFormatError, ClientBackupError
 from .phpjson import BinaryWriter, dumps
-from .reader import RowBuilder, model_tables, read_document
+from .reader import RowBuilder, model_tables, php_map, read_document
 from .restore import RestoreOptions, RestoreResult, restore_backup
 from .storage import BACKUPS, BackupFile, BackupStorage
 
@@ -120,10 +120,11 @@ def validate_and_write(path: Path, server_secret: str, out: BinaryWriter, progre
                 progress(count)
         else:
             if name == "keys":
-                if not isinstance(value, dict) or not isinstance(value.get("server", {}), dict):
+                value = php_map(value)
+                if not isinstance(value, dict) or not isinstance(php_map(value.get("server", {})), dict):
                     raise BackupFormatError("The file does not contain a valid server backup")
                 seen_keys = True
-            elif name == "settings" and not isinstance(value, dict):
+            elif name == "settings" and not isinstance(php_map(value), dict):
                 raise BackupFormatError("The backup's settings are not an object")
             out.write(dumps(value).encode("ascii"))
     if section in MODEL_SECTIONS or section in ROW_SECTIONS:
