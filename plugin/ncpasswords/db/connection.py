@@ -29,13 +29,12 @@ _cursor_ids = itertools.count(1)
 # -- encoding rows for the bulk paths (Database.encode_rows) ---------------------------------------
 @dataclass
 class EncodedRows:
-    """A batch of rows ready for `Database.write_encoded`: the COPY statement and its data, the
-    head and the INSERT statements, or (SQLite) the plain rows for executemany."""
+    """A batch of rows ready for `Database.insert_many`: the COPY statement and its data, the
+    INSERT head and whole statements, or the INSERT statement and plain rows for executemany."""
 
     statement: str
     count: int
     payload: list[bytes] | None
-    columns: list[str] | None = None
     rows: list[tuple[Any, ...]] | None = None
 
 
@@ -253,13 +252,17 @@ class Database:
             cur.close()
 
     def insert_many(
-        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], batch: int = 5000
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]] | EncodedRows, batch: int = 5000
     ) -> int:
         """Bulk insert rows into an app table (unprefixed name) through the engine's fast path.
 
         PostgreSQL uses COPY, MySQL multi-row INSERT statements, SQLite executemany (`batch` rows
-        per call). Returns the number of rows written. Call it inside `transaction()`.
+        per call). `rows` may also be a batch made by `encode_rows` (for the same table and
+        columns), which is sent as it is. Returns the number of rows written. Call it inside
+        `transaction()`.
         """
+        if isinstance(rows, EncodedRows):
+            return self._write_encoded(rows)
         target = self.table(table)
         cols = ", ".join(self.quote(c) for c in columns)
         count = 0
@@ -286,7 +289,7 @@ class Database:
         the engine's bulk path sends: COPY text for PostgreSQL, INSERT statements for MySQL.
 
         This is the CPU-heavy half of a bulk insert; it touches no connection, so it may run in
-        another thread than `write_encoded`, beside the database's work on the previous batch.
+        another thread than `insert_many`, beside the database's work on the previous batch.
         Raises ValueError for a string that is not valid Unicode.
         """
         target = self.table(table)
@@ -302,14 +305,18 @@ class Database:
                 return EncodedRows(head, len(rows), _mysql_statements(head, rows, self.raw.encoding))
         except UnicodeEncodeError:
             raise ValueError(f"{target}: a value is not valid Unicode") from None
-        return EncodedRows(table, len(rows), None, list(columns), rows)
+        mark = "%s" if self.dialect == "mysql" else "?"
+        sql = f"INSERT INTO {target} ({cols}) VALUES ({', '.join([mark] * len(columns))})"
+        return EncodedRows(sql, len(rows), None, rows)
 
-    def write_encoded(self, encoded: EncodedRows) -> int:
-        """Send rows made by `encode_rows` (inside `transaction()`); returns their number."""
-        if encoded.rows is not None:
-            assert encoded.columns is not None
-            return self.insert_many(encoded.statement, encoded.columns, encoded.rows)
-        assert encoded.payload is not None
+    def _write_encoded(self, encoded: EncodedRows) -> int:
+        if encoded.payload is None:  # SQLite: plain rows for executemany
+            cur = self.raw.cursor()
+            try:
+                cur.executemany(encoded.statement, encoded.rows or [])
+            finally:
+                cur.close()
+            return encoded.count
         if self.dialect == "pgsql":
             with self.raw.cursor() as cur, cur.copy(encoded.statement) as copy:
                 for data in encoded.payload:

@@ -125,10 +125,11 @@ class EntityRepository:
         Entity dicts are turned into insert tuples by `row_for_insert`; tuples are taken as ready
         insert tuples (`insert_columns` order); rows made by `encode_rows` are sent as they are.
         """
+        columns = [c.name for c in self._insert_columns]
         if isinstance(entities, EncodedRows):
-            return self.db.write_encoded(entities)
+            return self.db.insert_many(self.table.name, columns, entities)
         rows = (e if type(e) is tuple else self.row_for_insert(e) for e in entities)  # type: ignore[arg-type]
-        return self.db.insert_many(self.table.name, [c.name for c in self._insert_columns], rows)
+        return self.db.insert_many(self.table.name, columns, rows)
 
     def encode_rows(self, rows: list[tuple[Any, ...]]) -> EncodedRows:
         """Insert tuples whose values have exactly their columns' types (as `backup.reader.RowBuilder`
