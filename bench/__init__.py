@@ -1,0 +1,1 @@
+"""Benchmarks of ncpasswords against the engines' native tools (`python -m bench --help`)."""
