@@ -42,6 +42,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final, Required, TypedDict
 
+from ..fsutil import fsync_dir
 from ..php import php_intval, php_numeric
 from . import fastzlib
 from .errors import (
@@ -359,13 +360,6 @@ class _GzipWriter(io.BufferedIOBase):
         self._raw.write(struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF))
 
 
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 @contextlib.contextmanager
@@ -411,7 +405,7 @@ def atomic_write(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 # --------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..db.connection import ConnectionSettings, Database, connect
 from ..errors import UserError
+from ..fsutil import fsync_dir
 from ..repositories.config_values import AppConfig
 from . import phpconfig
 
@@ -99,7 +100,7 @@ class ConfigChange:
             os.write(fd, json.dumps(payload).encode())
             os.fsync(fd)
             os.replace(temp, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except BaseException:
             os.close(fd)
             with contextlib.suppress(FileNotFoundError):
@@ -249,13 +250,6 @@ def _remove_journal(instance: Instance, fd: int | None) -> None:
     with contextlib.suppress(FileNotFoundError):
         if fd is None or os.fstat(fd).st_ino == os.stat(path).st_ino:
             os.unlink(path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

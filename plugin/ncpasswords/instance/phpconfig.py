@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn, TypeAlias
 
+from ..fsutil import fsync_dir
+
 __all__ = [
     "PhpArray",
     "PhpConfigError",
@@ -664,12 +666,6 @@ def dump(config: Mapping[int | str, PhpValue]) -> str:
     return "".join(out)
 
 
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write(path: str | os.PathLike[str], config: Mapping[int | str, PhpValue]) -> None:
@@ -708,4 +704,4 @@ def write(path: str | os.PathLike[str], config: Mapping[int | str, PhpValue]) ->
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)

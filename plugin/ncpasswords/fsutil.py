@@ -1,0 +1,16 @@
+"""File-system durability helpers shared by every atomic writer."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+
+def fsync_dir(directory: str | os.PathLike[str]) -> None:
+    """Make a rename or unlink inside `directory` durable (best effort where unsupported)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
