@@ -65,6 +65,8 @@ class Zygote:
             [sys.executable, str(ZYGOTE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
         )
         self.lock = threading.Lock()
+        self._serial = 0
+        self._files: dict[int, tuple[Path, Path]] = {}
 
     def run(
         self,
@@ -81,20 +83,50 @@ class Zygote:
         is called that time (`die_before`)."""
         with self.lock:
             out, err = self.workdir / "stdout", self.workdir / "stderr"
-            request = {
-                "argv": list(argv), "env": {"NEXTCLOUD_CONFIG_DIR": str(config_dir), **(env or {})},
-                "stdout": str(out), "stderr": str(err), "kill_after": kill_after, "die_at": die_at,
-                "die_call": die_call, "die_before": die_before,
-            }
-            assert self.proc.stdin is not None and self.proc.stdout is not None
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("the zygote died")
-            reply = json.loads(line)
+            self._send(config_dir, argv, out, err, env, kill_after=kill_after, die_at=die_at, die_call=die_call,
+                       die_before=die_before)
+            reply = self._receive()
             return Run(reply["exit"], reply["signal"], reply["elapsed"], out.read_text(errors="replace"),
                        err.read_text(errors="replace"))
+
+    def start(self, config_dir: Path, *argv: str, pause_at: str | None = None, pause: float = 0.0,
+              pause_call: int = 1, env: dict[str, str] | None = None) -> int:
+        """Start `occ ARGV` in the background (optionally sleeping `pause` seconds right after the
+        `pause_call`-th return of `pause_at`); returns its pid for `wait`."""
+        with self.lock:
+            self._serial += 1
+            out, err = self.workdir / f"bg{self._serial}.out", self.workdir / f"bg{self._serial}.err"
+            self._send(config_dir, argv, out, err, env, background=True, die_at=pause_at, die_call=pause_call,
+                       pause=pause if pause_at else None)
+            pid = int(self._receive()["pid"])
+            self._files[pid] = (out, err)
+            return pid
+
+    def wait(self, pid: int) -> Run:
+        with self.lock:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps({"wait": pid}) + "\n")
+            self.proc.stdin.flush()
+            reply = self._receive()
+            out, err = self._files.pop(pid)
+            return Run(reply["exit"], reply["signal"], reply["elapsed"], out.read_text(errors="replace"),
+                       err.read_text(errors="replace"))
+
+    def _send(self, config_dir: Path, argv: tuple[str, ...], out: Path, err: Path, env: dict[str, str] | None,
+              **options: Any) -> None:
+        request = {"argv": list(argv), "env": {"NEXTCLOUD_CONFIG_DIR": str(config_dir), **(env or {})},
+                   "stdout": str(out), "stderr": str(err), **options}
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+
+    def _receive(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the zygote died")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
 
     def close(self) -> None:
         if self.proc.stdin:

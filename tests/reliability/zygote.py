@@ -11,8 +11,11 @@ Request: {"argv": [...], "env": {...}, "stdout": path, "stderr": path,
           "kill_after": seconds | null,            # SIGKILL this long after the fork
           "die_at": "module:Qualname.attr" | null,  # SIGKILL the child itself right after
           "die_call": n,                            #   the n-th return (1-based) of that function
-          "die_before": bool}                       #   ... or right when it is called the n-th time
+          "die_before": bool,                       #   ... or right when it is called the n-th time
+          "pause": seconds,                         # with die_at: sleep that long there instead of dying
+          "background": bool}                       # reply {"pid"} at once; {"wait": pid} later
 Reply:   {"pid": int, "exit": int | null, "signal": int | null, "elapsed": seconds}
+Request {"wait": pid} waits for a background child and replies as above.
 
 `die_at` is the deterministic variant: the child wraps the named function and kills itself with
 SIGKILL after its n-th call returned (e.g. right after config.php was written, before COMMIT).
@@ -42,7 +45,7 @@ for optional in ("ncpasswords.transfer.convert", "ncpasswords.transfer.dump"):
         continue
 
 
-def _install_die_at(target: str, nth: int, before: bool) -> None:
+def _install_die_at(target: str, nth: int, before: bool, pause: float | None) -> None:
     module_name, _, qualname = target.partition(":")
     owner: Any = importlib.import_module(module_name)
     *path, attr = qualname.split(".")
@@ -51,15 +54,21 @@ def _install_die_at(target: str, nth: int, before: bool) -> None:
     original = getattr(owner, attr)
     calls = 0
 
+    def stop() -> None:
+        if pause is not None:
+            time.sleep(pause)
+        else:
+            os.kill(os.getpid(), signal.SIGKILL)
+
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if before and calls == nth:
-            os.kill(os.getpid(), signal.SIGKILL)
+            stop()
         result = original(*args, **kwargs)
-        if calls == nth:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if not before and calls == nth:
+            stop()
         return result
 
     setattr(owner, attr, wrapper)
@@ -75,7 +84,9 @@ def _child(request: dict[str, Any]) -> None:
         os.dup2(err, 2)
         os.environ.update(request.get("env") or {})
         if request.get("die_at"):
-            _install_die_at(request["die_at"], int(request.get("die_call") or 1), bool(request.get("die_before")))
+            pause = request.get("pause")
+            _install_die_at(request["die_at"], int(request.get("die_call") or 1), bool(request.get("die_before")),
+                            None if pause is None else float(pause))
         code = main(request["argv"])
         sys.stdout.flush()
         sys.stderr.flush()
@@ -85,17 +96,39 @@ def _child(request: dict[str, Any]) -> None:
     os._exit(code)
 
 
+def _reply(pid: int, status: int, started: float) -> None:
+    reply = {
+        "pid": pid,
+        "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "elapsed": time.monotonic() - started,
+    }
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
+
+
 def _serve() -> None:
+    background: dict[int, float] = {}
     for line in sys.stdin:
         if not line.strip():
             continue
         request = json.loads(line)
+        if "wait" in request:
+            pid = int(request["wait"])
+            _, status = os.waitpid(pid, 0)
+            _reply(pid, status, background.pop(pid))
+            continue
         sys.stdout.flush()
         sys.stderr.flush()
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
             _child(request)
+        if request.get("background"):
+            background[pid] = started
+            sys.stdout.write(json.dumps({"pid": pid}) + "\n")
+            sys.stdout.flush()
+            continue
         kill_after = request.get("kill_after")
         if kill_after is not None:
             deadline = started + float(kill_after)
@@ -107,15 +140,7 @@ def _serve() -> None:
                 _, status = os.waitpid(pid, 0)
         else:
             _, status = os.waitpid(pid, 0)
-        elapsed = time.monotonic() - started
-        reply = {
-            "pid": pid,
-            "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "elapsed": elapsed,
-        }
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+        _reply(pid, status, started)
 
 
 if __name__ == "__main__":
