@@ -291,7 +291,7 @@ RESTORE_POINTS = (
     ("ncpasswords.instance.journal:ConfigChange.apply", 1, True, True),  # committed, config.php not written
     ("ncpasswords.instance.instance:Instance.save", 1, False, True),  # config.php written
     ("ncpasswords.instance.journal:_remove_journal", 1, True, True),  # token removed, journal not
-    ("ncpasswords.instance.journal:_fsync_dir", 2, False, True),  # token and journal removed
+    ("ncpasswords.instance.journal:fsync_dir", 2, False, True),  # token and journal removed
 )
 
 
