@@ -10,6 +10,7 @@ backup removes the instance's key instead of crashing; numeric user ids match `-
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,10 @@ DATA_TABLES = (
     "passwords_pw_tag_rel",
 )
 BATCH = 1000
+# While the writer thread runs: how soon the parsing thread hands it the GIL (Python's default is
+# 5 ms). The writer wakes up for every few hundred kilobytes sent and every row SQLite steps
+# through; making it wait 5 ms each time left the database idle (PostgreSQL restores ~15% slower).
+SWITCH_INTERVAL = 0.0002
 
 
 @dataclass
@@ -76,6 +81,8 @@ class _Loader:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if background:
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(SWITCH_INTERVAL, self._switch_interval))
             self._thread = threading.Thread(target=self._work, name="restore-writer", daemon=True)
             self._thread.start()
 
@@ -135,6 +142,7 @@ class _Loader:
             self._jobs.put(None)
             self._thread.join()
             self._thread = None
+            sys.setswitchinterval(self._switch_interval)
 
 
 def _users_of(mapping: Any, what: str) -> list[tuple[str, Any]]:
