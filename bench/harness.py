@@ -64,9 +64,37 @@ TARGETS = {
 }
 RSS_LIMIT_MB = 200
 RSS_GROWTH_LIMIT = 2.0
-# What dominates each operation when its target is missed, from profiling (py-spy) on the machine
-# the recorded run describes; printed in the notes only for missed targets.
-NOTES: dict[tuple[str, str], str] = {}
+# What dominates each operation when its target is missed, from profiles (py-spy) of the runs on
+# this machine; printed in the notes only for missed targets.
+NOTES: dict[tuple[str, str], str] = {
+    ("pgsql", "restore"): (
+        "the server's COPY work is the same as the native load's and runs beside ours; on top of it "
+        "comes our own CPU, which on two cores competes with the server backend: inflating the gzip "
+        "file (ISA-L, a thread), decoding the JSON entity by entity (C scanner) and checking every "
+        "value (about 2.5 s of CPU for M), plus ~0.35 s of interpreter start-up."
+    ),
+    ("mysql", "restore"): (
+        "MariaDB parses and inserts the same multi-row INSERTs as the native load; on top come "
+        "inflating, decoding and checking the backup and building the statements (about 2.5 s of CPU "
+        "for M on the same two cores) and ~0.35 s of interpreter start-up."
+    ),
+    ("sqlite", "restore"): (
+        "SQLite inserts and indexes inside our own process (~35% of the samples), beside inflating "
+        "(~10%), JSON decoding (~10%) and checking every value (~7%): there is no server to take "
+        "work off the two cores."
+    ),
+    ("pgsql", "create"): "JSON encoding of every entity (the C encoder plus PHP's escaping rules).",
+    ("mysql", "create"): "JSON encoding of every entity and PyMySQL's pure-Python row decoding.",
+    ("sqlite", "create"): "JSON encoding of every entity.",
+    ("mysql→pgsql", "convert"): (
+        "PyMySQL decodes every row in pure Python (~35% of the samples), every row is checksummed "
+        "twice because the copy is read back from PostgreSQL and verified before COMMIT, which "
+        "pgloader does not do (~35%), COPY formatting (~10%) and interpreter start-up (~8%)."
+    ),
+    ("pgsql", "restore-rss"): "the Python interpreter, psycopg and the batches in flight.",
+    ("mysql", "restore-rss"): "the Python interpreter and the batches in flight.",
+    ("sqlite", "restore-rss"): "SQLite's page cache and the batches in flight.",
+}
 
 
 # -- processes ---------------------------------------------------------------------------------
@@ -373,12 +401,13 @@ def _pgloader(source: Bench, target: str) -> Measure:
     load = f"""LOAD DATABASE
   FROM mysql://{MY['user']}{password}@{MY['host']}:{MY['port']}/{source.dbname}
   INTO postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{target}
+  WITH prefetch rows = 5000, batch rows = 2500
   INCLUDING ONLY TABLE NAMES MATCHING {names}
   ALTER SCHEMA '{source.dbname}' RENAME TO 'public';
 """
     command = RESULTS / "pgloader.load"
     command.write_text(load)
-    return run(["pgloader", "--quiet", str(command)])
+    return run(["pgloader", "--quiet", "--dynamic-space-size", "4096", str(command)])
 
 
 def bench_rss(engine: str, size: str, seed: int, results: Results, log: Callable[[str], None]) -> None:
@@ -427,20 +456,19 @@ def machine() -> dict[str, str]:
         finally:
             admin.close()
 
-    import ijson
+    from ncpasswords.backup import fastzlib
 
     try:
-        import orjson
+        from importlib.metadata import version
 
-        orjson_version = orjson.__version__
-    except ImportError:
-        orjson_version = "not installed"
+        isal = f"isal {version('isal')}"
+    except Exception:
+        isal = "isal not installed"
     return {
         "CPU": f"{os.cpu_count()} × {model}",
         "RAM": f"{mem_kb / 1024 / 1024:.1f} GiB",
         "OS": os_name,
-        "Python": f"{platform.python_version()} (ijson {ijson.__version__} backend {ijson.backend}, "
-                  f"orjson {orjson_version})",
+        "Python": f"{platform.python_version()} ({isal}; gzip through {fastzlib.IMPLEMENTATION})",
         "PostgreSQL": server("pgsql"),
         "MariaDB": server("mysql"),
         "SQLite": f"library {sqlite3.sqlite_version}, CLI {version_of(['sqlite3', '--version']).split()[0]}",
@@ -542,10 +570,12 @@ Peak RSS of one `passwords:backup:restore` and one `passwords:backup:create` per
   --no-create-info`, `sqlite3 <` of `.dump --data-only`. Both run in one transaction except the
   MariaDB client, which commits each extended INSERT. The native side reads uncompressed SQL, ours
   inflates and parses gzip JSON, validates every entity and writes keys and settings too.
-* **create**: `occ passwords:backup:create` (snapshot, PHP-compatible JSON, gzip) against the
-  native data-only dump of the same tables piped through `gzip -6` into a file.
+* **create**: `occ passwords:backup:create` (snapshot, PHP-compatible JSON, gzip at ISA-L's
+  level 1 in a background thread, about as small as zlib's level 6) against the native data-only
+  dump of the same tables piped through `gzip -6` into a file.
 * **convert**: `occ db:convert-type` from the MariaDB instance into an empty PostgreSQL database
-  against `pgloader` (data only, into existing tables) on the same ten tables.
+  (schema, rows, sequences, then every row read back and checksummed before COMMIT) against
+  `pgloader` of the app's twelve tables into an empty database (it creates tables and indexes).
 * Tables are emptied before each load (not timed); PostgreSQL tables are vacuumed and analysed
   after each load (not timed) so that neither dump pays for hint bits. Ours and native alternate
   which goes first in each run.
@@ -567,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-sizes", default="S,L", help="sizes of the memory check (default S,L; '' skips)")
     parser.add_argument("--rss-engines", default=None, help="engines of the memory check (default --engines)")
     parser.add_argument("--no-convert", action="store_true", help="skip the convert vs pgloader comparison")
+    parser.add_argument("--convert-only", action="store_true", help="only the convert vs pgloader comparison")
     parser.add_argument("--no-docs", action="store_true", help=f"do not write {DOCS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
@@ -586,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:6.0f}s] {text}", flush=True)
 
     for size in sizes:
-        for engine in engines:
+        for engine in [] if args.convert_only else engines:
             bench_engine(engine, size, args.seed, args.runs, results, log)
         if not args.no_convert and "mysql" in engines and "pgsql" in engines:
             bench_convert(size, args.seed, args.runs, results, log)
