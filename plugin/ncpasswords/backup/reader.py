@@ -192,6 +192,8 @@ def _check_surrogates(value: Any) -> None:
             stack.extend(item)
 # A decoding error this close to the end of the window may come from a token cut in two.
 _TOKEN_MARGIN = 64
+# Text kept ahead of the value being decoded.
+_READ_AHEAD = 256 << 10
 
 
 class _JsonText:
@@ -262,6 +264,8 @@ class _JsonText:
         """Decode the value at the current position (after whitespace)."""
         if not self.peek():
             raise self.error("unexpected end of the file")
+        if not self.eof and len(self.text) - self.pos < _READ_AHEAD:
+            self._fill(_CHUNK)  # entities are far smaller: decoding one rarely has to start over
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.text, self.pos)
