@@ -534,9 +534,9 @@ def build_report(results: Results, meta: dict[str, Any]) -> tuple[str, str]:
     doc = f"""# Benchmarks
 
 ncpasswords' backup restore, backup create and MariaDB → PostgreSQL convert against the engines'
-own tools on the same rows. Written by `{meta['command']}` on {meta['date']}
-({meta['runs']} alternating runs per pair, medians; load average {meta['load_before']} before,
-{meta['load_after']} after; {meta['elapsed']:.0f} s in all).
+own tools on the same rows. Written by `{meta['command']}` on {meta['date']} at commit
+{meta['commit']} ({meta['runs']} alternating runs per pair, medians; load average
+{meta['load_before']} before, {meta['load_after']} after; {meta['elapsed']:.0f} s in all).
 
 ## Machine
 
@@ -628,6 +628,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m bench" + ("" if argv is None and len(sys.argv) == 1 else
                                         " " + shlex.join(argv if argv is not None else sys.argv[1:])),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": version_of(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         "runs": args.runs,
         "load_before": load_before,
         "load_after": load_average(),
