@@ -22,7 +22,7 @@ from ncpasswords.crypto.ssev1 import (
     generate_key,
 )
 
-WORKED_EXAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "worked-example-v106.json"
+WORKED_EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "worked-example-v106.json"
 
 IV0 = bytes(range(16))
 IV1 = bytes(range(16, 32))

@@ -36,7 +36,7 @@ from ncpasswords.crypto import icrypto
 from ncpasswords.crypto.errors import CryptoError
 from ncpasswords.crypto.ssev1 import KEY_ALPHABET, KEY_LENGTH, RevisionKind, SseKeys, decrypt_revision
 
-WORKED_EXAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "worked-example-v106.json"
+WORKED_EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "worked-example-v106.json"
 
 PASSWORD_FIELDS = ("url", "label", "notes", "password", "username", "customFields")
 FIELDS: dict[RevisionKind, tuple[str, ...]] = {
