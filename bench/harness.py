@@ -647,6 +647,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table)
     if not args.no_docs:
-        DOCS.write_text(doc)
+        from .pwned import PWNED_MARKER  # keep the breached-password section of `python -m bench.pwned`
+
+        kept = DOCS.read_text().partition(PWNED_MARKER) if DOCS.exists() else ("", "", "")
+        DOCS.write_text(doc.rstrip() + "\n\n" + kept[1] + kept[2] if kept[1] else doc)
         print(f"\nwrote {DOCS.relative_to(ROOT)}")
     return 0
