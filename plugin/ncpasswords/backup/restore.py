@@ -34,7 +34,7 @@ DATA_TABLES = (
     "passwords_challenge", "passwords_tag_rv", "passwords_folder_rv", "passwords_password_rv",
     "passwords_pw_tag_rel",
 )
-BATCH = 1000
+BATCH = 2000
 # While the writer thread runs: how soon the parsing thread hands it the GIL (Python's default is
 # 5 ms). The writer wakes up for every few hundred kilobytes sent and every row SQLite steps
 # through; making it wait 5 ms each time left the database idle (PostgreSQL restores ~15% slower).
@@ -77,7 +77,7 @@ class _Loader:
         self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
         self.progress = progress
         self.done = 0
-        self._jobs: queue.Queue[tuple[str, EncodedRows] | None] = queue.Queue(maxsize=1)
+        self._jobs: queue.Queue[tuple[str, EncodedRows] | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if background:
