@@ -12,13 +12,15 @@ import pytest
 
 from conftest import ENGINES, InstalledInstance, ScratchDb, database_state, scratch_database
 from ncpasswords.cli.console import Console
-from ncpasswords.db import introspect
+from ncpasswords.db import introspect, migrator, pgsql_bulk
 from ncpasswords.db.connection import ConnectionSettings, Database, connect
 from ncpasswords.errors import UserError
 from ncpasswords.instance import phpconfig
 from ncpasswords.instance.install import install
 from ncpasswords.instance.instance import Instance
 from ncpasswords.transfer.convert import ConvertOptions, Target, TransferError, convert
+from ncpasswords.transfer.tables import transfer_tables
+from test_schema import load_reference
 from transfer_helpers import (
     DBTYPE,
     EXAMPLE,
@@ -98,6 +100,14 @@ def test_convert_moves_everything_and_switches_config(
         assert summary["verified"] is True and summary["rows"] == sum(c["rows"] for c in expected.values())
         # ... so the backup it writes is the source's, ids included (convert keeps them).
         assert document_of(moved) == document
+        # The new tables are exactly those an install creates (indexes built after the rows included).
+        with scratch_database(target_engine, tmp_path / "reference") as ref:
+            reference = load_reference(ref, "oc_")
+        with moved.connect() as db:
+            described = introspect.describe(db)
+        for name, expected in reference.items():
+            got = described[name]
+            assert (got.columns, got.indexes, got.options) == (expected.columns, expected.indexes, expected.options)
         # Only the app's rows of the core tables moved.
         with moved.connect() as db:
             assert {r[0] for r in db.execute_sql(f"SELECT appid FROM {db.table('appconfig')}").fetchall()} == {
@@ -264,6 +274,76 @@ def test_a_silent_difference_fails_verification(sample: Path, tmp_path: Path, mo
         monkeypatch.setattr(Database, "insert_many", original)
         convert(source.instance, target_of(target), ConvertOptions())
         assert source.instance.get("dbtype") == "sqlite3"
+
+
+def flip_first_boolean(data: bytes) -> bytes:
+    """A binary COPY tuple with its first one-byte value (a boolean) negated."""
+    at = 2
+    while True:
+        length = int.from_bytes(data[at:at + 4], "big", signed=True)
+        at += 4
+        if length == 1:
+            return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+        at += max(length, 0)
+
+
+def test_a_silent_difference_in_copied_tuples_fails_verification(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into PostgreSQL rows travel as binary tuples: one flipped boolean is caught by the checksums."""
+    original = Database.copy_binary
+
+    def lossy(self: Database, table: str, columns: Any, header: bytes, chunks: Any, trailer: bytes) -> int:
+        def flip(chunks: Any) -> Iterator[list[bytes]]:
+            for chunk in chunks:
+                if table == "passwords_tag_rv":
+                    chunk = [flip_first_boolean(chunk[0]), *chunk[1:]]
+                yield chunk
+        return original(self, table, columns, header, flip(chunks), trailer)
+
+    with source_instance("mysql", tmp_path / "source", sample) as source, \
+            target_database("pgsql", source, tmp_path / "target") as target:
+        monkeypatch.setattr(Database, "copy_binary", lossy)
+        config = (source.config_dir / "config.php").read_bytes()
+        source_state = state_of(source)
+        with pytest.raises(TransferError) as failure:
+            convert(source.instance, target_of(target), ConvertOptions())
+        message = str(failure.value)
+        assert message.startswith("Conversion failed while verifying oc_passwords_tag_rv: the source has 35 rows")
+        assert_nothing_changed(source, config, source_state, target, None, message)
+
+        monkeypatch.setattr(Database, "copy_binary", original)
+        convert(source.instance, target_of(target), ConvertOptions())
+        assert source.instance.get("dbtype") == "pgsql"
+
+
+def test_canonical_types_are_postgresqls(tmp_path: Path) -> None:
+    """The checksums' fixed column types are those an install creates on PostgreSQL, so every
+    table is copied there as binary tuples."""
+    with scratch_database("pgsql", tmp_path / "pg") as scratch:
+        install(scratch.install_options(), tmp_path / "config" / "config.php")
+        with scratch.connect() as db:
+            for table in transfer_tables(db):
+                actual = pgsql_bulk.column_types(db, table.name)
+                for column, kind in table.canonical_types():
+                    assert actual[column] in ((kind, "varchar") if kind == "text" else (kind,)), (table.name, column)
+
+
+def test_a_core_table_of_other_types_is_copied_row_by_row(sample: Path, tmp_path: Path) -> None:
+    """A target whose preferences table has wider integers (another Nextcloud version) still
+    converts, with the same checksums."""
+    with source_instance("mysql", tmp_path / "source", sample) as source, \
+            target_database("pgsql", source, tmp_path / "target") as target:
+        expected = checksums(source.connect())
+        with connect(target.settings()) as db, db.transaction():
+            db.run_script(migrator.core_schema("pgsql"))
+            for column in ("lazy", "type", "flags"):
+                db.execute_sql(f"ALTER TABLE oc_preferences ALTER COLUMN {column} TYPE BIGINT").close()
+        result = source.occ(*convert_args(target))
+        assert result.returncode == 0, result.stderr
+        assert checksums(source.instance.connect()) == expected
+        with connect(target.settings()) as db:
+            assert pgsql_bulk.column_types(db, "preferences")["type"] == "int8"
 
 
 @pytest.mark.parametrize("target_engine", ENGINES)

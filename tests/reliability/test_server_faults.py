@@ -2,9 +2,10 @@
 MariaDB `KILL <id>` from a second connection): rollback, one clear line on stderr, a non-zero
 exit, and nothing changed - database, config.php, backup folders, the target of a conversion.
 
-The session is killed from inside the running command: the bulk insert (`Database.insert_many`)
-is wrapped so that, at its n-th call, the server first ends the session (the one about to write,
-or the conversion's source session that is being read).
+The session is killed from inside the running command: the bulk insert (`Database.insert_many`,
+or `copy_binary` for a conversion into PostgreSQL) is wrapped so that, at its n-th call, the
+server first ends the session (the one about to write, or the conversion's source session that
+is being read).
 """
 
 from __future__ import annotations
@@ -73,18 +74,20 @@ def kill_session(engine: str, session: int) -> None:
 def killed_at_insert(monkeypatch: pytest.MonkeyPatch, nth: int,
                      victim: Callable[[Database], tuple[str, int]]) -> Iterator[list[str]]:
     """Kill `victim(db)` right before the n-th bulk insert; yields the tables inserted into."""
-    original = Database.insert_many
     calls: list[str] = []
 
-    @functools.wraps(original)
-    def insert_many(self: Database, table: str, *args: Any, **kwargs: Any) -> int:
-        calls.append(table)
-        if len(calls) == nth:
-            kill_session(*victim(self))
-        return original(self, table, *args, **kwargs)
+    def killing(original: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(original)
+        def bulk_write(self: Database, table: str, *args: Any, **kwargs: Any) -> int:
+            calls.append(table)
+            if len(calls) == nth:
+                kill_session(*victim(self))
+            return original(self, table, *args, **kwargs)
+        return bulk_write
 
     with monkeypatch.context() as patch:
-        patch.setattr(Database, "insert_many", insert_many)
+        for method in ("insert_many", "copy_binary"):
+            patch.setattr(Database, method, killing(getattr(Database, method)))
         yield calls
 
 

@@ -227,9 +227,21 @@ class Database:
 
         On MySQL no other query may run on this connection until the iterator is exhausted.
         """
+        with contextlib.closing(self.stream_chunks(name, params, batch, fragments)) as chunks:
+            for chunk in chunks:
+                yield from chunk
+
+    def stream_chunks(
+        self,
+        name: str,
+        params: Params = None,
+        batch: int = 2000,
+        fragments: tuple[tuple[str, str], ...] = (),
+    ) -> Generator[list[tuple[Any, ...]], None, None]:
+        """`stream`, in lists of up to `batch` rows as the server-side cursor hands them out."""
         if self.dialect == "pgsql" and not self._depth:  # server-side cursors live in a transaction
             with self.transaction():
-                yield from self.stream(name, params, batch, fragments)
+                yield from self.stream_chunks(name, params, batch, fragments)
             return
         sql = self.sql(name, fragments)
         if self.dialect == "pgsql":
@@ -247,9 +259,34 @@ class Database:
                 chunk = cur.fetchmany(batch)
                 if not chunk:
                     break
-                yield from chunk
+                yield chunk
         finally:
             cur.close()
+
+    def copy_out(
+        self, name: str, params: Params = None, fragments: tuple[tuple[str, str], ...] = ()
+    ) -> Generator[bytes, None, None]:
+        """PostgreSQL: the rows a named `COPY … TO STDOUT` query writes, one bytes object per row."""
+        assert self.dialect == "pgsql"
+        with self.raw.cursor() as cur, cur.copy(self.sql(name, fragments), params) as copy:
+            for data in copy:
+                yield bytes(data)
+
+    def copy_binary(self, table: str, columns: Sequence[str], header: bytes, chunks: Iterable[list[bytes]],
+                    trailer: bytes) -> int:
+        """PostgreSQL: load rows in binary COPY format into an app table (unprefixed name): the
+        stream's header, the tuples, the trailer. Returns the number of tuples sent."""
+        assert self.dialect == "pgsql"
+        cols = ", ".join(self.quote(c) for c in columns)
+        count = 0
+        statement = f"COPY {self.table(table)} ({cols}) FROM STDIN (FORMAT binary)"
+        with self.raw.cursor() as cur, cur.copy(statement) as copy:
+            copy.write(header)
+            for chunk in chunks:
+                copy.write(b"".join(chunk))
+                count += len(chunk)
+            copy.write(trailer)
+        return count
 
     def insert_many(
         self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]] | EncodedRows, batch: int = 5000

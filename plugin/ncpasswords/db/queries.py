@@ -68,11 +68,15 @@ def get(name: str, dialect: Dialect, prefix: str, fragments: tuple[tuple[str, st
     return translate(substitute(_fill(canonical, fragments), prefix), dialect)
 
 
+# A string literal ('it''s') or a canonically quoted identifier ("x").
+_LITERAL_OR_IDENT = re.compile(r"('(?:[^']|'')*')|\"(\w+)\"")
+
+
 def _fill(sql: str, fragments: tuple[tuple[str, str], ...], dialect: Dialect | None = None) -> str:
     """Put fragments into a query; identifiers in fragments are quoted canonically ("x"), so a
-    native MySQL query gets them in backticks."""
+    native MySQL query gets them in backticks (string literals in fragments are left alone)."""
     for key, value in fragments:
         if dialect == "mysql":
-            value = re.sub(r'"([^"]*)"', r"`\1`", value)
+            value = _LITERAL_OR_IDENT.sub(lambda m: m[1] or f"`{m[2]}`", value)
         sql = sql.replace(f"*{key}*", value)
     return sql

@@ -27,16 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from ..backup.service import backup_lock
-from ..db import migrator
+from ..db import migrator, pgsql_bulk
 from ..db.connection import ConnectionSettings, Database, connect
 from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, Dialect
 from ..errors import UserError
 from ..instance.instance import Instance, split_dbhost
 from ..instance.journal import ConfigChange
 from ..repositories.entities import TABLES
-from .checksum import Checksum
+from .checksum import Checksum, table_checksum
 from .report import Log, Progress, TableReport, TransferReport
 from .tables import CORE_TABLES, TransferTable, drop_table, existing_columns, rename_table, transfer_tables
+from .tuples import HEADER, TRAILER, read_tuples
 
 DEFAULT_CHUNK_SIZE = 1000
 _UNCHANGED = "The target database was left as it was and config.php is unchanged"
@@ -281,8 +282,15 @@ class _Conversion:
         with outer:
             self._create_schema(target, existing, change)
             tables = transfer_tables(self.source, target)
+            indexes: list[str] = []
+            if target.dialect == "pgsql":  # the app's tables are new and empty here
+                pgsql_bulk.prefer_lz4(target)
+                indexes = pgsql_bulk.drop_secondary_indexes(target, [t.name for t in tables if t.has_id])
             with target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
+                if indexes:
+                    self.step = "creating indexes"
+                    pgsql_bulk.create_indexes(target, indexes)
                 self._verify(target, tables)
                 self.step = "writing config.php"
                 change.prepare()
@@ -335,8 +343,12 @@ class _Conversion:
                 table.delete_app_rows(target)
             checksum = Checksum()
             started = time.monotonic()
-            with contextlib.closing(self._read(table, checksum)) as rows:  # closed also when the insert fails
-                written = target.insert_many(table.name, table.columns, rows, batch=chunk)
+            if _takes_tuples(target, table):  # the source renders binary tuples, COPY takes them as they are
+                with contextlib.closing(self._read_tuples(table, checksum)) as tuples:
+                    written = target.copy_binary(table.name, table.columns, HEADER, tuples, TRAILER)
+            else:
+                with contextlib.closing(self._read(table, checksum)) as rows:  # closed also when the insert fails
+                    written = target.insert_many(table.name, table.columns, rows, batch=chunk)
             table.reset_sequence(target)
             seconds = time.monotonic() - started
             self.progress("copy", table.name, written)
@@ -348,17 +360,25 @@ class _Conversion:
     def _read(self, table: TransferTable, checksum: Checksum) -> Generator[tuple[Any, ...], None, None]:
         """The source's rows of a table, added to `checksum`, with progress every chunk."""
         chunk = self.options.chunk_size
+        widths = table.widths
         for row in table.rows(self.source, chunk):
-            checksum.add(row)
+            checksum.add(row, widths)
             yield row
             if checksum.rows % chunk == 0:
                 self.progress("copy", table.name, checksum.rows)
+
+    def _read_tuples(self, table: TransferTable, checksum: Checksum) -> Generator[list[bytes], None, None]:
+        """The source's rows of a table as binary tuples, in chunks added to `checksum`, with progress."""
+        for tuples in read_tuples(self.source, table, self.options.chunk_size):
+            checksum.add_tuples(tuples)
+            yield tuples
+            self.progress("copy", table.name, checksum.rows)
 
     def _verify(self, target: Database, tables: list[TransferTable]) -> None:
         for table in tables:
             self.step = f"verifying {target.table(table.name)}"
             expected = self.report.tables[table.name]
-            got = Checksum().add_all(table.rows(target, self.options.chunk_size))
+            got = table_checksum(target, table, self.options.chunk_size)
             self.progress("verify", table.name, got.rows)
             if got.rows != expected.rows or got.hex != expected.checksum:
                 raise VerificationError(
@@ -408,6 +428,17 @@ class _Conversion:
         if cleanup_problem:
             return TransferError(f"{message}. config.php is unchanged, but {cleanup_problem}")
         return TransferError(f"{message}. {_UNCHANGED}.")
+
+
+def _takes_tuples(target: Database, table: TransferTable) -> bool:
+    """Whether the target is PostgreSQL with exactly the table's canonical column types, so that
+    binary COPY takes the canonical tuples (a core table of another Nextcloud version may differ;
+    it is copied row by row then)."""
+    if target.dialect != "pgsql":
+        return False
+    actual = pgsql_bulk.column_types(target, table.name)
+    return all(actual.get(column) == kind or (kind == "text" and actual.get(column) == "varchar")
+               for column, kind in table.canonical_types())
 
 
 def _detail(exc: Exception) -> str:

@@ -27,14 +27,13 @@ from ..db.migrator import APP_ID
 from ..errors import UserError
 from .checksum import Checksum
 from .report import Progress, TableReport, TransferReport
-from .tables import TransferTable, transfer_tables
+from .tables import APP_COLUMN, TransferTable, transfer_tables
 
 STATEMENT_BYTES = 1 << 20
 """Upper size of one multi-row INSERT (MySQL's default max_allowed_packet is 16 MiB or more)."""
 
 _ENGINES = {"pgsql": "PostgreSQL", "mysql": "MySQL/MariaDB", "sqlite": "SQLite"}
 _LOAD_WITH = {"pgsql": "psql -f FILE", "mysql": "mariadb DATABASE < FILE", "sqlite": "sqlite3 FILE.db < FILE"}
-_APP_COLUMN = {"appconfig": "appid", "preferences": "appid", "migrations": "app"}
 
 # Text escapes: PostgreSQL COPY text format, MySQL string literals (backslash escapes are on: the
 # script sets sql_mode without NO_BACKSLASH_ESCAPES).
@@ -182,7 +181,7 @@ class _Dumper:
         checksum = Checksum()
         started = time.monotonic()
         if table.app_rows_only:
-            column = quote_ident(self.dialect, _APP_COLUMN[table.name])
+            column = quote_ident(self.dialect, APP_COLUMN[table.name])
             app = _sqlite_literal(APP_ID)  # a plain SQL string literal, the same in all three dialects
             self.script.write(f"DELETE FROM {name} WHERE {column} = {app};\n")
         columns = ", ".join(quote_ident(self.dialect, c) for c in table.columns)
@@ -197,7 +196,7 @@ class _Dumper:
         self.report.tables[table.name] = TableReport(checksum.rows, checksum.hex, time.monotonic() - started)
 
     def _tick(self, table: TransferTable, checksum: Checksum, row: tuple[Any, ...]) -> None:
-        checksum.add(row)
+        checksum.add(row, table.widths)
         if table.has_id:
             self.max_ids[table.name] = row[0]  # rows arrive ordered by id
         if self.progress and checksum.rows % 1000 == 0:

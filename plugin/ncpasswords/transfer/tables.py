@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..db.connection import Database
@@ -22,6 +23,8 @@ from ..repositories.entities import TABLES, ColumnType
 Row = tuple[Any, ...]
 
 CORE_TABLES = ("appconfig", "preferences", "migrations")
+APP_COLUMN = {"appconfig": "appid", "preferences": "appid", "migrations": "app"}
+"""The column of each core table that names the app a row belongs to."""
 
 # The columns of the core tables this tool knows (Nextcloud 31 layout), with their types. Older
 # layouts lack some of them; only the columns both sides have are copied, the rest take defaults.
@@ -32,6 +35,13 @@ CORE_COLUMNS: dict[str, tuple[tuple[str, ColumnType], ...]] = {
                     ("lazy", "int"), ("type", "int"), ("flags", "int"), ("indexed", "str")),
     "migrations": (("app", "str"), ("version", "str")),
 }
+
+
+# Integer columns that PostgreSQL's DDL (migrations/*.pgsql.sql, core.pgsql.sql) makes narrower
+# than BIGINT, with their width in bytes; every other integer column is 8 bytes wide.
+_NARROW_INTS = {("passwords_password_rv", "status"): 2, ("appconfig", "type"): 4, ("appconfig", "lazy"): 2,
+                ("preferences", "lazy"): 2, ("preferences", "type"): 2, ("preferences", "flags"): 4}
+_INT_TYPES = {8: "int8", 4: "int4", 2: "int2"}
 
 
 @dataclass(frozen=True)
@@ -48,16 +58,36 @@ class TransferTable:
     def has_id(self) -> bool:
         return not self.app_rows_only
 
-    def _fragments(self) -> tuple[tuple[str, str], ...]:
+    def fragments(self) -> tuple[tuple[str, str], ...]:
+        """The table's query fragments: *TABLE*, *COLUMNS* and *WHERE* (the app's rows of a core
+        table, with the parameter `app` from `params`)."""
         quoted = ", ".join(quote_ident("pgsql", c) for c in self.columns)
-        return (("TABLE", self.name), ("COLUMNS", quoted))
+        where = f'WHERE "{APP_COLUMN[self.name]}" = :app' if self.app_rows_only else ""
+        return (("TABLE", self.name), ("COLUMNS", quoted), ("WHERE", where))
+
+    @cached_property
+    def widths(self) -> tuple[int, ...]:
+        """The byte width of each integer column (0 for the others), as PostgreSQL stores it."""
+        return tuple(_NARROW_INTS.get((self.name, c), 8) if t == "int" else 0
+                     for c, t in zip(self.columns, self.types, strict=True))
+
+    def canonical_types(self) -> list[tuple[str, str]]:
+        """Each column with its canonical type as PostgreSQL names it: int8, int4, int2, bool, text."""
+        return [(c, _INT_TYPES[w] if t == "int" else t.replace("str", "text"))
+                for c, t, w in zip(self.columns, self.types, self.widths, strict=True)]
+
+    def cast_columns(self) -> str:
+        """The quoted column list, each cast to its canonical type (PostgreSQL)."""
+        return ", ".join(f'"{c}"::{kind}' for c, kind in self.canonical_types())
+
+    def params(self) -> dict[str, str] | None:
+        return {"app": APP_ID} if self.app_rows_only else None
 
     def rows(self, db: Database, batch: int = 1000) -> Generator[Row, None, None]:
         """The rows in canonical form, through a server-side cursor (see `Database.stream`)."""
         name = f"transfer.{self.name}_rows" if self.app_rows_only else "entities.stream_all"
-        params = {"app": APP_ID} if self.app_rows_only else None
         convert = normaliser(self.types, db.dialect)
-        with contextlib.closing(db.stream(name, params, batch, self._fragments())) as raw:
+        with contextlib.closing(db.stream(name, self.params(), batch, self.fragments())) as raw:
             if convert is None:
                 yield from raw
             else:
