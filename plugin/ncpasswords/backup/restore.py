@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..db import pgsql_bulk
 from ..db.connection import Database, EncodedRows
 from ..instance.instance import Instance
 from ..instance.journal import ConfigChange
@@ -233,6 +234,8 @@ def restore_backup(
     change: ConfigChange | None = None
     try:
         with db.transaction(write_lock=True):
+            if db.dialect == "pgsql":
+                pgsql_bulk.prefer_lz4(db)
             if options.data:
                 _delete_data(db, options.user)
             try:
