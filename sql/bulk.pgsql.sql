@@ -1,4 +1,4 @@
--- PostgreSQL bulk loads inside one transaction (db/pgsql_bulk.py).
+-- PostgreSQL bulk loads inside one transaction (db/bulk.py).
 
 -- Whether the server can compress TOASTed values with LZ4 (PostgreSQL 14+ built with lz4).
 -- name: lz4_available

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ENGINES, InstalledInstance, ScratchDb, database_state, scratch_database
 from ncpasswords.cli.console import Console
-from ncpasswords.db import introspect, migrator, pgsql_bulk
+from ncpasswords.db import bulk, introspect, migrator
 from ncpasswords.db.connection import ConnectionSettings, Database, connect
 from ncpasswords.errors import UserError
 from ncpasswords.instance import phpconfig
@@ -324,7 +324,7 @@ def test_canonical_types_are_postgresqls(tmp_path: Path) -> None:
         install(scratch.install_options(), tmp_path / "config" / "config.php")
         with scratch.connect() as db:
             for table in transfer_tables(db):
-                actual = pgsql_bulk.column_types(db, table.name)
+                actual = bulk.column_types(db, table.name)
                 for column, kind in table.canonical_types():
                     assert actual[column] in ((kind, "varchar") if kind == "text" else (kind,)), (table.name, column)
 
@@ -343,7 +343,7 @@ def test_a_core_table_of_other_types_is_copied_row_by_row(sample: Path, tmp_path
         assert result.returncode == 0, result.stderr
         assert checksums(source.instance.connect()) == expected
         with connect(target.settings()) as db:
-            assert pgsql_bulk.column_types(db, "preferences")["type"] == "int8"
+            assert bulk.column_types(db, "preferences")["type"] == "int8"
 
 
 @pytest.mark.parametrize("target_engine", ENGINES)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..db import pgsql_bulk
+from ..db import bulk
 from ..db.connection import Database, EncodedRows
 from ..instance.instance import Instance
 from ..instance.journal import ConfigChange
@@ -235,7 +235,11 @@ def restore_backup(
     try:
         with db.transaction(write_lock=True):
             if db.dialect == "pgsql":
-                pgsql_bulk.prefer_lz4(db)
+                bulk.prefer_lz4(db)
+            indexes: list[str] = []
+            if options.data and options.user is None and db.dialect == "sqlite":
+                # Readers keep the old tables until COMMIT, indexes included: build them once at the end.
+                indexes = bulk.drop_secondary_indexes(db, DATA_TABLES)
             if options.data:
                 _delete_data(db, options.user)
             try:
@@ -259,6 +263,7 @@ def restore_backup(
                 loader.finish()
             finally:
                 loader.close()  # the connection is the writer thread's until it has stopped
+            bulk.create_indexes(db, indexes)
             result.counts = {k: v for k, v in loader.counts.items() if v}
             new_secret = None
             if options.data:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backup.service import backup_lock
-from ..db import migrator, pgsql_bulk
+from ..db import bulk, migrator
 from ..db.connection import ConnectionSettings, Database, connect
 from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, Dialect
 from ..errors import UserError
@@ -283,14 +283,15 @@ class _Conversion:
             self._create_schema(target, existing, change)
             tables = transfer_tables(self.source, target)
             indexes: list[str] = []
-            if target.dialect == "pgsql":  # the app's tables are new and empty here
-                pgsql_bulk.prefer_lz4(target)
-                indexes = pgsql_bulk.drop_secondary_indexes(target, [t.name for t in tables if t.has_id])
+            if target.dialect != "mysql":  # the app's tables are new and empty here
+                if target.dialect == "pgsql":
+                    bulk.prefer_lz4(target)
+                indexes = bulk.drop_secondary_indexes(target, [t.name for t in tables if t.has_id])
             with target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
                 if indexes:
                     self.step = "creating indexes"
-                    pgsql_bulk.create_indexes(target, indexes)
+                    bulk.create_indexes(target, indexes)
                 self._verify(target, tables)
                 self.step = "writing config.php"
                 change.prepare()
@@ -436,7 +437,7 @@ def _takes_tuples(target: Database, table: TransferTable) -> bool:
     it is copied row by row then)."""
     if target.dialect != "pgsql":
         return False
-    actual = pgsql_bulk.column_types(target, table.name)
+    actual = bulk.column_types(target, table.name)
     return all(actual.get(column) == kind or (kind == "text" and actual.get(column) == "varchar")
                for column, kind in table.canonical_types())
 

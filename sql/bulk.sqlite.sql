@@ -1,0 +1,8 @@
+-- SQLite bulk loads inside one transaction (db/bulk.py).
+
+-- The indexes of a table that back no constraint (those have no SQL of their own), quoted, with
+-- their definitions.
+-- name: secondary_indexes
+SELECT '"' || replace(name, '"', '""') || '"', sql FROM sqlite_master
+WHERE type = 'index' AND tbl_name = :table AND sql IS NOT NULL
+ORDER BY name;
