@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ENGINES, InstalledInstance, ScratchDb, database_state, scratch_database
+from conftest import ENGINES, InstalledInstance, ScratchDb, _admin, database_state, scratch_database
 from ncpasswords.cli.console import Console
 from ncpasswords.db import bulk, introspect, migrator
 from ncpasswords.db.connection import ConnectionSettings, Database, connect
@@ -315,6 +315,24 @@ def test_a_silent_difference_in_copied_tuples_fails_verification(
         monkeypatch.setattr(Database, "copy_binary", original)
         convert(source.instance, target_of(target), ConvertOptions())
         assert source.instance.get("dbtype") == "pgsql"
+
+
+def test_a_latin1_postgresql_database_refuses_what_it_cannot_store(sample: Path, tmp_path: Path) -> None:
+    """Text reaches PostgreSQL as UTF-8 whatever the database's encoding: an emoji cannot go into
+    a LATIN1 database, so the conversion stops (rather than store other characters)."""
+    with source_instance("mysql", tmp_path / "source", sample) as source, \
+            target_database("pgsql", source, tmp_path / "target") as target:
+        name = target.settings().dbname
+        with contextlib.closing(_admin("pgsql")) as admin:
+            admin.execute(f'DROP DATABASE "{name}"')
+            admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+                          "TEMPLATE template0")
+        config = (source.config_dir / "config.php").read_bytes()
+        source_state = state_of(source)
+        result = source.occ(*convert_args(target))
+        assert result.returncode == 1
+        assert "has no equivalent in encoding \"LATIN1\"" in result.stderr, result.stderr
+        assert_nothing_changed(source, config, source_state, target, None, result.stderr.strip())
 
 
 def test_canonical_types_are_postgresqls(tmp_path: Path) -> None:

@@ -516,7 +516,10 @@ def _journal_mode(mode: str) -> str:
 def _connect_pgsql(settings: ConnectionSettings) -> Any:
     import psycopg
 
-    kwargs: dict[str, Any] = {"dbname": settings.dbname, "user": settings.user or None, "autocommit": True}
+    # Text travels as UTF-8 whatever the database's encoding (binary COPY takes text in the
+    # client's encoding): the server converts, and refuses what the database cannot store.
+    kwargs: dict[str, Any] = {"dbname": settings.dbname, "user": settings.user or None, "autocommit": True,
+                              "client_encoding": "UTF8"}
     kwargs["host"] = settings.socket or settings.host
     if settings.port:
         kwargs["port"] = settings.port
