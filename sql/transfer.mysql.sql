@@ -34,3 +34,8 @@ IFNULL(IF(*COLUMN* BETWEEN -32768 AND 32767,
 -- ... booleans one byte.
 -- name: tuple_bool
 CASE WHEN *COLUMN* IS NULL THEN UNHEX('FFFFFFFF') WHEN *COLUMN* <> 0 THEN UNHEX('0000000101') ELSE UNHEX('0000000100') END;
+
+-- The character sets of a table's text columns: the tuples above take the stored bytes as UTF-8.
+-- name: text_charsets
+SELECT DISTINCT CHARACTER_SET_NAME FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table AND CHARACTER_SET_NAME IS NOT NULL;

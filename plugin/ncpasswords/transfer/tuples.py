@@ -9,8 +9,8 @@ INT, 2 for SMALLINT), booleans one byte 0 or 1, text UTF-8. All numbers are big-
 
 Each engine renders the tuples itself, so rows never pass through the drivers' per-value
 decoding: PostgreSQL with `COPY … TO STDOUT (FORMAT binary)`, MySQL/MariaDB with string
-functions in SQL (`sql/transfer.mysql.sql`, one binary value per row), SQLite through
-`encode_row` here.
+functions in SQL (`sql/transfer.mysql.sql`, one binary value per row, for tables whose text is
+stored as UTF-8), SQLite through `encode_row` here.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Genera
     if db.dialect == "pgsql":
         with contextlib.closing(_pgsql_tuples(db, table, params, fragments, batch)) as chunks:
             yield from chunks
-    elif db.dialect == "mysql":
+    elif db.dialect == "mysql" and _stores_utf8(db, table):
         values = ", ".join(db.sql(f"transfer.tuple_{kind}", (("COLUMN", f'"{column}"'),))
                            for column, kind in table.canonical_types())
         fields = ("FIELDS", f"{len(table.columns):04x}")
@@ -79,7 +79,7 @@ def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Genera
                                                  (*fragments, ("VALUES", values), fields))) as chunks:
             for rendered in chunks:
                 yield [row[0] for row in rendered]
-    else:
+    else:  # SQLite, or a MySQL table with text in another character set (the driver converts)
         widths = table.widths
         chunk: list[bytes] = []
         with contextlib.closing(table.rows(db, batch)) as rows:
@@ -90,6 +90,12 @@ def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Genera
                     chunk = []
         if chunk:
             yield chunk
+
+
+def _stores_utf8(db: Database, table: TransferTable) -> bool:
+    """Whether every text column of a MySQL table holds UTF-8 (utf8mb4, or utf8mb3 before it)."""
+    charsets = {str(r[0]).lower() for r in db.rows("transfer.text_charsets", {"table": db.table(table.name)})}
+    return charsets <= {"utf8mb4", "utf8mb3", "utf8"}
 
 
 def _pgsql_tuples(db: Database, table: TransferTable, params: Any, fragments: tuple[tuple[str, str], ...],
