@@ -250,30 +250,25 @@ def test_a_row_the_target_refuses(target_engine: str, sample: Path, tmp_path: Pa
         assert again.returncode == 0, again.stderr
 
 
-def test_a_silent_difference_fails_verification(sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A target that stores a value differently (simulated) is caught by the checksums."""
-    original = Database.insert_many
-
+def shorten_a_label(original: Any) -> Any:
+    """`insert_many` (into MariaDB and SQLite) storing one character less of tag labels."""
     def lossy(self: Database, table: str, columns: Any, rows: Any, batch: int = 5000) -> int:
         if table == "passwords_tag_rv":
             rows = ((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8][:-1], *r[9:]) for r in rows)
         return original(self, table, columns, rows, batch)
+    return lossy
 
-    with source_instance("pgsql", tmp_path / "source", sample) as source, \
-            target_database("sqlite", source, tmp_path / "target") as target:
-        monkeypatch.setattr(Database, "insert_many", lossy)
-        config = (source.config_dir / "config.php").read_bytes()
-        source_state = state_of(source)
-        with pytest.raises(TransferError) as failure:
-            convert(source.instance, target_of(target), ConvertOptions())
-        message = str(failure.value)
-        assert message.startswith("Conversion failed while verifying oc_passwords_tag_rv: the source has 35 rows")
-        assert_nothing_changed(source, config, source_state, target, None, message)
-        assert not target.settings().sqlite_path.exists()  # type: ignore[union-attr]
 
-        monkeypatch.setattr(Database, "insert_many", original)
-        convert(source.instance, target_of(target), ConvertOptions())
-        assert source.instance.get("dbtype") == "sqlite3"
+def flip_a_boolean(original: Any) -> Any:
+    """`copy_binary` (binary tuples into PostgreSQL) negating one boolean of a tag revision."""
+    def lossy(self: Database, table: str, columns: Any, header: bytes, chunks: Any, trailer: bytes) -> int:
+        def flip(chunks: Any) -> Iterator[list[bytes]]:
+            for chunk in chunks:
+                if table == "passwords_tag_rv":
+                    chunk = [flip_first_boolean(chunk[0]), *chunk[1:]]
+                yield chunk
+        return original(self, table, columns, header, flip(chunks), trailer)
+    return lossy
 
 
 def flip_first_boolean(data: bytes) -> bytes:
@@ -287,23 +282,17 @@ def flip_first_boolean(data: bytes) -> bytes:
         at += max(length, 0)
 
 
-def test_a_silent_difference_in_copied_tuples_fails_verification(
-    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Into PostgreSQL rows travel as binary tuples: one flipped boolean is caught by the checksums."""
-    original = Database.copy_binary
-
-    def lossy(self: Database, table: str, columns: Any, header: bytes, chunks: Any, trailer: bytes) -> int:
-        def flip(chunks: Any) -> Iterator[list[bytes]]:
-            for chunk in chunks:
-                if table == "passwords_tag_rv":
-                    chunk = [flip_first_boolean(chunk[0]), *chunk[1:]]
-                yield chunk
-        return original(self, table, columns, header, flip(chunks), trailer)
-
-    with source_instance("mysql", tmp_path / "source", sample) as source, \
-            target_database("pgsql", source, tmp_path / "target") as target:
-        monkeypatch.setattr(Database, "copy_binary", lossy)
+@pytest.mark.parametrize(("source_engine", "target_engine", "method", "spoil"), [
+    ("pgsql", "sqlite", "insert_many", shorten_a_label),
+    ("mysql", "pgsql", "copy_binary", flip_a_boolean),
+], ids=["rows-into-sqlite", "tuples-into-pgsql"])
+def test_a_silent_difference_fails_verification(source_engine: str, target_engine: str, method: str, spoil: Any,
+                                                sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A target that stores a value differently (simulated) is caught by the checksums."""
+    original = getattr(Database, method)
+    with source_instance(source_engine, tmp_path / "source", sample) as source, \
+            target_database(target_engine, source, tmp_path / "target") as target:
+        monkeypatch.setattr(Database, method, spoil(original))
         config = (source.config_dir / "config.php").read_bytes()
         source_state = state_of(source)
         with pytest.raises(TransferError) as failure:
@@ -311,10 +300,12 @@ def test_a_silent_difference_in_copied_tuples_fails_verification(
         message = str(failure.value)
         assert message.startswith("Conversion failed while verifying oc_passwords_tag_rv: the source has 35 rows")
         assert_nothing_changed(source, config, source_state, target, None, message)
+        if target_engine == "sqlite":
+            assert not target.settings().sqlite_path.exists()  # type: ignore[union-attr]
 
-        monkeypatch.setattr(Database, "copy_binary", original)
+        monkeypatch.setattr(Database, method, original)
         convert(source.instance, target_of(target), ConvertOptions())
-        assert source.instance.get("dbtype") == "pgsql"
+        assert source.instance.get("dbtype") == DBTYPE[target_engine]
 
 
 def test_a_latin1_postgresql_database_refuses_what_it_cannot_store(sample: Path, tmp_path: Path) -> None:
