@@ -11,31 +11,38 @@ RENAME TABLE *PREFIX**TABLE* TO *PREFIX**NEWNAME*;
 -- name: tuples
 SELECT CAST(CONCAT(UNHEX('*FIELDS*'), *VALUES*) AS BINARY) FROM *PREFIX**TABLE* *WHERE*;
 
--- Each value as a 32-bit length (FFFFFFFF: NULL) and its bytes: text as stored (UTF-8)...
+-- Each value as a 32-bit length (FFFFFFFF: NULL) and its bytes: text as stored (UTF-8; a value
+-- that CONCAT cannot hold within max_allowed_packet makes the whole tuple NULL, never this value) ...
 -- name: tuple_text
-IFNULL(CONCAT(UNHEX(LPAD(HEX(LENGTH(*COLUMN*)), 8, '0')), CAST(*COLUMN* AS BINARY)), UNHEX('FFFFFFFF'));
+IF(*COLUMN* IS NULL, UNHEX('FFFFFFFF'), CONCAT(UNHEX(LPAD(HEX(LENGTH(*COLUMN*)), 8, '0')), CAST(*COLUMN* AS BINARY)));
 
 -- ... integers big-endian two's complement (HEX of a negative number gives all 16 digits); a
--- value out of a narrow column's range becomes an empty value, which PostgreSQL refuses and no
--- checksum takes for the number ...
+-- value out of the column's range (an unsigned id of 2**63 or more) becomes an empty value,
+-- which PostgreSQL refuses and no checksum takes for a number ...
 -- name: tuple_int8
-IFNULL(CONCAT(UNHEX('00000008'), UNHEX(LPAD(HEX(*COLUMN*), 16, '0'))), UNHEX('FFFFFFFF'));
+CASE WHEN *COLUMN* IS NULL THEN UNHEX('FFFFFFFF')
+     WHEN *COLUMN* BETWEEN -9223372036854775808 AND 9223372036854775807
+     THEN CONCAT(UNHEX('00000008'), UNHEX(LPAD(HEX(*COLUMN*), 16, '0')))
+     ELSE UNHEX('00000000') END;
 
 -- name: tuple_int4
-IFNULL(IF(*COLUMN* BETWEEN -2147483648 AND 2147483647,
-          CONCAT(UNHEX('00000004'), UNHEX(RIGHT(LPAD(HEX(*COLUMN*), 16, '0'), 8))), UNHEX('00000000')),
-       UNHEX('FFFFFFFF'));
+CASE WHEN *COLUMN* IS NULL THEN UNHEX('FFFFFFFF')
+     WHEN *COLUMN* BETWEEN -2147483648 AND 2147483647
+     THEN CONCAT(UNHEX('00000004'), UNHEX(RIGHT(LPAD(HEX(*COLUMN*), 16, '0'), 8)))
+     ELSE UNHEX('00000000') END;
 
 -- name: tuple_int2
-IFNULL(IF(*COLUMN* BETWEEN -32768 AND 32767,
-          CONCAT(UNHEX('00000002'), UNHEX(RIGHT(LPAD(HEX(*COLUMN*), 16, '0'), 4))), UNHEX('00000000')),
-       UNHEX('FFFFFFFF'));
+CASE WHEN *COLUMN* IS NULL THEN UNHEX('FFFFFFFF')
+     WHEN *COLUMN* BETWEEN -32768 AND 32767
+     THEN CONCAT(UNHEX('00000002'), UNHEX(RIGHT(LPAD(HEX(*COLUMN*), 16, '0'), 4)))
+     ELSE UNHEX('00000000') END;
 
 -- ... booleans one byte.
 -- name: tuple_bool
 CASE WHEN *COLUMN* IS NULL THEN UNHEX('FFFFFFFF') WHEN *COLUMN* <> 0 THEN UNHEX('0000000101') ELSE UNHEX('0000000100') END;
 
--- The character sets of a table's text columns: the tuples above take the stored bytes as UTF-8.
--- name: text_charsets
-SELECT DISTINCT CHARACTER_SET_NAME FROM information_schema.COLUMNS
-WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table AND CHARACTER_SET_NAME IS NOT NULL;
+-- The type and character set of each column of a table: the tuples above are for integer
+-- columns, TINYINT booleans and text stored as UTF-8 (transfer/tuples.py checks).
+-- name: column_types
+SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = :table;

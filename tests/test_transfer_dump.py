@@ -69,6 +69,14 @@ def test_dump_loads_with_the_native_client(source_engine: str, dialect: str, sam
         compare = moved.occ("passwords:db:checksum", f"--compare={tmp_path / 'summary.json'}")
         assert compare.returncode == 0, compare.stderr
         assert compare.stdout.splitlines()[-1] == f"All 15 tables of {tmp_path / 'summary.json'} match"
+        # A summary of the earlier checksum definition (no format marker) is not compared.
+        older = tmp_path / "older.json"
+        older.write_text(json.dumps({k: v for k, v in summary.items() if k != "checksum_format"}))
+        compare = moved.occ("passwords:db:checksum", f"--compare={older}")
+        assert compare.returncode == 1
+        assert compare.stderr.strip() == (f"{older} holds checksums of another definition (written by another "
+                                          "version of ncpasswords); write the summary again with this version "
+                                          "to compare")
         assert "Executed Migrations:             3" in moved.occ("migrations:status", "passwords").stdout
         assert document_of(moved.instance) == document_of(source.instance)
         assert moved.occ("passwords:backup:create", "loaded").returncode == 0

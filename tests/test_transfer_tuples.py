@@ -3,16 +3,17 @@ engine renders the same bytes for the same rows."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 
-from conftest import scratch_database
+from conftest import _admin, scratch_database
 from ncpasswords.db.connection import Database
 from ncpasswords.instance.install import install
-from ncpasswords.transfer.tables import TransferTable, app_tables
-from ncpasswords.transfer.tuples import encode_row, read_tuples
-from transfer_helpers import edge_rows
+from ncpasswords.transfer.tables import TransferTable, app_tables, transfer_tables
+from ncpasswords.transfer.tuples import RowTypeError, TupleFormatError, encode_row, read_tuples
+from transfer_helpers import TRICKY, edge_rows
 
 LATIN1_TEXT = "café ünïcødé «quoted» 'single' \"double\" back\\slash"
 
@@ -39,19 +40,101 @@ def tuples_of(db: Database, table: TransferTable) -> list[bytes]:
         return sorted(t for chunk in read_tuples(db, table, batch=2) for t in chunk)
 
 
+# The app's rows of the core tables with the extremes of their narrow integer columns that every
+# engine can hold (MySQL's are UNSIGNED, PostgreSQL's signed).
+CORE_ROWS = {
+    "appconfig": [("passwords", "min", "", 0, 0), ("passwords", "max", TRICKY, 2147483647, 32767)],
+    "preferences": [("u1", "passwords", "min", "x", 0, 0, 0, ""),
+                    ("u2", "passwords", "max", "", 32767, 32767, 2147483647, TRICKY[:64])],
+}
+
+
+def table_named(name: str, db: Database) -> TransferTable:
+    return next(t for t in transfer_tables(db) if t.name == name)
+
+
 @pytest.mark.parametrize("engine", ["pgsql", "mysql", "sqlite"])
-def test_every_engine_renders_the_python_encoding(engine: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["passwords_tag_rv", "passwords_password_rv", "appconfig", "preferences"])
+def test_every_engine_renders_the_python_encoding(engine: str, name: str, tmp_path: Path) -> None:
     """Rows with NULLs, empty and maximum-length strings, quotes, control characters, astral
-    characters and big integers come out of each engine as `encode_row` packs them."""
-    table = tag_rv()
-    rows = edge_rows(table.name, count=6)
+    characters, big integers and the extremes of SMALLINT and INT columns come out of each engine
+    as `encode_row` packs them."""
     with scratch_database(engine, tmp_path / "data") as scratch:
         install(scratch.install_options(), tmp_path / "config" / "config.php")
         with scratch.connect() as db:
+            table = table_named(name, db)
             with db.transaction():
-                db.insert_many(table.name, table.columns, rows)
-            expected = sorted(encode_row(row, table.widths) for row in rows)
+                if table.app_rows_only:
+                    table.delete_app_rows(db)
+                rows = CORE_ROWS[name] if table.app_rows_only else edge_rows(name, count=6)
+                db.insert_many(name, table.columns, rows)
+            expected = sorted(encode_row(row, table) for row in rows)
             assert tuples_of(db, table) == expected
+
+
+def test_null_in_a_narrow_mysql_integer_column(tmp_path: Path) -> None:
+    """NULL in a SMALLINT column (none is nullable in the app's schema) is NULL, not an empty value."""
+    with scratch_database("mysql", tmp_path / "data") as scratch:
+        install(scratch.install_options(), tmp_path / "config" / "config.php")
+        with scratch.connect() as db:
+            table = table_named("passwords_password_rv", db)
+            db.execute_sql(f"ALTER TABLE {db.table(table.name)} MODIFY status SMALLINT NULL").close()
+            row = tuple(None if c == "status" else v for c, v in zip(table.columns, edge_rows(table.name)[1],
+                                                                      strict=True))
+            with db.transaction():
+                db.insert_many(table.name, table.columns, [row])
+            assert tuples_of(db, table) == [encode_row(row, table)]
+
+
+def test_mysql_values_out_of_postgresqls_range_are_never_packed_as_numbers(tmp_path: Path) -> None:
+    """MySQL's ids are BIGINT UNSIGNED: 2**63 cannot become a negative BIGINT, the tuple is refused."""
+    table = tag_rv()
+    row = (2**63 + 5, *edge_rows(table.name)[1][1:])
+    with scratch_database("mysql", tmp_path / "data") as scratch:
+        install(scratch.install_options(), tmp_path / "config" / "config.php")
+        with scratch.connect() as db:
+            with db.transaction():
+                db.insert_many(table.name, table.columns, [row])
+            (data,) = tuples_of(db, table)
+            assert data[2:6] == bytes(4)  # an empty id: binary COPY and the checksums both refuse it
+            with pytest.raises(RowTypeError, match="does not fit into 64 bits"):
+                encode_row(row, table)
+
+
+def test_text_in_an_integer_column_is_refused(tmp_path: Path) -> None:
+    """SQLite keeps text in an INTEGER column; packed as it is, 8 characters would read as a number."""
+    table = tag_rv()
+    row = tuple("abcdefgh" if c == "edited" else v for c, v in zip(table.columns, edge_rows(table.name)[1],
+                                                                   strict=True))
+    with pytest.raises(RowTypeError, match=r"passwords_tag_rv.edited holds a value of type str where an integer"):
+        encode_row(row, table)
+    with scratch_database("sqlite", tmp_path / "data") as scratch:
+        install(scratch.install_options(), tmp_path / "config" / "config.php")
+        with scratch.connect() as db:
+            with db.transaction():
+                db.insert_many(table.name, table.columns, [row])
+            with pytest.raises(RowTypeError):
+                tuples_of(db, table)
+
+
+def test_a_row_past_max_allowed_packet_is_an_error_not_a_null(tmp_path: Path) -> None:
+    """CONCAT gives NULL past max_allowed_packet: the tuple must not turn into a NULL value."""
+    table = tag_rv()
+    row = tuple("x" * (1536 * 1024) if c == "label" else v for c, v in zip(table.columns, edge_rows(table.name)[1],
+                                                                           strict=True))
+    with scratch_database("mysql", tmp_path / "data") as scratch:
+        install(scratch.install_options(), tmp_path / "config" / "config.php")
+        with scratch.connect() as db, db.transaction():
+            db.insert_many(table.name, table.columns, [row])
+        with contextlib.closing(_admin("mysql")) as admin, admin.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.max_allowed_packet")
+            (original,) = cur.fetchone()
+            cur.execute("SET GLOBAL max_allowed_packet = 1048576")
+            try:
+                with scratch.connect() as db, pytest.raises(TupleFormatError, match="max_allowed_packet"):
+                    tuples_of(db, table)
+            finally:
+                cur.execute(f"SET GLOBAL max_allowed_packet = {int(original)}")
 
 
 def test_a_mysql_table_with_latin1_text_is_read_through_the_driver(tmp_path: Path) -> None:
@@ -63,7 +146,7 @@ def test_a_mysql_table_with_latin1_text_is_read_through_the_driver(tmp_path: Pat
         with scratch.connect() as db:
             with db.transaction():
                 db.insert_many(table.name, table.columns, [row])
-            assert tuples_of(db, table) == [encode_row(row, table.widths)]
+            assert tuples_of(db, table) == [encode_row(row, table)]
             db.execute_sql(f"ALTER TABLE {db.table(table.name)} MODIFY label LONGTEXT "
                            "CHARACTER SET latin1 COLLATE latin1_bin DEFAULT NULL").close()
-            assert tuples_of(db, table) == [encode_row(row, table.widths)]
+            assert tuples_of(db, table) == [encode_row(row, table)]

@@ -15,6 +15,7 @@ import click
 from ..backup.storage import atomic_write
 from ..db.dialects import Dialect
 from ..errors import UserError
+from ..transfer.checksum import FORMAT as CHECKSUM_FORMAT
 from ..transfer.checksum import table_checksums
 from ..transfer.convert import DEFAULT_CHUNK_SIZE, ConfirmExtraTables, ConvertOptions, Target, convert
 from ..transfer.dump import dump
@@ -193,7 +194,8 @@ def checksum_command(compare_file: Path | None, output: str) -> None:
         sums = table_checksums(db)
     con = console()
     if output != "plain":
-        data = {"tables": {name: s.as_dict() for name, s in sums.items()}, "rows": sum(s.rows for s in sums.values())}
+        data = {"tables": {name: s.as_dict() for name, s in sums.items()}, "rows": sum(s.rows for s in sums.values()),
+                "checksum_format": CHECKSUM_FORMAT}
         con.line(render(data, output))
     else:
         con.line(table(["Table", "Rows", "Checksum"], [[name, s.rows, s.hex] for name, s in sums.items()]))
@@ -209,9 +211,13 @@ def checksum_command(compare_file: Path | None, output: str) -> None:
 
 def _read_summary(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        tables = json.loads(path.read_text(encoding="utf-8"))["tables"]
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        tables = summary["tables"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"Cannot read a summary with tables from {path}: {exc}") from None
+    if summary.get("checksum_format") != CHECKSUM_FORMAT:
+        raise UserError(f"{path} holds checksums of another definition (written by another version of "
+                        "ncpasswords); write the summary again with this version to compare")
     if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
         raise UserError(f"Cannot read a summary with tables from {path}")
     return tables

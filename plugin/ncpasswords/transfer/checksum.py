@@ -21,6 +21,10 @@ from .tuples import encode_row, read_tuples
 
 _MOD = 1 << 256
 
+FORMAT = 2
+"""The version of this definition, written into every JSON summary with checksums (the first,
+hashing text lines, had none), so that summaries of another definition are not compared."""
+
 
 @dataclass
 class Checksum:
@@ -29,9 +33,9 @@ class Checksum:
     rows: int = 0
     total: int = 0
 
-    def add(self, row: Row, widths: Sequence[int]) -> None:
-        """Add a row in canonical Python form (`widths`: `TransferTable.widths`)."""
-        self.add_tuples([encode_row(row, widths)])
+    def add(self, row: Row, table: TransferTable) -> None:
+        """Add a row of `table` in canonical Python form."""
+        self.add_tuples([encode_row(row, table)])
 
     def add_tuples(self, tuples: Iterable[bytes]) -> None:
         """Add rows given as canonical tuples (see `tuples.py`)."""

@@ -361,9 +361,8 @@ class _Conversion:
     def _read(self, table: TransferTable, checksum: Checksum) -> Generator[tuple[Any, ...], None, None]:
         """The source's rows of a table, added to `checksum`, with progress every chunk."""
         chunk = self.options.chunk_size
-        widths = table.widths
         for row in table.rows(self.source, chunk):
-            checksum.add(row, widths)
+            checksum.add(row, table)
             yield row
             if checksum.rows % chunk == 0:
                 self.progress("copy", table.name, checksum.rows)

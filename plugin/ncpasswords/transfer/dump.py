@@ -196,7 +196,7 @@ class _Dumper:
         self.report.tables[table.name] = TableReport(checksum.rows, checksum.hex, time.monotonic() - started)
 
     def _tick(self, table: TransferTable, checksum: Checksum, row: tuple[Any, ...]) -> None:
-        checksum.add(row, table.widths)
+        checksum.add(row, table)
         if table.has_id:
             self.max_ids[table.name] = row[0]  # rows arrive ordered by id
         if self.progress and checksum.rows % 1000 == 0:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .checksum import FORMAT
+
 Progress = Callable[[str, str, int], None]
 """Called as `progress(phase, table, rows_done)`; phase is `copy`, `verify` or `dump`."""
 
@@ -50,6 +52,7 @@ class TransferReport:
             },
             "rows": self.rows,
             "seconds": round(self.seconds, 3),
+            "checksum_format": FORMAT,
         }
         if self.verified is not None:
             summary["verified"] = self.verified

@@ -66,15 +66,14 @@ class TransferTable:
         return (("TABLE", self.name), ("COLUMNS", quoted), ("WHERE", where))
 
     @cached_property
-    def widths(self) -> tuple[int, ...]:
-        """The byte width of each integer column (0 for the others), as PostgreSQL stores it."""
-        return tuple(_NARROW_INTS.get((self.name, c), 8) if t == "int" else 0
+    def kinds(self) -> tuple[str, ...]:
+        """Each column's canonical type as PostgreSQL names it: int8, int4, int2, bool or text."""
+        return tuple(_INT_TYPES[_NARROW_INTS.get((self.name, c), 8)] if t == "int" else t.replace("str", "text")
                      for c, t in zip(self.columns, self.types, strict=True))
 
     def canonical_types(self) -> list[tuple[str, str]]:
-        """Each column with its canonical type as PostgreSQL names it: int8, int4, int2, bool, text."""
-        return [(c, _INT_TYPES[w] if t == "int" else t.replace("str", "text"))
-                for c, t, w in zip(self.columns, self.types, self.widths, strict=True)]
+        """Each column with its canonical type (see `kinds`)."""
+        return list(zip(self.columns, self.kinds, strict=True))
 
     def cast_columns(self) -> str:
         """The quoted column list, each cast to its canonical type (PostgreSQL)."""

@@ -20,6 +20,7 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from ..db.connection import Database
+from ..errors import UserError
 from .tables import TransferTable
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
@@ -30,35 +31,54 @@ _TRUE = b"\x00\x00\x00\x01\x01"
 _FALSE = b"\x00\x00\x00\x01\x00"
 
 
+_WIDTHS = {"int8": 8, "int4": 4, "int2": 2}
+
+
 class TupleFormatError(ValueError):
-    """PostgreSQL's binary COPY output was not framed as one row per message."""
+    """An engine handed out something that is not a canonical tuple."""
 
 
-def encode_row(row: Sequence[Any], widths: Sequence[int]) -> bytes:
-    """The canonical tuple of a row in the canonical Python form of `tables.py`; `widths` gives
-    the byte width of each integer column (see `TransferTable.widths`)."""
+class RowTypeError(UserError):
+    """A value of another type than its column's (SQLite stores what it is given)."""
+
+
+def encode_row(row: Sequence[Any], table: TransferTable) -> bytes:
+    """The canonical tuple of a row of `table` in the canonical Python form of `tables.py`.
+
+    Each value must be of its column's type (or None): packed as it is, text in an integer column
+    could read back as a number.
+    """
     out = [len(row).to_bytes(2, "big")]
     append = out.append
-    for value, width in zip(row, widths, strict=True):
-        kind = type(value)
-        if kind is str:
+    for value, kind, column in zip(row, table.kinds, table.columns, strict=True):
+        if value is None:
+            append(_NULL)
+        elif kind == "text":
+            if type(value) is not str:
+                raise _mistyped(table, column, value, "text")
             data = value.encode("utf-8", "surrogatepass")
             append(len(data).to_bytes(4, "big"))
             append(data)
-        elif value is None:
-            append(_NULL)
-        elif kind is bool:
+        elif kind == "bool":
+            if type(value) is not bool:
+                raise _mistyped(table, column, value, "a boolean")
             append(_TRUE if value else _FALSE)
-        elif isinstance(value, int):
+        else:
+            if type(value) is not int:
+                raise _mistyped(table, column, value, "an integer")
+            width = _WIDTHS[kind]
             try:
-                append(width.to_bytes(4, "big") + int(value).to_bytes(width, "big", signed=True))
+                append(width.to_bytes(4, "big") + value.to_bytes(width, "big", signed=True))
             except OverflowError:
-                raise ValueError(f"the integer {value} does not fit into {width * 8} bits") from None
-        else:  # not produced by the drivers for this schema; decoded bytes or the value's text
-            data = bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else str(value).encode()
-            append(len(data).to_bytes(4, "big"))
-            append(data)
+                raise RowTypeError(f"{table.name}.{column} holds an integer that does not fit into "
+                                   f"{width * 8} bits") from None
     return b"".join(out)
+
+
+def _mistyped(table: TransferTable, column: str, value: Any, expected: str) -> RowTypeError:
+    """The error for a value of the wrong type (the value itself is not shown: it may be secret)."""
+    return RowTypeError(f"{table.name}.{column} holds a value of type {type(value).__name__} where "
+                        f"{expected} belongs")
 
 
 def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Generator[list[bytes], None, None]:
@@ -71,20 +91,23 @@ def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Genera
     if db.dialect == "pgsql":
         with contextlib.closing(_pgsql_tuples(db, table, params, fragments, batch)) as chunks:
             yield from chunks
-    elif db.dialect == "mysql" and _stores_utf8(db, table):
+    elif db.dialect == "mysql" and _renders_in_sql(db, table):
         values = ", ".join(db.sql(f"transfer.tuple_{kind}", (("COLUMN", f'"{column}"'),))
                            for column, kind in table.canonical_types())
         fields = ("FIELDS", f"{len(table.columns):04x}")
         with contextlib.closing(db.stream_chunks("transfer.tuples", params, batch,
                                                  (*fragments, ("VALUES", values), fields))) as chunks:
             for rendered in chunks:
-                yield [row[0] for row in rendered]
-    else:  # SQLite, or a MySQL table with text in another character set (the driver converts)
-        widths = table.widths
+                tuples = [row[0] for row in rendered]
+                if None in tuples:  # CONCAT gives NULL past max_allowed_packet
+                    raise TupleFormatError(f"a row of {db.table(table.name)} is larger than the server's "
+                                           "max_allowed_packet; raise it to read the row")
+                yield tuples
+    else:  # SQLite, or a MySQL table of other column types (the driver converts)
         chunk: list[bytes] = []
         with contextlib.closing(table.rows(db, batch)) as rows:
             for row in rows:
-                chunk.append(encode_row(row, widths))
+                chunk.append(encode_row(row, table))
                 if len(chunk) >= batch:
                     yield chunk
                     chunk = []
@@ -92,10 +115,24 @@ def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Genera
             yield chunk
 
 
-def _stores_utf8(db: Database, table: TransferTable) -> bool:
-    """Whether every text column of a MySQL table holds UTF-8 (utf8mb4, or utf8mb3 before it)."""
-    charsets = {str(r[0]).lower() for r in db.rows("transfer.text_charsets", {"table": db.table(table.name)})}
-    return charsets <= {"utf8mb4", "utf8mb3", "utf8"}
+# MySQL column types the SQL of the tuples renders exactly, per canonical type.
+_MYSQL_TYPES = {"text": {"varchar", "char", "tinytext", "text", "mediumtext", "longtext"},
+                "bool": {"tinyint"}, "int8": {"tinyint", "smallint", "mediumint", "int", "bigint"}}
+_MYSQL_TYPES["int4"] = _MYSQL_TYPES["int2"] = _MYSQL_TYPES["int8"]
+
+
+def _renders_in_sql(db: Database, table: TransferTable) -> bool:
+    """Whether a MySQL table has the column types the SQL of the tuples expects: integers,
+    TINYINT booleans and text stored as UTF-8 (utf8mb4, or utf8mb3 before it)."""
+    found = {str(name): (str(kind).lower(), str(charset or "").lower())
+             for name, kind, charset in db.rows("transfer.column_types", {"table": db.table(table.name)})}
+    for column, kind in table.canonical_types():
+        data_type, charset = found.get(column, ("", ""))
+        if data_type not in _MYSQL_TYPES[kind]:
+            return False
+        if kind == "text" and charset not in ("utf8mb4", "utf8mb3", "utf8"):
+            return False
+    return True
 
 
 def _pgsql_tuples(db: Database, table: TransferTable, params: Any, fragments: tuple[tuple[str, str], ...],
@@ -105,6 +142,7 @@ def _pgsql_tuples(db: Database, table: TransferTable, params: Any, fragments: tu
     fields = len(table.columns).to_bytes(2, "big")
     chunk: list[bytes] = []
     first = True
+    ended = False
     with contextlib.closing(db.copy_out("transfer.tuples", params, fragments)) as messages:
         for message in messages:
             if first:
@@ -114,13 +152,18 @@ def _pgsql_tuples(db: Database, table: TransferTable, params: Any, fragments: tu
                 first = False
                 if not message:
                     continue
+            if ended:
+                raise TupleFormatError("binary COPY output after its trailer")
             if message == TRAILER:
-                break
+                ended = True  # read on to the end of the COPY: leaving early would cancel it
+                continue
             if message[:2] != fields:
                 raise TupleFormatError("binary COPY output not framed as one row per message")
             chunk.append(message)
             if len(chunk) >= batch:
                 yield chunk
                 chunk = []
+    if not ended:
+        raise TupleFormatError("binary COPY output without its trailer")
     if chunk:
         yield chunk
