@@ -16,6 +16,7 @@ from conftest import InstalledInstance, database_state, scratch_database
 from ncpasswords.backup import service
 from ncpasswords.backup.document import write_document
 from ncpasswords.backup.restore import RestoreOptions, restore_backup
+from ncpasswords.cli.console import Console
 from ncpasswords.db import introspect
 from ncpasswords.instance import phpconfig
 from ncpasswords.instance.install import install
@@ -315,6 +316,13 @@ def test_restore_command_flow(installed: InstalledInstance) -> None:
     assert f'❗❗❗ The backup "{name}" will now be restored ❗❗❗' in lines
     assert lines[-1] == "Restoring backup ... done"
     assert len(document_of(installed.instance)["passwords"]) == 2
+    with pytest.MonkeyPatch.context() as patch:  # on a terminal: the status line gives the line back
+        patch.setattr(Console, "progress_enabled", lambda self: True)
+        result = installed.occ("-n", "passwords:backup:restore", name)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("\rRestoring backup ...: ") and " rows" in result.stderr
+    assert result.stderr.endswith("\rRestoring backup ...")
+    assert result.stdout.endswith("Restoring backup ... done\n")
     result = installed.occ("-n", "passwords:backup:restore", "nope")
     assert result.returncode == 1 and result.stderr.strip() == "Could not find backup 'nope'"
 

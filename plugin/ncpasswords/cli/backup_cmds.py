@@ -109,10 +109,10 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
         raise click.exceptions.Exit(2)
     if not con.quiet:
         click.echo("Restoring backup ...", nl=False)
-    progress = Progress(con, "Restoring")
+    progress = Progress(con, "Restoring backup ...")
     with instance.connect() as db:
         service.restore(instance, db, backup, options, progress)
-    progress.finish()
+    progress.finish(keep="\rRestoring backup ...")  # the line reads "Restoring backup ... done" again
     con.line(" done")
 
 

@@ -18,6 +18,7 @@ class Progress:
         self.started = time.monotonic()
         self._last = 0.0
         self._done = 0
+        self._width = 0
 
     def __call__(self, done: int) -> None:
         self._done = done
@@ -27,13 +28,30 @@ class Progress:
             self._draw(now)
 
     def _draw(self, now: float) -> None:
-        rate = self._done / max(now - self.started, 1e-6)
+        elapsed = now - self.started
         of = f"/{self.total}" if self.total else ""
-        sys.stderr.write(f"\r{self.label}: {self._done}{of} rows, {rate:,.0f} rows/s ")
+        rate = f", {self._done / elapsed:,.0f} rows/s" if elapsed >= 0.1 else ""  # no rate from an instant
+        text = f"{self.label}: {self._done}{of} rows{rate}"
+        sys.stderr.write(f"\r{text.ljust(self._width)}")
+        self._width = len(text)
         sys.stderr.flush()
 
-    def finish(self) -> None:
-        if self.enabled:
+    def finish(self, keep: str | None = None) -> None:
+        """Draw the final count and end the line; with `keep`, put that text back in place of the
+        status line instead (what stdout had written there before the status line covered it)."""
+        if not self.enabled:
+            return
+        if keep is None:
             self._draw(time.monotonic())
             sys.stderr.write("\n")
+        else:
+            self.clear()
+            sys.stderr.write(keep)
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        """Erase the status line (for a line of output that replaces it)."""
+        if self.enabled and self._width:
+            sys.stderr.write("\r" + " " * self._width + "\r")
             sys.stderr.flush()
+            self._width = 0

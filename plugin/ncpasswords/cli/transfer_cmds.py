@@ -29,7 +29,8 @@ _STDIN_WAIT_SECONDS = 1.0
 
 
 class _TableProgress:
-    """One progress line on stderr per table and phase (only on a terminal)."""
+    """A transient status line on stderr per table and phase (only on a terminal): each one is
+    erased by the next, by a line of output and at the end."""
 
     def __init__(self, con: Console, prefix: str) -> None:
         self.con = con
@@ -47,8 +48,14 @@ class _TableProgress:
 
     def finish(self) -> None:
         if self.bar is not None:
-            self.bar.finish()
+            self.bar.clear()
             self.bar = None
+            self.current = None
+
+    def log(self, text: str) -> None:
+        """A line on stdout in place of the status line (`Copied …: N rows`)."""
+        self.finish()
+        self.con.line(text)
 
 
 def _read_password(con: Console) -> str:
@@ -120,7 +127,7 @@ def convert_type(type: str, username: str, hostname: str, database: str, port: s
     try:
         report = convert(
             instance, target, ConvertOptions(clear_schema=clear_schema, chunk_size=chunk_size),
-            progress=progress, log=con.line if plain else None, confirm_extra_tables=_confirm_extra_tables(con),
+            progress=progress, log=progress.log if plain else None, confirm_extra_tables=_confirm_extra_tables(con),
         )
     finally:
         progress.finish()

@@ -344,6 +344,7 @@ class _Conversion:
                 table.delete_app_rows(target)
             checksum = Checksum()
             started = time.monotonic()
+            self.progress("copy", table.name, 0)
             if _takes_tuples(target, table):  # the source renders binary tuples, COPY takes them as they are
                 with contextlib.closing(self._read_tuples(table, checksum)) as tuples:
                     written = target.copy_binary(table.name, table.columns, HEADER, tuples, TRAILER)
