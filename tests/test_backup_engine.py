@@ -4,7 +4,6 @@ bad input, and the command-line flow of create/list/restore/export/import/delete
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 
 from conftest import InstalledInstance, database_state, scratch_database
 from ncpasswords.backup import service
-from ncpasswords.backup.document import write_document
 from ncpasswords.backup.restore import RestoreOptions, restore_backup
 from ncpasswords.cli.console import Console
 from ncpasswords.db import introspect
@@ -22,6 +20,7 @@ from ncpasswords.instance import phpconfig
 from ncpasswords.instance.install import install
 from ncpasswords.instance.instance import Instance
 from test_upgrade import make_v100, make_v101, make_v102, make_v103, make_v104, make_v105
+from transfer_helpers import document_of
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "worked-example-v106.json"
 
@@ -32,15 +31,6 @@ def without_ids(value: Any) -> Any:
     if isinstance(value, list):
         return [without_ids(v) for v in value]
     return value
-
-
-def document_of(instance: Instance) -> dict[str, Any]:
-    """The backup document the instance would write now."""
-    out = io.BytesIO()
-    with instance.connect() as db, db.transaction(snapshot=True):
-        write_document(db, instance.server_secret, out)
-    parsed: dict[str, Any] = json.loads(out.getvalue())
-    return parsed
 
 
 def restore_file(installed: InstalledInstance, path: Path, **options: Any) -> None:

@@ -31,6 +31,7 @@ from transfer_helpers import (
     kill_connections,
     sequences_follow,
     source_instance,
+    target_database,
     write_sample,
 )
 
@@ -40,16 +41,6 @@ PAIRS = [(s, t) for s in ENGINES for t in ENGINES if s != t]
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_sample(tmp_path_factory.mktemp("sample") / "sample.json")
-
-
-@contextlib.contextmanager
-def target_database(engine: str, source: InstalledInstance, base: Path) -> Iterator[ScratchDb]:
-    """An empty target; for SQLite a file name in the source's data directory (where convert puts it)."""
-    if engine == "sqlite":
-        yield ScratchDb("sqlite", "moved", source.scratch.sqlite_dir)
-        return
-    with scratch_database(engine, base) as scratch:
-        yield scratch
 
 
 def state_of(settings_source: InstalledInstance | ScratchDb) -> dict[str, list[tuple[Any, ...]]]:

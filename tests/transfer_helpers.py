@@ -100,6 +100,17 @@ def source_instance(engine: str, base: Path, sample: Path, edge: bool = True) ->
         yield InstalledInstance(scratch, config_dir)
 
 
+@contextlib.contextmanager
+def target_database(engine: str, source: InstalledInstance, base: Path) -> Iterator[ScratchDb]:
+    """An empty conversion target; for SQLite a file name in the source's data directory (where
+    convert puts it)."""
+    if engine == "sqlite":
+        yield ScratchDb("sqlite", "moved", source.scratch.sqlite_dir)
+        return
+    with scratch_database(engine, base) as scratch:
+        yield scratch
+
+
 def document_of(instance: Instance) -> dict[str, Any]:
     """The backup document the instance would write now, parsed."""
     out = io.BytesIO()

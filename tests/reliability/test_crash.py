@@ -424,6 +424,16 @@ def test_user_move_survives_kill_9(installed: InstalledInstance, zygote: Zygote,
         choose()
         want_now[0] = expected()
 
+    check, next_run = _user_checks(h, argv, want_now)
+    duration = measure(h, argv, choose)
+    kill_series(h, "passwords:user:move", argv, check, next_run, duration, rng, before_each=prepare)
+
+
+def _user_checks(h: Harness, argv: Callable[[], list[str]], want_now: list[dict[str, TableState]]
+                 ) -> tuple[Callable[[Snapshot, Snapshot, Run], bool], Callable[[Snapshot], None]]:
+    """The kill series' checks for a user command: after a kill the database is as before or
+    exactly as `want_now[0]` (config.php and files untouched); a next run completes it."""
+
     def check(before: Snapshot, after: Snapshot, result: Run) -> bool:
         assert after.config == before.config and after.files == before.files
         if after.checksum == before.checksum:
@@ -438,8 +448,7 @@ def test_user_move_survives_kill_9(installed: InstalledInstance, zygote: Zygote,
         got = without(h.snap().db, APP_TABLES_WITH_UPDATED)
         assert got == want_now[0], diff(got, want_now[0])
 
-    duration = measure(h, argv, choose)
-    kill_series(h, "passwords:user:move", argv, check, next_run, duration, rng, before_each=prepare)
+    return check, next_run
 
 
 def test_user_delete_survives_kill_9(installed: InstalledInstance, zygote: Zygote, engine: str,
@@ -463,19 +472,6 @@ def test_user_delete_survives_kill_9(installed: InstalledInstance, zygote: Zygot
     def argv() -> list[str]:
         return ["-n", "passwords:user:delete", victim[0]]
 
-    def check(before: Snapshot, after: Snapshot, result: Run) -> bool:
-        assert after.config == before.config and after.files == before.files
-        if after.checksum == before.checksum:
-            return False
-        got = without(after.db, APP_TABLES_WITH_UPDATED)
-        assert got == want_now[0], diff(got, want_now[0])
-        return True
-
-    def next_run(before: Snapshot) -> None:
-        result = h.run(*argv())
-        assert result.exit == 0, result.stderr
-        got = without(h.snap().db, APP_TABLES_WITH_UPDATED)
-        assert got == want_now[0], diff(got, want_now[0])
-
+    check, next_run = _user_checks(h, argv, want_now)
     duration = measure(h, argv, prepare)
     kill_series(h, "passwords:user:delete", argv, check, next_run, duration, rng, before_each=prepare)

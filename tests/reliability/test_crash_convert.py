@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import InstalledInstance, ScratchDb, run_occ, scratch_database
+from conftest import InstalledInstance, ScratchDb, run_occ
 from ncpasswords.db.connection import ConnectionSettings, connect
 from ncpasswords.instance.instance import Instance
 from ncpasswords.instance.journal import JOURNAL_NAME
 from ncpasswords.repositories.entities import TABLES
-from transfer_helpers import checksums, convert_args
+from transfer_helpers import checksums, convert_args, target_database
 
 from .helpers import COUNTERS, Run, Snapshot, Zygote, db_state, diff, files_state
 from .test_crash import PASSWORDS, SEED, Harness, kill_series, measure, restore_in_process, sample
@@ -40,16 +38,6 @@ def empty_target(scratch: ScratchDb) -> None:
         rows = db.rows("schema.app_tables")
         for (name,) in rows:
             db.execute_sql(f"DROP TABLE {db.quote(str(name))}").close()
-
-
-@contextlib.contextmanager
-def target_database(engine: str, source: InstalledInstance, base: Path) -> Iterator[ScratchDb]:
-    """An empty conversion target; for SQLite a file name in the source's data directory."""
-    if engine == "sqlite":
-        yield ScratchDb("sqlite", "moved", source.scratch.sqlite_dir)
-        return
-    with scratch_database(engine, base) as scratch:
-        yield scratch
 
 
 def test_convert_survives_kill_9(installed: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from ncpasswords.db.connection import Database, connect
 from ncpasswords.instance.install import install
 from ncpasswords.instance.journal import JOURNAL_NAME
 from ncpasswords.repositories.entities import TABLES
-from transfer_helpers import checksums, convert_args
+from transfer_helpers import checksums, convert_args, target_database
 
 from .helpers import COUNTERS, db_state, diff, files_state, one_line_error
 
@@ -148,15 +148,6 @@ def test_connection_dropped_mid_restore(engine: str, nth: int, tmp_path: Path,
 
         result = installed.occ("-n", "passwords:backup:restore", "other")
         assert result.returncode == 0, result.stderr
-
-
-@contextlib.contextmanager
-def target_database(engine: str, source: InstalledInstance, base: Path) -> Iterator[ScratchDb]:
-    if engine == "sqlite":
-        yield ScratchDb("sqlite", "moved", source.scratch.sqlite_dir)
-        return
-    with scratch_database(engine, base) as scratch:
-        yield scratch
 
 
 def app_tables(target: ScratchDb) -> list[str]:

@@ -86,10 +86,11 @@ def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Genera
 
     Rows come in no particular order. Call it inside the snapshot the caller reads from.
     """
-    fragments = (*table.fragments(), ("CAST_COLUMNS", table.cast_columns()))
+    fragments = table.fragments()
     params = table.params()
     if db.dialect == "pgsql":
-        with contextlib.closing(_pgsql_tuples(db, table, params, fragments, batch)) as chunks:
+        casts = (*fragments, ("CAST_COLUMNS", table.cast_columns()))
+        with contextlib.closing(_pgsql_tuples(db, table, params, casts, batch)) as chunks:
             yield from chunks
     elif db.dialect == "mysql" and _renders_in_sql(db, table):
         values = ", ".join(db.sql(f"transfer.tuple_{kind}", (("COLUMN", f'"{column}"'),))
