@@ -381,7 +381,8 @@ def bench_convert(size: str, seed: int, runs: int, results: Results, log: Callab
 
 
 def _has_convert() -> bool:
-    out = subprocess.run([sys.executable, "-m", "ncpasswords", "--help"], capture_output=True, text=True, check=False)
+    out = subprocess.run([sys.executable, "-m", "ncpasswords", "list", "--raw"], capture_output=True, text=True,
+                         check=False)
     return "db:convert-type" in out.stdout
 
 

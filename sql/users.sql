@@ -9,6 +9,21 @@ SELECT uid, displayname FROM *PREFIX*users WHERE LOWER(uid) = LOWER(:uid) ORDER 
 -- Accounts of every user backend (LDAP, SAML, ...) as Nextcloud's account manager stores them.
 SELECT uid, data FROM *PREFIX*accounts WHERE uid = :uid;
 
+-- name: app_user_ids
+-- Every user id the app's tables hold (revisions and tag relations belong to the same users).
+SELECT user_id FROM *PREFIX*passwords_password
+UNION SELECT user_id FROM *PREFIX*passwords_folder
+UNION SELECT user_id FROM *PREFIX*passwords_tag
+UNION SELECT user_id FROM *PREFIX*passwords_share
+UNION SELECT receiver FROM *PREFIX*passwords_share
+UNION SELECT user_id FROM *PREFIX*passwords_keychain
+UNION SELECT user_id FROM *PREFIX*passwords_challenge
+UNION SELECT user_id FROM *PREFIX*passwords_session
+UNION SELECT user_id FROM *PREFIX*passwords_registration;
+
+-- name: account_ids
+SELECT uid FROM *PREFIX*users;
+
 -- name: has_rows
 SELECT 1 FROM *PREFIX**TABLE* WHERE user_id = :uid LIMIT 1;
 

@@ -174,7 +174,7 @@ def _after_options(words: list[str]) -> list[str]:
 def test_not_run_compose_commands_name_real_files_services_and_profiles() -> None:
     import yaml
 
-    from ncpasswords.cli.main import main
+    from ncpasswords.cli.main import application
 
     checked = 0
     for path in PAGES:
@@ -200,7 +200,7 @@ def test_not_run_compose_commands_name_real_files_services_and_profiles() -> Non
                         entry = services[service].get("entrypoint") or ["occ"]
                         args = [*entry[1:], *rest[1:]]
                         if not any("<" in a for a in args):  # placeholders such as <backup>
-                            assert main([*args, "--help"]) == 0, f"{path}: {command}"
+                            application().parse_line(args)  # parses as occ would run it
                 checked += 1
     assert checked >= 3
 

@@ -13,6 +13,7 @@ from ..backup.restore import RestoreOptions
 from ..backup.storage import BACKUPS, check_import_name, human_file_size, resolve_export_path, sanitize_backup_name
 from ..errors import UserError
 from .common import confirm, installed_instance, start_interactive
+from .completers import backup_names, manual_backup_names, user_ids
 from .console import console
 from .progress import Progress
 
@@ -23,9 +24,9 @@ def escapeshellarg(value: str) -> str:
 
 
 @click.command("passwords:backup:create")
-@click.argument("name", required=False)
+@click.argument("name", required=False, help="The name of the backup")
 def create_command(name: str | None) -> None:
-    """Create a new backup of the password database."""
+    """Create a new backup of the password database"""
     con = console()
     instance = installed_instance()
     progress = Progress(con, "Backing up")
@@ -39,7 +40,7 @@ def create_command(name: str | None) -> None:
 @click.command("passwords:backup:list")
 @click.option("-d", "--details", is_flag=True, help="Inspect backup files and list contents")
 def list_command(details: bool) -> None:
-    """Print a list of the available backups."""
+    """Print a list of the available backups"""
     con = console()
     storage = service.storage_for(installed_instance())
     backups = storage.list_backups()
@@ -63,15 +64,15 @@ def list_command(details: bool) -> None:
 
 
 @click.command("passwords:backup:restore")
-@click.argument("name")
+@click.argument("name", help="The name of the backup", shell_complete=backup_names)
 @click.option("-u", "--user", "user", is_flag=False, flag_value="", default=None,
-              help="Restore data only for this user")
+              help="Restore data only for this user", shell_complete=user_ids)
 @click.option("--no-data", is_flag=True, help="Do not restore user data and encryption keys")
 @click.option("--no-user-settings", is_flag=True, help="Do not restore user settings")
 @click.option("--no-app-settings", is_flag=True, help="Do not restore application settings")
 def restore_command(name: str, user: str | None, no_data: bool, no_user_settings: bool,
                     no_app_settings: bool) -> None:
-    """Restores a backup."""
+    """Restores a backup"""
     con = console()
     start_interactive(con)
     user = user or None
@@ -117,10 +118,10 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
 
 
 @click.command("passwords:backup:export")
-@click.argument("name")
-@click.argument("file", required=False, default="")
+@click.argument("name", help="The name of the backup", shell_complete=backup_names)
+@click.argument("file", required=False, default="", help="The path of the export file")
 def export_command(name: str, file: str) -> None:
-    """Export a backup to a file."""
+    """Export a backup to a file"""
     storage = service.storage_for(installed_instance())
     backup = storage.get(name)
     # Unlike the reference, a missing target folder is an error rather than created silently.
@@ -130,9 +131,9 @@ def export_command(name: str, file: str) -> None:
 
 
 @click.command("passwords:backup:import")
-@click.argument("file")
+@click.argument("file", help="The location of the backup file")
 def import_command(file: str) -> None:
-    """Import a backup from a file."""
+    """Import a backup from a file"""
     con = console()
     instance = installed_instance()
     try:
@@ -151,9 +152,9 @@ def import_command(file: str) -> None:
 
 
 @click.command("passwords:backup:delete")
-@click.argument("name")
+@click.argument("name", help="The backup to delete", shell_complete=manual_backup_names)
 def delete_command(name: str) -> None:
-    """Delete a manually created backup file."""
+    """Delete a manually created backup file"""
     storage = service.storage_for(installed_instance())
     try:
         storage.delete(name)

@@ -60,11 +60,11 @@ def cast_system_value(value: str | None, type_name: str) -> tuple[Any, str]:
 
 
 @click.command("config:system:get")
-@click.argument("name", nargs=-1, required=True)
+@click.argument("name", nargs=-1, required=True, help="Name of the config to get, specify multiple for array parameter")
 @click.option("--default-value", help="If no default value is set and the config does not exist, exit with 1.")
 @output_option()
 def system_get(name: tuple[str, ...], default_value: str | None, output: str) -> None:
-    """Get a system config value."""
+    """Get a system config value"""
     found, value = _lookup(installed_instance().config, name)
     if not found:
         if default_value is None:
@@ -74,13 +74,14 @@ def system_get(name: tuple[str, ...], default_value: str | None, output: str) ->
 
 
 @click.command("config:system:set")
-@click.argument("name", nargs=-1, required=True)
+@click.argument("name", nargs=-1, required=True,
+                help="Name of the config parameter, specify multiple for array parameter")
 @click.option("--type", "type_name", default="string", show_default=True,
               help="Value type [string, integer, double, boolean, null, json].")
 @click.option("--value", help="The new value of the config.")
 @click.option("--update-only", is_flag=True, help="Only update a value that is already set.")
 def system_set(name: tuple[str, ...], type_name: str, value: str | None, update_only: bool) -> None:
-    """Set a system config value."""
+    """Set a system config value"""
     instance = installed_instance()
     new_value, readable = cast_system_value(value, type_name)
     found, _ = _lookup(instance.config, name)
@@ -99,10 +100,11 @@ def system_set(name: tuple[str, ...], type_name: str, value: str | None, update_
 
 
 @click.command("config:system:delete")
-@click.argument("name", nargs=-1, required=True)
+@click.argument("name", nargs=-1, required=True,
+                help="Name of the config to delete, specify multiple for array parameter")
 @click.option("--error-if-not-exists", is_flag=True, help="Checks whether the config exists before deleting it.")
 def system_delete(name: tuple[str, ...], error_if_not_exists: bool) -> None:
-    """Delete a system config value."""
+    """Delete a system config value"""
     instance = installed_instance()
     found, _ = _lookup(instance.config, name)
     joined = " => ".join(name)
@@ -150,13 +152,13 @@ def cast_app_value(value: str, type_name: str | None) -> str:
 
 
 @click.command("config:app:get")
-@click.argument("app")
-@click.argument("name")
+@click.argument("app", help="Name of the app")
+@click.argument("name", help="Name of the config to get")
 @click.option("--default-value", help="If no default value is set and the config does not exist, exit with 1.")
 @click.option("--details", is_flag=True, help="Print details about the value.")
 @output_option()
 def app_get(app: str, name: str, default_value: str | None, details: bool, output: str) -> None:
-    """Get an app config value."""
+    """Get an app config value"""
     with installed_instance().connect() as db:
         value = AppConfig(db, app).get(name)
     if value is None:
@@ -170,8 +172,8 @@ def app_get(app: str, name: str, default_value: str | None, details: bool, outpu
 
 
 @click.command("config:app:set")
-@click.argument("app")
-@click.argument("name")
+@click.argument("app", help="Name of the app")
+@click.argument("name", help="Name of the config to set")
 @click.option("--value", required=True, help="The new value of the config.")
 @click.option("--type", "type_name", type=click.Choice(_APP_TYPES), help="Value type.")
 @click.option("--lazy/--no-lazy", default=None, help="Accepted for compatibility (values are read eagerly here).")
@@ -179,7 +181,7 @@ def app_get(app: str, name: str, default_value: str | None, details: bool, outpu
 @click.option("--update-only", is_flag=True, help="Only update a value that is already set.")
 def app_set(app: str, name: str, value: str, type_name: str | None, lazy: bool | None,
             sensitive: bool | None, update_only: bool) -> None:
-    """Set an app config value."""
+    """Set an app config value"""
     stored = cast_app_value(value, type_name)
     with installed_instance().connect() as db:
         config = AppConfig(db, app)
@@ -197,11 +199,11 @@ def app_set(app: str, name: str, value: str, type_name: str | None, lazy: bool |
 
 
 @click.command("config:app:delete")
-@click.argument("app")
-@click.argument("name")
+@click.argument("app", help="Name of the app")
+@click.argument("name", help="Name of the config to delete")
 @click.option("--error-if-not-exists", is_flag=True, help="Checks whether the config exists before deleting it.")
 def app_delete(app: str, name: str, error_if_not_exists: bool) -> None:
-    """Delete an app config value."""
+    """Delete an app config value"""
     with installed_instance().connect() as db:
         existed = AppConfig(db, app).delete(name)
     if not existed and error_if_not_exists:

@@ -18,12 +18,14 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 @dataclass
 class Console:
-    """What the global options asked for (`-n`, `-q`, `-v`), shared by every command."""
+    """What the global options asked for (`-n`, `-q`, `-v`, `--ansi`), shared by every command;
+    cli/symfony.py sets them from the command line."""
 
     no_interaction: bool = False
     quiet: bool = False
     verbosity: int = 0
     no_warnings: bool = False
+    decorated: bool = False
 
     @property
     def interactive(self) -> bool:
@@ -33,7 +35,12 @@ class Console:
     def line(self, text: str = "") -> None:
         """One line on stdout, unless `-q`."""
         if not self.quiet:
-            click.echo(text)
+            click.echo(text, color=self.decorated or None)
+
+    def write(self, text: str) -> None:
+        """Text on stdout as it is (no newline added), unless `-q`."""
+        if not self.quiet:
+            click.echo(text, nl=False, color=self.decorated or None)
 
     def error(self, text: str) -> None:
         """One line on stderr (shown even with `-q`)."""
@@ -114,13 +121,14 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def output_option(default: str = "plain") -> Callable[[_F], _F]:
-    """The `--output` option of Nextcloud's Base commands."""
+    """The `--output[=OUTPUT]` option of Nextcloud's Base commands (alone, it means plain)."""
     return click.option(
         "--output",
         type=click.Choice(OUTPUT_FORMATS),
         default=default,
-        show_default=True,
-        help="Output format (plain, json or json_pretty).",
+        is_flag=False,
+        flag_value="plain",
+        help="Output format (plain, json or json_pretty, default is plain)",
     )
 
 

@@ -13,7 +13,7 @@ from .console import console
 
 
 @click.command("dev:sample-backup")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), help="The file to write")
 @click.option("--size", type=click.Choice(sorted(SIZES)), default="S", show_default=True,
               help="S: 1k passwords, M: 20k x 3 revisions, L: 100k x 3 revisions.")
 @click.option("--passwords", type=int, help="Number of passwords (overrides --size).")
@@ -22,7 +22,10 @@ from .console import console
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed, same file.")
 def sample_backup(file: Path, size: str, passwords: int | None, revisions: int | None, users: int | None,
                   seed: int) -> None:
-    """Write a deterministic sample backup (v106, gzip when FILE ends in .gz) with realistic data."""
+    """Write a deterministic sample backup
+
+    Format 106 with realistic data; gzip-compressed when the file name ends in .gz.
+    """
     chosen = replace(SIZES[size], seed=seed)
     if passwords is not None:
         chosen = replace(chosen, passwords=passwords)

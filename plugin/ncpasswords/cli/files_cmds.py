@@ -18,9 +18,9 @@ from .console import console, table
 
 
 @click.command("files:scan-app-data")
-@click.argument("folder", required=False, default="")
+@click.argument("folder", required=False, default="", help="The appdata subfolder to scan")
 def scan_app_data(folder: str) -> None:
-    """Rescan the AppData folder."""
+    """rescan the AppData folder"""
     instance = installed_instance()
     if not instance.get("instanceid"):
         raise UserError("NoAppData folder found")

@@ -1,65 +1,20 @@
-"""The `occ` entry point: Symfony-style global options anywhere on the line, one-line errors."""
+"""The `occ` entry point: the commands, Symfony's console conventions over them (symfony.py), one-line errors."""
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 
 import click
 
-from .. import __version__
 from ..errors import UserError
 from .console import Console
+from .symfony import Application
 
-_GLOBAL_FLAGS = {
-    "-n": "no_interaction",
-    "--no-interaction": "no_interaction",
-    "-q": "quiet",
-    "--quiet": "quiet",
-    "--no-warnings": "no_warnings",
-    "--ansi": None,
-    "--no-ansi": None,
-}
-_VERBOSE = {"-v": 1, "-vv": 2, "-vvv": 3, "--verbose": 1}
-
-
-def split_global_options(argv: Sequence[str]) -> tuple[Console, list[str]]:
-    """Take the console's global flags out of argv wherever they stand (before a `--`)."""
-    con = Console()
-    rest: list[str] = []
-    args = list(argv)
-    for i, arg in enumerate(args):
-        if arg == "--":
-            rest.extend(args[i:])
-            break
-        if arg in _GLOBAL_FLAGS:
-            attr = _GLOBAL_FLAGS[arg]
-            if attr:
-                setattr(con, attr, True)
-        elif arg in _VERBOSE:
-            con.verbosity = max(con.verbosity, _VERBOSE[arg])
-        elif arg.startswith("--verbose="):
-            con.verbosity = max(con.verbosity, int(arg.split("=", 1)[1] or 1))
-        else:
-            rest.append(arg)
-    return con, rest
-
-
-class OccGroup(click.Group):
-    """Lists commands in the order Nextcloud's `occ list` does (alphabetical, namespaced)."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self.commands)
-
-
-@click.group(cls=OccGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="ncpasswords occ")
-def occ() -> None:
-    """Nextcloud Passwords data layer: occ commands over SQLite, PostgreSQL and MySQL/MariaDB.
-
-    Global options (anywhere on the line): -n/--no-interaction, -q/--quiet, -v/-vv/-vvv.
-    """
+#: Every occ command, one click command per name (registered from the modules of this package).
+occ = click.Group("occ", context_settings={"help_option_names": []})
 
 
 def _register() -> None:
@@ -106,11 +61,16 @@ def connection_lost(exc: BaseException) -> bool:
     return False
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run occ; returns the exit code (0 ok, 1 error, 2 usage as Symfony's console does)."""
-    con, args = split_global_options(sys.argv[1:] if argv is None else argv)
+def application(prog: str = "occ") -> Application:
+    """The occ application over every registered command."""
+    return Application(occ.commands, prog=prog)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "occ") -> int:
+    """Run occ; returns the exit code (0 ok, 1 error, others as the command says)."""
+    con = Console()
     try:
-        result = occ.main(args=args, prog_name="occ", standalone_mode=False, obj=con)
+        return application(prog).run(sys.argv[1:] if argv is None else argv, con)
     except UserError as exc:
         con.error(str(exc))
         return exc.exit_code
@@ -137,9 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if con.verbosity:
             traceback.print_exc()
         return 1
-    return int(result or 0)
 
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    name = os.path.basename(sys.argv[0]) if sys.argv else ""
+    sys.exit(main(prog=name if name and not name.endswith(".py") else "occ"))

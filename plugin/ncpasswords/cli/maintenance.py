@@ -31,7 +31,10 @@ _ENGINES = {"sqlite3": "SQLite", "sqlite": "SQLite", "pgsql": "PostgreSQL", "mys
 @click.option("--admin-pass", hidden=True, help="Accepted for compatibility; there are no accounts here.")
 @click.option("--admin-email", hidden=True, help="Accepted for compatibility; there are no accounts here.")
 def install_command(**options: Any) -> None:
-    """Install the instance: config.php plus the app's tables (existing tables are kept)."""
+    """install Nextcloud
+
+    Writes config.php and creates the app's tables (existing tables are kept).
+    """
     for ignored in ("admin_user", "admin_pass", "admin_email"):
         options.pop(ignored)
     opts = InstallOptions(**{k: v for k, v in options.items() if v is not None})
@@ -42,7 +45,10 @@ def install_command(**options: Any) -> None:
 @click.command("status")
 @output_option()
 def status_command(output: str) -> None:
-    """Show whether the instance is installed, its id and database engine."""
+    """show some status information
+
+    Whether the instance is installed, its id and its database engine.
+    """
     path = config_path()
     info: dict[str, Any]
     if not path.is_file():
@@ -69,10 +75,11 @@ def _check_app(app: str) -> None:
 
 
 @click.command("migrations:migrate")
-@click.argument("app")
-@click.argument("version", required=False, default="latest")
+@click.argument("app", help="Name of the app this migration command shall work on")
+@click.argument("version", required=False, default="latest",
+                help="The version number (YYYYMMDDHHMMSS) or alias (first, prev, next, latest)")
 def migrate_command(app: str, version: str) -> None:
-    """Apply the app's pending schema migrations."""
+    """Execute a migration to a specified version or the latest available version."""
     _check_app(app)
     if version != "latest" and version not in migrator.available_versions():
         raise UserError(f"Version {version} is unknown.")
@@ -89,9 +96,9 @@ def migrate_command(app: str, version: str) -> None:
 
 
 @click.command("migrations:status")
-@click.argument("app")
+@click.argument("app", help="Name of the app this migration command shall work on")
 def migration_status_command(app: str) -> None:
-    """Show which of the app's migrations have run."""
+    """View the status of a set of migrations."""
     _check_app(app)
     instance = installed_instance()
     with instance.connect() as db:

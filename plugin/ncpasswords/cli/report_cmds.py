@@ -11,14 +11,13 @@ from .console import console, output_option, render
 
 
 @click.command("passwords:system:report")
-@click.argument("sections", nargs=-1)
+@click.argument("sections", nargs=-1, help="Only print the given section(s)")
 @click.option("-b", "--basic", is_flag=True, help="Only print basic report")
 @output_option(default="json_pretty")
 def report_command(sections: tuple[str, ...], basic: bool, output: str) -> None:
-    """Print system information as detected by the app.
+    """Print system information as detected by the app
 
-    SECTIONS: only print the given section(s); `debug` prints version, environment, services,
-    status, settings and encryption.
+    The section `debug` prints version, environment, services, status, settings and encryption.
     """
     instance = installed_instance()
     with instance.connect() as db:

@@ -52,13 +52,13 @@ def _select(con: Console, path: Path, quota: int, spill: pwned.SpillStore) -> in
 
 
 @click.command("passwords:pwned-list:process")
-@click.argument("file", required=False, default="pwnedpasswords.txt")
+@click.argument("file", required=False, default="pwnedpasswords.txt", help="The path to pwned passwords hash file")
 @click.option("-s", "--size", default="25", show_default=True, help="Amount of hashes to import in millions")
 @click.option("-m", "--mode", default="import", show_default=True,
               help="Mode for packing the hashes (file|json|gzip|import). Use import to import directly, "
                    "otherwise a ZIP file will be created")
 def process_command(file: str, size: str, mode: str) -> None:
-    """Convert the haveibeenpwned pwned passwords list for the passwords app."""
+    """Convert the haveibeenpwned pwned passwords list for the passwords app"""
     con = console()
     path = Path(os.path.realpath(file))
     if not path.is_file() or not os.access(path, os.R_OK):
@@ -113,11 +113,13 @@ def process_command(file: str, size: str, mode: str) -> None:
 
 
 @click.command("passwords:security:check-hash")
-@click.argument("sha1")
+@click.argument("sha1", help="A SHA-1 hash, or a hash prefix of 3 to 40 hex characters")
 @output_option()
 def check_hash_command(sha1: str, output: str) -> None:
-    """Look a SHA-1 hash (or a hash prefix of 3 to 40 characters) up in the local breached
-    passwords database, as the app's local security check does."""
+    """Look a SHA-1 hash up in the local breached passwords database
+
+    As the app's local security check does; a hash prefix matches every hash that starts with it.
+    """
     con = console()
     value = localdb.normalize_hash(sha1)
     instance = installed_instance()

@@ -95,10 +95,10 @@ def _confirm_extra_tables(con: Console) -> ConfirmExtraTables:
 
 
 @click.command("db:convert-type")
-@click.argument("type")
-@click.argument("username")
-@click.argument("hostname")
-@click.argument("database")
+@click.argument("type", help="the type of the database to convert to")
+@click.argument("username", help="the username of the database to convert to")
+@click.argument("hostname", help="the hostname of the database to convert to")
+@click.argument("database", help="the name of the database to convert to")
 @click.option("--port", help="the port of the database server, or give it as hostname:port")
 @click.option("--password", help="the password of the database user (default: read from stdin, else asked)")
 @click.option("--clear-schema", is_flag=True,
@@ -109,12 +109,13 @@ def _confirm_extra_tables(con: Console) -> ConfirmExtraTables:
 @output_option()
 def convert_type(type: str, username: str, hostname: str, database: str, port: str | None,
                  password: str | None, clear_schema: bool, all_apps: bool, chunk_size: int, output: str) -> None:
-    """Move the Passwords app's data to another database (mysql, pgsql or sqlite3) and switch config.php.
+    """Convert the Nextcloud database to the newly configured one
 
-    Copies the app's twelve tables and its rows of appconfig, preferences and migrations, verifies
-    row counts and checksums of every table, and only then points config.php at the new database.
-    For sqlite3 DATABASE is the file name (without .db) below the datadirectory; USERNAME and
-    HOSTNAME are ignored. Nothing is changed when anything fails.
+    Moves the Passwords app's data to another database (mysql, pgsql or sqlite3): copies the
+    app's twelve tables and its rows of appconfig, preferences and migrations, verifies row counts
+    and checksums of every table, and only then points config.php at the new database. For
+    sqlite3 DATABASE is the file name (without .db) below the datadirectory; USERNAME and HOSTNAME
+    are ignored. Nothing is changed when anything fails.
     """
     con = console()
     instance = installed_instance()
@@ -151,14 +152,18 @@ class _TextOut:
 
 
 @click.command("passwords:db:dump")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path),
+                help="The file to write (without it, the script goes to stdout)")
 @click.option("--dialect", type=click.Choice(["mysql", "pgsql", "sqlite"]),
               help="the engine the script is for (default: the instance's)")
 @click.option("--schema-only", is_flag=True, help="only the tables (and the app's migration records)")
 @click.option("--data-only", is_flag=True, help="only the rows (and the app's settings)")
 @output_option()
 def dump_command(file: Path | None, dialect: str | None, schema_only: bool, data_only: bool, output: str) -> None:
-    """Write the Passwords app's data as a SQL script for psql, mariadb or sqlite3 (stdout without FILE)."""
+    """Write the Passwords app's data as a SQL script
+
+    A script for psql, mariadb or sqlite3, to stdout without a file.
+    """
     if schema_only and data_only:
         raise UserError("--schema-only and --data-only exclude each other")
     if file is None and output != "plain":
@@ -195,7 +200,10 @@ def _summary(con: Console, report: TransferReport, output: str, what: str) -> No
               help="a JSON summary of db:convert-type or passwords:db:dump: exit 1 unless its tables match")
 @output_option()
 def checksum_command(compare_file: Path | None, output: str) -> None:
-    """Row counts and checksums of the app's tables, as db:convert-type and passwords:db:dump report them."""
+    """Print row counts and checksums of the app's tables
+
+    The same as db:convert-type and passwords:db:dump report them.
+    """
     expected = _read_summary(compare_file) if compare_file is not None else None
     with installed_instance().connect() as db:
         sums = table_checksums(db)

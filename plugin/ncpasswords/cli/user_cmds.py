@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..users.accounts import UserDirectory
 from ..users.data import delete_user_data, has_data, move_user_data, remove_delete_user_job
 from .common import confirm, installed_instance, start_interactive
+from .completers import user_ids
 from .console import Console, console
 
 
@@ -70,9 +71,9 @@ def _user_id_for_delete(con: Console, directory: UserDirectory, user_id: str) ->
 
 
 @click.command("passwords:user:delete")
-@click.argument("user")
+@click.argument("user", help="The id of the user", shell_complete=user_ids)
 def delete_command(user: str) -> None:
-    """Deletes the passwords app data of a user."""
+    """Deletes the passwords app data of a user"""
     con = console()
     start_interactive(con)
     instance = installed_instance()
@@ -91,10 +92,10 @@ def delete_command(user: str) -> None:
 
 
 @click.command("passwords:user:move")
-@click.argument("source_user")
-@click.argument("target_user")
+@click.argument("source_user", help="The id of the user to move from", shell_complete=user_ids)
+@click.argument("target_user", help="The id of the user to move to", shell_complete=user_ids)
 def move_command(source_user: str, target_user: str) -> None:
-    """Moves all data from one user account to another."""
+    """Moves all data from one user account to another"""
     con = console()
     start_interactive(con)
     instance = installed_instance()

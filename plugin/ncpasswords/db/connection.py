@@ -129,6 +129,8 @@ class ConnectionSettings:
     sqlite_path: Path | None = None
     sqlite_journal_mode: str = "WAL"
     mysql_utf8mb4: bool = True
+    connect_timeout: int = 10
+    """Seconds to wait for a database server to answer a connection (PostgreSQL, MySQL)."""
 
     def describe(self) -> str:
         """A human-readable location without secrets."""
@@ -525,7 +527,7 @@ def _connect_pgsql(settings: ConnectionSettings) -> Any:
         kwargs["port"] = settings.port
     if settings.password:
         kwargs["password"] = settings.password
-    kwargs["connect_timeout"] = 10
+    kwargs["connect_timeout"] = settings.connect_timeout
     return psycopg.connect(**kwargs)
 
 
@@ -538,7 +540,7 @@ def _connect_mysql(settings: ConnectionSettings) -> Any:
         "password": settings.password,
         "charset": "utf8mb4" if settings.mysql_utf8mb4 else "utf8",
         "autocommit": True,
-        "connect_timeout": 10,
+        "connect_timeout": settings.connect_timeout,
     }
     if settings.socket:
         kwargs["unix_socket"] = settings.socket

@@ -34,6 +34,13 @@ class UserDirectory:
         self.standalone = not db.table_exists("users")
         self._accounts = not self.standalone and db.table_exists("accounts")
 
+    def ids(self) -> list[str]:
+        """Every user id the app's tables hold, plus Nextcloud's accounts where it has a user table."""
+        found = {str(row[0]) for row in self.db.rows("users.app_user_ids") if row[0]}
+        if not self.standalone:
+            found.update(str(row[0]) for row in self.db.rows("users.account_ids") if row[0])
+        return sorted(found)
+
     def get(self, uid: str) -> Account | None:
         """The account for `uid` (its real uid may differ in case), or None when it does not exist."""
         if self.standalone:
