@@ -10,7 +10,10 @@ Safety rules kept here:
   255 bytes (:class:`UnsafeBackupPathError` otherwise);
 * a backup folder that is a symlink must stay inside the app-data root;
 * listing only reports regular files (symlinks and sub-folders are skipped) and ignores the hidden
-  temporary files of :func:`atomic_write`; backups are opened with ``O_NOFOLLOW``;
+  temporary files of :func:`atomic_write`; backups are opened once (:meth:`BackupStorage.open`), in
+  the checked folder and with ``O_NOFOLLOW``, and read from that open file;
+* a label cut to 20 bytes keeps the full name in the gzip header (FNAME), and a backup made under
+  another full name is not replaced without ``force``;
 * files are written through :func:`atomic_write`: temp file in the target folder, fsync, rename into
   place with mode 0600; nothing is left behind when the writer raises.
 

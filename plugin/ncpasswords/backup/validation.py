@@ -398,6 +398,8 @@ class Validator:
         if self._seen is None:
             return
         user, uuid = row[builder.user_index], row[builder.uuid_index]
+        # 64-bit hashes keep memory small (a few dozen bytes per entity); two different entities
+        # share one with a chance of about n²/2⁶⁵ (1e-8 for a million).
         key = hash((builder.table.name, user, uuid))
         if key in self._seen:
             raise BackupFormatError(
