@@ -51,17 +51,27 @@ def whitespace_bomb() -> bytes:
     return _deflate([b'{"version":106,"passwords":['], b" " * (1 << 20), INFLATED >> 20, b"]}")
 
 
+# Runs occ and writes the peak RSS of its own process image (VmHWM; the rusage of a child would
+# include the pytest process it was forked from) to the file named by the first argument.
+_MEASURED_OCC = """
+import atexit, runpy, sys
+report = sys.argv.pop(1)
+def peak():
+    with open("/proc/self/status") as status, open(report, "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+atexit.register(peak)
+runpy.run_module("ncpasswords", run_name="__main__", alter_sys=True)
+"""
+
+
 def real_occ(config_dir: Path, *argv: str) -> tuple[int, str, str, int]:
     """Run occ in its own interpreter: exit code, stdout, stderr and its peak RSS in bytes."""
     env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(config_dir)}
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen([sys.executable, "-m", "ncpasswords", *argv], env=env,
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return process.returncode, out.read(), err.read(), usage.ru_maxrss * 1024
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "peak"
+        result = subprocess.run([sys.executable, "-c", _MEASURED_OCC, str(report), *argv], env=env,
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600, check=False)
+        return result.returncode, result.stdout, result.stderr, int(report.read_text()) * 1024
 
 
 @pytest.mark.parametrize("kind", ["string", "whitespace"])
