@@ -6,12 +6,14 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import InstalledInstance, database_state, scratch_database
+from ncpasswords.backup import restore as restore_module
 from ncpasswords.backup import service
 from ncpasswords.backup.restore import RestoreOptions, restore_backup
 from ncpasswords.cli.console import Console
@@ -145,7 +147,10 @@ def test_failed_restore_changes_nothing(installed: InstalledInstance, tmp_path: 
 
 
 def test_failed_restore_through_occ_is_one_line(installed: InstalledInstance, tmp_path: Path) -> None:
-    assert installed.occ("passwords:backup:import", str(_failing_backup(tmp_path))).returncode == 0
+    failing = _failing_backup(tmp_path)
+    imported = installed.occ("passwords:backup:import", str(failing))  # checked as a restore checks it
+    assert imported.returncode == 1 and "same uuid: Challenge" in imported.stderr
+    shutil.copyfile(failing, service.storage_for(installed.instance).folder_path() / failing.name)
     with installed.connect() as db:
         before = database_state(db)
     result = installed.occ("-n", "passwords:backup:restore", "failing")
@@ -353,3 +358,32 @@ def test_restore_for_one_user_names_the_user_quoted(installed: InstalledInstance
     result = installed.occ("-n", "passwords:backup:restore", "worked-example-v106", "--user=o'hara")
     assert " - Only data for 'o'\\''hara'" in result.stdout.splitlines()
     assert " - Application settings" not in result.stdout
+
+
+def test_a_value_longer_than_max_allowed_packet_is_refused_before_anything_is_deleted(
+        installed: InstalledInstance, engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    restore_file(installed, EXAMPLE)
+    doc = json.loads(EXAMPLE.read_text())
+    doc["passwords"][0]["revisions"][1]["notes"] = "n" * (20 << 20)  # MariaDB's default packet: 16 MiB
+    path = tmp_path / "huge-notes.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    shutil.copyfile(path, service.storage_for(installed.instance).folder_path() / path.name)
+    with installed.connect() as db:
+        before = database_state(db)
+        limit = db.row_limit()
+    deleted: list[Any] = []
+    delete_data = restore_module._delete_data
+    monkeypatch.setattr(restore_module, "_delete_data", lambda *args: deleted.append(args) or delete_data(*args))
+    imported = installed.occ("passwords:backup:import", str(path), "--force")
+    restored = installed.occ("-n", "passwords:backup:restore", "huge-notes")
+    if engine != "mysql":  # PostgreSQL and SQLite take values of up to about 1 GB
+        assert limit is None and imported.returncode == 0 and restored.returncode == 0, (imported, restored)
+        return
+    assert limit is not None and limit.bytes < 20 << 20
+    message = (f"PasswordRevision 'a3e8c1d4-2b7f-4a9e-8c6d-1e5f3b9a7d20': 'notes' is 20.0 MiB, more than the "
+               f"database server takes in one statement (max_allowed_packet = {limit.bytes / (1 << 20):.1f} MiB)\n")
+    assert (imported.returncode, imported.stderr) == (1, message)
+    assert (restored.returncode, restored.stderr) == (1, message)
+    assert not deleted
+    with installed.connect() as db:
+        assert database_state(db) == before

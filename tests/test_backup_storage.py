@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import time
+import tracemalloc
 import zlib
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -17,12 +18,14 @@ import pytest
 from ncpasswords.backup import phpjson, storage
 from ncpasswords.backup.errors import (
     BackupError,
+    BackupNameCollisionError,
     BackupNotFoundError,
     BackupStorageError,
     InvalidBackupFileTypeError,
     InvalidExportPathError,
     UnsafeBackupPathError,
 )
+from ncpasswords.backup.source import BackupSource
 from ncpasswords.backup.storage import AUTO_BACKUPS, BACKUPS, BackupStorage
 from ncpasswords.php import php_intval
 
@@ -507,10 +510,10 @@ def test_details_of_corrupt_or_truncated_gzip_read_as_null(store: BackupStorage)
 def test_details_of_an_unreadable_file_report_an_error(store: BackupStorage, monkeypatch: pytest.MonkeyPatch) -> None:
     _put(store, BACKUPS, "x.json", b"{}")
 
-    def refuse(path: Path) -> Any:
+    def refuse(cls: Any, path: Path, **options: Any) -> Any:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(storage, "_open_nofollow", refuse)
+    monkeypatch.setattr(BackupSource, "open", classmethod(refuse))
     info = store.info(store.get("x"), details=True)
     assert "Permission denied" in info["error"]
     assert "version" not in info
@@ -544,16 +547,6 @@ def test_details_of_a_large_backup_stream(store: BackupStorage) -> None:
     info = store.info(backup.result, details=True)
     assert info["entities"]["passwords"] == 20000
     assert info["users"] == 1
-
-
-def test_read_backup_data(store: BackupStorage) -> None:
-    _put(store, BACKUPS, "a.json.gz", _gz({"version": 106}))
-    _put(store, BACKUPS, "b.json", b"{broken")
-    _put(store, BACKUPS, "c.json.gz", b"not gzip")
-    assert storage.read_backup_data(store.get("a")) == {"version": 106}
-    assert storage.read_backup_data(store.get("b")) is None
-    assert storage.read_backup_data(store.get("c")) is None
-    assert b"".join(storage.iter_backup_bytes(store.get("a"))) == b'{"version": 106}'
 
 
 # ----------------------------------------------------------------------------------------------
@@ -649,7 +642,7 @@ def test_resolve_export_path(tmp_path: Path) -> None:
 def test_import_writer_replaces_only_in_backups(store: BackupStorage) -> None:
     _put(store, BACKUPS, "abcdefghijklmnopqrst.json.gz", b"old")
     _put(store, AUTO_BACKUPS, "abcdefghijklmnopqrst.json.gz", b"auto")
-    with store.import_writer("/some/where/abcdefghijklmnopqrstuvwxyz.json") as backup:
+    with store.import_writer("/some/where/abcdefghijklmnopqrst.json") as backup:
         backup.write(b"{}")
     assert backup.result is not None
     assert backup.result.name == "abcdefghijklmnopqrst.json.gz"
@@ -684,3 +677,118 @@ def test_delete_only_from_backups(store: BackupStorage) -> None:
     assert (store.folder_path(AUTO_BACKUPS) / "auto.json.gz").exists()
     with pytest.raises(BackupNotFoundError):
         store.delete("../autoBackups/auto")
+
+
+# ----------------------------------------------------------------------------------------------
+# labels cut to 20 bytes: the full name is recorded, another full name is not replaced silently
+
+
+def _made(store: BackupStorage, name: str | None, content: bytes, **options: Any) -> storage.BackupFile:
+    with store.create(name, **options) as backup:
+        backup.write(content)
+    assert backup.result is not None
+    return backup.result
+
+
+def test_a_cut_name_does_not_replace_a_backup_made_under_another_name(store: BackupStorage) -> None:
+    first = _made(store, "before-upgrade-2024-01-01", b'{"first":1}')
+    assert first.name == "before-upgrade-2024-.json.gz"
+    assert store.full_name(first) == "before-upgrade-2024-01-01"
+    assert gzip.decompress(first.path.read_bytes()) == b'{"first":1}'  # the content stays the app's
+    stored = first.path.read_bytes()
+    for other in ("before-upgrade-2024-01-02", "before-upgrade-2024-"):
+        with pytest.raises(BackupNameCollisionError, match="made as 'before-upgrade-2024-01-01'"):
+            _made(store, other, b"{}")
+    assert first.path.read_bytes() == stored
+    assert _all_files(store.root) == {"backups", "autoBackups", "backups/before-upgrade-2024-.json.gz"}
+    # the same full name replaces, as the app does; --force replaces another one
+    assert gzip.decompress(_made(store, "before-upgrade-2024-01-01", b'{"again":1}').path.read_bytes()) == \
+        b'{"again":1}'
+    forced = _made(store, "before-upgrade-2024-01-02", b'{"forced":1}', force=True)
+    assert store.full_name(forced) == "before-upgrade-2024-01-02"
+    assert gzip.decompress(forced.path.read_bytes()) == b'{"forced":1}'
+
+
+def test_names_that_are_not_cut_replace_as_the_app_does(store: BackupStorage) -> None:
+    _made(store, "nightly", b"{}")
+    replaced = _made(store, "nightly", b'{"new":1}')
+    assert replaced.path.read_bytes()[:10] == bytes.fromhex("1f8b0800000000000003")  # no name recorded
+    assert gzip.decompress(replaced.path.read_bytes()) == b'{"new":1}'
+    now = datetime(2024, 6, 1, 3, 15, tzinfo=UTC)
+    _made(store, None, b"{}", folder=AUTO_BACKUPS, now=now)
+    _made(store, None, b"{}", folder=AUTO_BACKUPS, now=now)  # the scheduled job's date labels
+
+
+def test_a_cut_label_without_a_record_is_not_replaced_by_a_long_name(store: BackupStorage) -> None:
+    # made by the app (or copied in): its full name is unknown, so only its exact label replaces it
+    _put(store, BACKUPS, "before-upgrade-2024-.json.gz", _gz({"version": 106}))
+    with pytest.raises(BackupNameCollisionError):
+        _made(store, "before-upgrade-2024-01-02", b"{}")
+    _made(store, "before-upgrade-2024-", b"{}")
+
+
+def test_import_refuses_a_cut_name_made_under_another_name(store: BackupStorage) -> None:
+    with store.import_writer("/x/before-upgrade-2024-01-01.json.gz") as backup:
+        backup.write(b"{}")
+    assert backup.result is not None and store.full_name(backup.result) == "before-upgrade-2024-01-01"
+    with pytest.raises(BackupNameCollisionError), store.import_writer("before-upgrade-2024-01-02.json") as other:
+        other.write(b"{}")
+    with store.import_writer("before-upgrade-2024-01-02.json", force=True) as other:
+        other.write(b"{}")
+    assert other.result is not None and store.full_name(other.result) == "before-upgrade-2024-01-02"
+
+
+# ----------------------------------------------------------------------------------------------
+# --details in bounded memory
+
+
+def test_details_hold_no_value_whole(store: BackupStorage) -> None:
+    big = "x" * (16 << 20)  # 128 MiB inflated: below the floor of the bomb limit
+    document = {"version": 106, "passwords": [{"notes": big, "revisions": [{"a": big}]}, {"b": [big, {"c": big}]}],
+                "tags": big, "settings": {"users": {"alice": {"k": big}}, "clients": {"alice": big}}}
+    _put(store, BACKUPS, "huge.json.gz", _gz(json.dumps(document).encode()))
+    del document
+    tracemalloc.start()
+    try:
+        info = store.info(store.get("huge"), details=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info["error"] == "count(): Argument #1 ($value) must be of type Countable|array, string given"
+    assert peak < 12 << 20, f"--details held {peak >> 20} MiB for values of 16 MiB"
+    del big
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        # PHP's json_decode refuses more than 512 levels: the document is level 1
+        (b'{"version":106,"passwords":[' + b"[" * 510 + b"]" * 510 + b"]}", {"version": 106, "users": 0,
+                                                                           "entities": {**ZERO, "passwords": 1}}),
+        (b'{"version":106,"passwords":[' + b"[" * 511 + b"]" * 511 + b"]}", {"version": 0, "users": 0,
+                                                                           "entities": ZERO}),
+        # long strings are checked as PHP checks them: escapes, surrogate pairs, control characters
+        (b'{"version":106,"x":"' + b"a" * (3 << 20) + b'\\ud83d\\ude00\\n","passwords":[1]}',
+         {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 1}}),
+        (b'{"version":106,"x":"' + b"a" * (3 << 20) + b'\\ud83d","passwords":[1]}',
+         {"version": 0, "users": 0, "entities": ZERO}),
+        (b'{"version":106,"x":"' + b"a" * (3 << 20) + b'\n","passwords":[1]}',
+         {"version": 0, "users": 0, "entities": ZERO}),
+        (b'{"version":106,"x":[' + b"1," * (2 << 20) + b'-0.5e+7],"passwords":[1]}',
+         {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 1}}),
+        (b'{"version":106,"x":[' + b"1," * (2 << 20) + b'01],"passwords":[1]}',
+         {"version": 0, "users": 0, "entities": ZERO}),
+        (b'{"version":106,"x":1e400,"passwords":{"a":1,"a":2,"b":3}}',  # INF is a float to PHP
+         {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 2}}),
+    ],
+)
+def test_details_read_like_json_decode(store: BackupStorage, content: bytes, expected: dict[str, Any]) -> None:
+    assert _details(store, "x.json.gz", _gz(content)) == expected
+
+
+def test_details_of_a_gzip_bomb_report_it(store: BackupStorage) -> None:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = compressor.compress(b'{"version":106,"passwords":["') + b"".join(
+        compressor.compress(b"a" * (1 << 20)) for _ in range(300)) + compressor.compress(b'"]}') + compressor.flush()
+    assert _details(store, "bomb.json.gz", bomb) == {
+        "error": "The backup file inflates far beyond its size; refusing to read it"}

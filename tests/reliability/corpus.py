@@ -10,8 +10,10 @@ Every case is a file (JSON or gzip bytes) plus whether `passwords:backup:import`
   bytes, missing `uuid`/`userId`, and values the app's schema cannot hold (strings longer than
   their VARCHAR, integers beyond their column) are refused on every engine;
 * unknown keys are ignored and references between entities are not checked (the reference has no
-  foreign keys); two entities of one user with the same uuid break the unique index: import keeps
-  the file as the reference does, restore refuses it.
+  foreign keys); two entities of one user with the same uuid would break the unique index, so
+  import and restore refuse them alike;
+* import and restore apply one validation (backup/validation.py): what one accepts the other
+  accepts, in keys, settings, numbers beyond PHP's float range and nesting beyond PHP's 512 levels.
 """
 
 from __future__ import annotations
@@ -349,9 +351,9 @@ def references() -> Iterator[Case]:
     yield variant("current-revision-missing", lambda d: d["passwords"][0].update(revision=ghost))
     yield variant("keys-for-unknown-user", lambda d: d["keys"]["users"].update(nobody={"SSEv1UserKey": "k"}))
     yield variant("duplicate-password-uuid", lambda d: d["passwords"].append(copy.deepcopy(d["passwords"][0])),
-                  restore_ok=False, message="uuid")
+                  import_ok=False, restore_ok=False, message="same uuid")
     yield variant("duplicate-challenge", lambda d: d["challenges"].append(copy.deepcopy(d["challenges"][0])),
-                  restore_ok=False, message="uuid")
+                  import_ok=False, restore_ok=False, message="same uuid")
     yield variant("same-uuid-other-user", lambda d: d["passwords"].append(
         {**copy.deepcopy(d["passwords"][0]), "userId": "carol", "revisions": []}))
 
@@ -368,10 +370,72 @@ def gzip_bomb() -> Case:
     return Case("gzip-bomb", b"".join(parts), gz=True, message="inflates far beyond its size")
 
 
+def nested(depth: int) -> Any:
+    """A value whose lists nest `depth` levels deep."""
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def one_validation() -> Iterator[Case]:
+    """Files the import and the restore once judged differently: now both accept or both refuse."""
+    base = example()
+
+    def variant(name: str, change: Callable[[dict[str, Any]], Any], ok: bool = False,
+                message: str | None = None) -> Case:
+        doc = copy.deepcopy(base)
+        result = change(doc)
+        return Case(name, result if isinstance(result, bytes) else encode(doc), import_ok=ok, restore_ok=ok,
+                    message=message)
+
+    yield variant("keys-users-a-string", lambda d: d["keys"].update(users="x"), message="keys.users")
+    yield variant("keys-user-an-array", lambda d: d["keys"]["users"].update(alice=["k"]), message="alice")
+    yield variant("server-secret-a-number", lambda d: d["keys"]["server"].update(secret=5), message="server secret")
+    yield variant("server-key-an-object", lambda d: d["keys"]["server"].update(SSEv1ServerKey={"a": 1}),
+                  message="server key")
+    yield variant("user-key-a-number", lambda d: d["keys"]["users"]["bob"].update(SSEv1UserKey=7),
+                  message="key of user 'bob'")
+    yield variant("settings-users-a-string", lambda d: d["settings"].update(users="x"), message="settings.users")
+    yield variant("settings-clients-a-number", lambda d: d["settings"].update(clients=5), message="settings.clients")
+    yield variant("settings-user-a-list", lambda d: d["settings"]["users"].update(bob=[1]), message="bob")
+    yield variant("session-lifetime-a-list", lambda d: d["settings"]["users"]["alice"].update(
+        {"session.lifetime": []}), message="session.lifetime")
+    yield variant("app-setting-an-object", lambda d: d["settings"]["application"].update(
+        {"backup.interval": {"x": 1}}), message="backup.interval")
+    yield variant("client-settings-an-object", lambda d: d["settings"]["clients"].update(bob={"a": 1}),
+                  message="client settings of user 'bob'")
+    yield variant("client-settings-a-number", lambda d: d["settings"]["clients"].update(bob=12), ok=True)
+    yield variant("settings-null", lambda d: d.update(settings=None), ok=True)
+    yield variant("settings-users-null", lambda d: d["settings"].update(users=None, clients=None), ok=True)
+    yield variant("user-id-with-space-in-settings", lambda d: d["settings"]["clients"].update({"bob ": "{}"}),
+                  message="invalid user id")
+    yield variant("user-id-with-space-in-entity", lambda d: d["shares"][0].update(userId="alice "),
+                  message="whitespace")
+    yield variant("uuid-with-space", lambda d: d["tags"][0].update(uuid=" 6e1b9c4d"), message="whitespace")
+    yield variant("inf-in-keys", lambda d: encode(d).replace(b'"SSEv1UserKey":"aF3', b'"x":1e400,"SSEv1UserKey":"aF3'),
+                  message="beyond PHP's range")
+    yield variant("inf-in-settings", lambda d: encode(d).replace(b'"backup.interval":"21600"',
+                                                                 b'"backup.interval":-1e400'),
+                  message="beyond PHP's range")
+    yield variant("inf-in-unknown-entity-key", lambda d: encode(d).replace(
+        b'"revision":"e92a4c7b', b'"extra":1e999,"revision":"e92a4c7b'), message="beyond PHP's range")
+    yield variant("large-finite-float", lambda d: d["tags"][0].update(extra=1e308), ok=True)
+    # The document is level 1, `passwords` 2, a password 3: its members may nest 509 more levels.
+    yield variant("nesting-at-php-limit", lambda d: d["passwords"][0].update(extra=nested(509)), ok=True)
+    yield variant("nesting-past-php-limit", lambda d: d["passwords"][0].update(extra=nested(510)),
+                  message="nested deeper than 512")
+    yield variant("nesting-900-in-settings", lambda d: d["settings"].update(extra=nested(900)),
+                  message="nested deeper than 512")
+    yield variant("version-twice", lambda d: encode(d)[:-1] + b',"version":106}', message="'version' twice")
+    yield variant("version-twice-old-layout", lambda d: b'{"extra":1,' + encode(d)[1:-1] + b',"version":106}',
+                  message="'version' twice")
+
+
 def corpus(seed: int = 8) -> list[Case]:
     rng = random.Random(seed)
     cases = [*truncations(rng), *bit_flips(rng), *wrong_types(), *missing_keys(), *extra_keys(), *sizes(),
-             *encodings(), *nesting(), *structure(), *references()]
+             *encodings(), *nesting(), *structure(), *references(), *one_validation()]
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), [n for n in names if names.count(n) > 1]
     return cases

@@ -7,6 +7,7 @@ from ..errors import UserError
 __all__ = [
     "BackupError",
     "BackupFormatError",
+    "BackupNameCollisionError",
     "BackupNotFoundError",
     "BackupStorageError",
     "BackupVersionError",
@@ -49,6 +50,10 @@ class UnsafeBackupPathError(BackupStorageError):
     Raised for names containing ``/`` or NUL, ``.``/``..``, names longer than 255 bytes, unknown
     folder names and backup folders that are symlinks leading outside the app-data folder.
     """
+
+
+class BackupNameCollisionError(BackupStorageError):
+    """A new backup's label (cut to 20 bytes) is that of a backup made under another full name."""
 
 
 class BackupNotFoundError(BackupStorageError):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _c_escape
@@ -318,6 +319,23 @@ def dumps(value: Any, *, pretty: bool = False) -> str:
     result is pure ASCII except for raw DEL characters.  Raises :class:`PhpJsonError` where PHP
     fails (invalid Unicode, NaN/INF) and :class:`TypeError` for unsupported Python types.
     """
+    try:
+        return _dumps(value, pretty)
+    except RecursionError:
+        # PHP nests up to 512 levels, and every level costs this encoder a few frames.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + _DEEP_FRAMES)
+        try:
+            return _dumps(value, pretty)
+        finally:
+            sys.setrecursionlimit(limit)
+
+
+# Frames that encoding a value nested as deeply as PHP allows can take on top of the caller's.
+_DEEP_FRAMES: Final = 4 * 512
+
+
+def _dumps(value: Any, pretty: bool) -> str:
     if not pretty and _is_plain(value):
         return _finish(_c_encode(value), value)
     parts: list[str] = []

@@ -1,4 +1,10 @@
-"""Reading backup files: gzip or plain JSON, streamed, upgraded to v106, validated per entity.
+"""Reading backup files: gzip or plain JSON, streamed, upgraded to v106.
+
+The bytes come from `source.open_backup` (the one gunzip path, with the bomb limit). What PHP's
+`json_decode` refuses is refused here too: invalid UTF-8 or JSON, unpaired surrogate escapes, a
+document nested deeper than 512 levels; and a number beyond PHP's float range (`1e400`), which PHP
+reads as INF but can never write back, is refused as well. Entities, keys and settings are checked
+by `validation`.
 
 A v106 document is read as a stream: a background thread inflates the gzip data, the top level is
 walked by hand and every entity of a list section is decoded on its own by the C scanner of the
@@ -11,141 +17,28 @@ a size limit.
 from __future__ import annotations
 
 import codecs
-import io
 import json
-import queue
+import math
+import os
 import re
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
-from ..php import php_intval
-from ..repositories.entities import MODEL_REVISION_TABLES, TABLES, Column, Table
-from ..repositories.entity_repository import NO_DEFAULT, insert_default
-from . import fastzlib
 from .document import MODEL_SECTIONS, ROW_SECTIONS
-from .errors import BackupError, BackupFormatError
+from .errors import BackupFormatError
+from .source import CHUNK, GZIP_MAGIC, BackupSource, open_backup, open_path
 from .upgrade import upgrade_document, validate_version
 
-GZIP_MAGIC = b"\x1f\x8b"
-# Refuse to inflate past this many bytes per compressed byte once a floor is passed: real backups
-# compress a few times, a gzip bomb thousands of times.
-MAX_RATIO = 100
-RATIO_FLOOR = 256 << 20
 # Older versions are upgraded in memory; bigger documents of those versions are refused.
 MAX_LEGACY_BYTES = 512 << 20
+# PHP's json_decode refuses a document nested deeper than this (its default depth).
+PHP_MAX_DEPTH = 512
 
 SECTIONS = (*MODEL_SECTIONS, *ROW_SECTIONS, "keys", "settings")
 _LIST_SECTIONS = frozenset((*MODEL_SECTIONS, *ROW_SECTIONS))
-_CHUNK = 1 << 20
-
-
-class _Inflater(io.RawIOBase):
-    """Inflates a gzip file in a background thread (zlib works without the GIL, so inflating runs
-    beside the parsing) and refuses output beyond the ratio limit (gzip bombs).
-
-    Concatenated members and trailing zero padding are read like `gzip.GzipFile` reads them.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._raw = path.open("rb")
-        self._limit = max(RATIO_FLOOR, MAX_RATIO * path.stat().st_size)
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
-        self._stop = threading.Event()
-        self._current = memoryview(b"")
-        self._done = False
-        self._thread = threading.Thread(target=self._work, name="backup-inflate", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: bytes | BaseException | None) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _work(self) -> None:
-        try:
-            total = 0
-            decompressor = fastzlib.decompressobj()
-            data = self._raw.read(_CHUNK)
-            while True:
-                if decompressor.eof:
-                    # Another member may follow; zero bytes after a member are padding.
-                    rest = (decompressor.unused_data + data).lstrip(b"\x00")
-                    while not rest:
-                        data = self._raw.read(_CHUNK)
-                        if not data:
-                            self._put(None)
-                            return
-                        rest = data.lstrip(b"\x00")
-                    if not rest.startswith(GZIP_MAGIC[: len(rest)]):
-                        raise BackupFormatError("The backup file is not a valid gzip file: Not a gzipped file")
-                    decompressor = fastzlib.decompressobj()
-                    data = rest
-                if not data:
-                    raise BackupFormatError(
-                        "The backup file is not a valid gzip file: "
-                        "Compressed file ended before the end-of-stream marker was reached"
-                    )
-                output = decompressor.decompress(data, _CHUNK)
-                while output:
-                    total += len(output)
-                    if total > self._limit:
-                        raise BackupFormatError("The backup file inflates far beyond its size; refusing to read it")
-                    if not self._put(output):
-                        return
-                    if decompressor.eof or not decompressor.unconsumed_tail:
-                        break
-                    output = decompressor.decompress(decompressor.unconsumed_tail, _CHUNK)
-                data = b"" if decompressor.eof else self._raw.read(_CHUNK)
-        except fastzlib.ERRORS as exc:
-            self._put(BackupFormatError(f"The backup file is not a valid gzip file: {exc}"))
-        except BaseException as exc:
-            self._put(exc)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._current:
-            if self._done:
-                return 0
-            item = self._queue.get()
-            if item is None:
-                self._done = True
-                return 0
-            if isinstance(item, BaseException):
-                self._done = True
-                raise item
-            self._current = memoryview(item)
-        size = min(len(buffer), len(self._current))
-        buffer[:size] = self._current[:size]
-        self._current = self._current[size:]
-        return size
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stop.set()
-            self._thread.join()
-            self._raw.close()
-        super().close()
-
-
-def open_backup(path: Path) -> IO[bytes]:
-    """The JSON bytes of a backup file, inflating gzip (recognised by its magic bytes)."""
-    try:
-        with path.open("rb") as probe:
-            magic = probe.read(2)
-    except OSError as exc:
-        raise BackupError(f"Cannot read backup file {path.name}: {exc.strerror}") from None
-    if magic == GZIP_MAGIC:
-        return io.BufferedReader(_Inflater(path), buffer_size=_CHUNK)
-    return path.open("rb")
+_CHUNK = CHUNK
+_TOO_DEEP = f"The backup file is not valid JSON (nested deeper than {PHP_MAX_DEPTH} levels)"
 
 
 @dataclass
@@ -166,7 +59,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid literal {name}")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _php_float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one beyond the float range is refused."""
+    value = float(text)
+    if math.isinf(value):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise BackupFormatError(f"The backup holds a number beyond PHP's range: {shown}")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_php_float)
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 # A \uD800-\uDFFF escape: only where one occurs are the decoded strings checked for unpaired
 # surrogates, which PHP's json_decode refuses (JSON_ERROR_UTF16) and no database can store.
@@ -190,6 +92,36 @@ def _check_surrogates(value: Any) -> None:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists and objects nest in `value` (0 for a scalar), counted up to `limit + 1`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        stack.extend((child, depth) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def check_depth(text: str, start: int, end: int, value: Any, limit: int) -> None:
+    """Refuse `value` (decoded from `text[start:end]`) when it nests deeper than `limit`.
+
+    Only a text with more brackets than the limit can nest that deep, so the decoded value is
+    walked only then.
+    """
+    if text.count("[", start, end) + text.count("{", start, end) > limit and nesting_depth(value, limit) > limit:
+        raise BackupFormatError(_TOO_DEEP)
+
+
 # A decoding error this close to the end of the window may come from a token cut in two.
 _TOKEN_MARGIN = 64
 # Text kept ahead of the value being decoded.
@@ -260,8 +192,9 @@ class _JsonText:
         self.pos += 1
         return char
 
-    def value(self) -> Any:
-        """Decode the value at the current position (after whitespace)."""
+    def value(self, max_depth: int = PHP_MAX_DEPTH) -> Any:
+        """Decode the value at the current position (after whitespace); it may nest `max_depth`
+        levels (what PHP's depth limit leaves at its place in the document)."""
         if not self.peek():
             raise self.error("unexpected end of the file")
         if not self.eof and len(self.text) - self.pos < _READ_AHEAD:
@@ -279,14 +212,20 @@ class _JsonText:
             except ValueError as exc:
                 raise self.error(str(exc)) from None
             except RecursionError:
-                raise self.error("nested too deeply") from None
+                raise BackupFormatError(_TOO_DEEP) from None
             if end >= len(self.text) and not self.eof:  # a number or literal may go on
                 self._fill(max(_CHUNK, len(self.text) - self.pos))
                 continue
             if _SURROGATE_ESCAPE.search(self.text, self.pos, end):
                 _check_surrogates(value)
+            check_depth(self.text, self.pos, end, value, max_depth)
             self.pos = end
             return value
+
+
+# Nesting left for a value at its place: the document is level 1, a list section level 2.
+_MEMBER_DEPTH = PHP_MAX_DEPTH - 1
+_ITEM_DEPTH = PHP_MAX_DEPTH - 2
 
 
 def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
@@ -314,7 +253,8 @@ def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
             if name != "version":
                 raise _NotStreamable
             first = False
-            yield name, reader.value()
+            seen.add(name)
+            yield name, reader.value(_MEMBER_DEPTH)
             continue
         if name in _LIST_SECTIONS:
             if reader.peek() != "[":
@@ -327,54 +267,110 @@ def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
                 reader.pos += 1
                 continue
             while True:
-                yield name, reader.value()
+                yield name, reader.value(_ITEM_DEPTH)
                 if reader.expect(",]") == "]":
                     break
             continue
         if name in seen:
             raise BackupFormatError(f"The backup has the section '{name}' twice")
         seen.add(name)
-        yield name, reader.value()
+        yield name, reader.value(_MEMBER_DEPTH)
     if reader.peek():
         raise reader.error("trailing data after the document")
 
 
-def read_document(path: Path, server_secret: str) -> Document:
-    """Open a backup for reading; the returned items must be consumed before the file is closed.
+def read_document(source: BackupSource | str | os.PathLike[str], server_secret: str) -> Document:
+    """Read a backup: an open `BackupSource` (which stays open), or a path opened here.
 
-    Raises BackupVersionError for versions outside 100–106 and BackupFormatError for anything that
-    is not a backup.
+    The returned items must be consumed (or closed) before the source is closed. Raises
+    BackupVersionError for versions outside 100–106 and BackupFormatError for anything that is not
+    a backup.
     """
-    stream = open_backup(path)
+    if isinstance(source, BackupSource):
+        return _read(source, server_secret, lambda: None)
+    opened = open_path(source)
+    try:
+        return _read(opened, server_secret, opened.close)
+    except BaseException:
+        opened.close()
+        raise
+
+
+def _read(source: BackupSource, server_secret: str, done: Callable[[], None]) -> Document:
+    stream = open_backup(source)
     try:
         items = _stream_document(stream)
         try:
             first = next(items)
         except (_NotStreamable, StopIteration):
             stream.close()
-            return _read_whole(path, server_secret)
+            return _read_whole(source, server_secret, done)
         version = first[1]
         validate_version(version)
         if version != 106:
             stream.close()
-            return _read_whole(path, server_secret)
+            return _read_whole(source, server_secret, done)
     except BaseException:
         stream.close()
         raise
-    return Document(106, _closing(items, stream), 106)
+    return Document(106, _closing(items, stream, done), 106)
 
 
-def _closing(items: Iterator[tuple[str, Any]], stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
+def _closing(items: Iterator[tuple[str, Any]], stream: IO[bytes], done: Callable[[], None],
+             ) -> Iterator[tuple[str, Any]]:
     try:
         yield from items
     finally:
         stream.close()
+        done()
 
 
-def _read_whole(path: Path, server_secret: str) -> Document:
+def has_long_text(source: BackupSource, threshold: int) -> bool:
+    """Whether the backup's JSON text has more than `threshold` bytes in a row without a double
+    quote: a quick look (inflating, no parsing) for a string that long, or a part of one."""
+    if source.size <= threshold and source.read_head(len(GZIP_MAGIC)) != GZIP_MAGIC:
+        return False
+    run = 0
+    with open_backup(source) as stream:
+        while chunk := stream.read(_CHUNK):
+            first = chunk.find(b'"')
+            if first < 0:
+                run += len(chunk)
+            elif run + first > threshold or (
+                threshold < len(chunk) and max(map(len, chunk[first:].split(b'"'))) > threshold
+            ):
+                return True
+            else:
+                run = len(chunk) - 1 - chunk.rfind(b'"')
+            if run > threshold:
+                return True
+    return False
+
+
+class _TopLevelDuplicates:
+    """`object_pairs_hook` that remembers the names given twice in the object decoded last (the
+    top level, which closes after everything inside it)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        self.names = []
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for name, _ in pairs:
+                if name in seen:
+                    self.names.append(name)
+                seen.add(name)
+        return obj
+
+
+def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], None]) -> Document:
     """Load, validate and upgrade a document that cannot be streamed (old versions, key order)."""
-    with open_backup(path) as stream:
+    with open_backup(source) as stream:
         data = stream.read(MAX_LEGACY_BYTES + 1)
+    done()
     if len(data) > MAX_LEGACY_BYTES:
         raise BackupFormatError("The backup file is too large to be upgraded from its version")
     try:  # strictly UTF-8 as PHP reads it: no byte order mark skipped, no UTF-16 guessed
@@ -382,17 +378,22 @@ def _read_whole(path: Path, server_secret: str) -> Document:
     except UnicodeDecodeError:
         raise BackupFormatError("The backup file is not valid UTF-8") from None
     del data
+    duplicates = _TopLevelDuplicates()
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_php_float,
+                         object_pairs_hook=duplicates)
     except ValueError as exc:
         raise BackupFormatError(f"The backup file is not valid JSON: {exc}") from None
     except RecursionError:
-        raise BackupFormatError("The backup file is not valid JSON (nested too deeply)") from None
+        raise BackupFormatError(_TOO_DEEP) from None
     if _SURROGATE_ESCAPE.search(text):
         _check_surrogates(doc)
+    check_depth(text, 0, len(text), doc, PHP_MAX_DEPTH)
     del text
     if not isinstance(doc, dict) or "version" not in doc:
         raise BackupFormatError("The file does not contain a valid server backup")
+    if duplicates.names:
+        raise BackupFormatError(f"The backup has the section '{duplicates.names[0]}' twice")
     original = doc["version"]
     validate_version(original)
     doc = upgrade_document(doc, server_secret)
@@ -411,173 +412,3 @@ def _read_whole(path: Path, server_secret: str) -> Document:
                 yield section, value
 
     return Document(106, items(), int(original))
-
-
-def php_map(value: Any) -> Any:
-    """A JSON object of the backup as PHP decodes it: `[]` and `{}` are the same empty array
-    (PHP's json_encode writes an empty map as `[]`, and so does this tool)."""
-    return {} if value == [] else value
-
-
-# -- entity validation -------------------------------------------------------------------------
-def php_cast(column_type: str, value: Any) -> Any:
-    """PHP's settype for an entity property: strings, integers and booleans as PHP casts them."""
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
-        raise ValueError("is not a scalar")
-    if column_type == "bool":
-        if isinstance(value, str):
-            return value not in ("", "0")
-        return bool(value)
-    if column_type == "int":
-        if isinstance(value, bool):
-            return int(value)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                raise ValueError("is not a number")
-            return int(value)
-        return php_intval(value)
-    if isinstance(value, bool):
-        return "1" if value else ""
-    if isinstance(value, float):
-        return repr(value).removesuffix(".0")
-    return str(value)
-
-
-def coerce_entity(table: Table, obj: Any, section: str) -> dict[str, Any]:
-    """A backup object -> entity dict for the table (PHP casts; `id` and unknown keys dropped).
-
-    Raises BackupFormatError for non-objects, non-scalar values, NULL where the entity cannot hold
-    it, strings with NUL bytes, and missing required fields.
-    """
-    if not isinstance(obj, dict):
-        raise BackupFormatError(f"The backup's '{section}' holds a value that is not an object")
-    out: dict[str, Any] = {}
-    for prop, column in table.by_prop.items():
-        if prop == "id" or prop not in obj:
-            continue
-        value = obj[prop]
-        try:
-            cast = php_cast(column.type, value)
-        except ValueError as exc:
-            raise BackupFormatError(f"{table.entity} {_label(obj)}: '{prop}' {exc}") from None
-        if cast is None and not column.nullable and column.name not in _NOT_NULL_WITH_DEFAULT:
-            raise BackupFormatError(f"{table.entity} {_label(obj)}: '{prop}' must not be null")
-        _check_limits(table, column, cast, obj)
-        out[prop] = cast
-    for required in ("uuid", "userId"):
-        if not out.get(required):
-            raise BackupFormatError(f"{table.entity} {_label(obj)}: '{required}' is missing")
-    return out
-
-
-# Nullable in PHP but NOT NULL with a default in the table: NULL means "use the default".
-_NOT_NULL_WITH_DEFAULT = frozenset({"cse_key", "client"})
-
-# What the app's schema can hold: integers are BIGINT except one SMALLINT; strings with a length
-# fit their VARCHAR (in characters, as MySQL and PostgreSQL count). SQLite would store more, the
-# servers refuse it, so a backup that only one engine could take is refused everywhere.
-INT64_RANGE = (-(2**63), 2**63 - 1)
-_SMALLINT_RANGE = (-(2**15), 2**15 - 1)
-_SMALLINT_COLUMNS = frozenset({("passwords_password_rv", "status")})
-
-
-def int_range(table: Table, column: Column) -> tuple[int, int]:
-    return _SMALLINT_RANGE if (table.name, column.name) in _SMALLINT_COLUMNS else INT64_RANGE
-
-
-def _check_limits(table: Table, column: Column, value: Any, obj: dict[str, Any]) -> None:
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise BackupFormatError(f"{table.entity} {_label(obj)}: '{column.prop}' contains a NUL byte")
-        if column.max_length is not None and len(value) > column.max_length:
-            raise BackupFormatError(
-                f"{table.entity} {_label(obj)}: '{column.prop}' is longer than {column.max_length} characters"
-            )
-    elif isinstance(value, int) and not isinstance(value, bool):
-        low, high = int_range(table, column)
-        if not low <= value <= high:
-            raise BackupFormatError(f"{table.entity} {_label(obj)}: '{column.prop}' is out of range")
-
-
-def _label(obj: dict[str, Any]) -> str:
-    uuid = obj.get("uuid")
-    return repr(uuid[:40]) if isinstance(uuid, str) else "(no uuid)"
-
-
-_PYTHON_TYPES: dict[str, Any] = {"int": int, "str": str, "bool": bool}
-_NO_LIMIT = 1 << 62
-_MISSING: Any = object()
-
-
-class RowBuilder:
-    """Backup objects -> insert tuples of one table (`EntityRepository.insert_columns` order).
-
-    The same casts and checks as `coerce_entity` followed by `EntityRepository.row_for_insert`, with
-    a fast path for values that already have their column's type (nearly all of them).
-    """
-
-    def __init__(self, table: Table) -> None:
-        self.table = table
-        columns = [c for c in table.columns if c.name != "id"]
-        # (property, type, column, longest string or lowest integer, highest integer)
-        self._spec = [
-            (c.prop, _PYTHON_TYPES[c.type], c, *((c.max_length or _NO_LIMIT, 0) if c.type == "str"
-                                                  else int_range(table, c) if c.type == "int" else (0, 0)))
-            for c in columns
-        ]
-        names = [c.name for c in columns]
-        self.user_index = names.index("user_id")
-        self.uuid_index = names.index("uuid")
-
-    def row(self, obj: Any, section: str) -> tuple[Any, ...]:
-        if not isinstance(obj, dict):
-            raise BackupFormatError(f"The backup's '{section}' holds a value that is not an object")
-        get: Any = obj.get
-        out: list[Any] = []
-        append = out.append
-        for prop, kind, column, low, high in self._spec:
-            value = get(prop, _MISSING)
-            kind_of = type(value)
-            if kind_of is kind and (
-                kind is bool
-                or (kind is str and len(value) <= low and "\x00" not in value)
-                or (kind is int and low <= value <= high)
-            ):
-                append(value)
-            else:
-                append(self._slow(obj, column, value))
-        row = tuple(out)
-        if not row[self.uuid_index]:
-            raise BackupFormatError(f"{self.table.entity} {_label(obj)}: 'uuid' is missing")
-        if not row[self.user_index]:
-            raise BackupFormatError(f"{self.table.entity} {_label(obj)}: 'userId' is missing")
-        return row
-
-    def _slow(self, obj: dict[str, Any], column: Column, value: Any) -> Any:
-        prop = column.prop
-        if value is not _MISSING:
-            try:
-                value = php_cast(column.type, value)
-            except ValueError as exc:
-                raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' {exc}") from None
-            if value is None and not column.nullable and column.name not in _NOT_NULL_WITH_DEFAULT:
-                raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' must not be null")
-            _check_limits(self.table, column, value, obj)
-            if value is not None:
-                return value
-        if prop in ("uuid", "userId"):
-            raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' is missing")
-        default = insert_default(self.table, column)
-        if default is NO_DEFAULT:
-            raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' is missing")
-        return default
-
-
-def model_tables(section: str) -> tuple[Table, Table]:
-    """The model table and revision table of a model section."""
-    model = MODEL_SECTIONS[section]
-    return TABLES[model], TABLES[MODEL_REVISION_TABLES[model]]

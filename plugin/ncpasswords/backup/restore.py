@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from ..db import bulk
-from ..db.connection import Database, EncodedRows
+from ..db.connection import Database, EncodedRows, RowLimit
 from ..instance.instance import Instance
 from ..instance.journal import ConfigChange
 from ..repositories.config_values import AppConfig, Preferences
 from ..repositories.entities import TABLES
 from ..repositories.entity_repository import EntityRepository
-from .document import MODEL_SECTIONS, ROW_SECTIONS
 from .errors import BackupError, BackupFormatError
-from .reader import RowBuilder, model_tables, php_map, read_document
+from .reader import has_long_text, read_document
 from .settings import CLIENT_SETTINGS_KEY, restore_application, restore_user
+from .source import BackupSource, open_path
+from .validation import Keys, Validator
 
 # Tables a restore clears (the reference's deleteData; sessions and registrations are kept).
 DATA_TABLES = (
@@ -73,7 +74,6 @@ class _Loader:
 
     def __init__(self, db: Database, progress: Callable[[int], None] | None, background: bool = True) -> None:
         self.repos = {name: EntityRepository(db, name) for name in TABLES}
-        self.builders = {name: RowBuilder(table) for name, table in TABLES.items()}
         self.pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
         self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
         self.progress = progress
@@ -146,35 +146,18 @@ class _Loader:
             sys.setswitchinterval(self._switch_interval)
 
 
-def _users_of(mapping: Any, what: str) -> list[tuple[str, Any]]:
-    """A per-user map as PHP decoded it: an object, or a list when uids were 0..n-1 (or none)."""
-    if isinstance(mapping, dict):
-        return [(str(k), v) for k, v in mapping.items()]
-    if isinstance(mapping, list):
-        return [(str(i), v) for i, v in enumerate(mapping)]
-    if mapping is None:
-        return []
-    raise BackupFormatError(f"The backup's {what} is not an object")
-
-
-def check_keys(keys: Any, app: AppConfig, instance: Instance, user: str | None) -> str | None:
-    """Validate `keys` against this instance; return the secret to store, if it must change.
+def check_keys(keys: Keys, app: AppConfig, instance: Instance, user: str | None) -> str | None:
+    """Check the backup's keys against this instance; return the secret to store, if it must change.
 
     A single-user restore is refused when the instance already has a different server key or
     secret: its other users' data depends on them.
     """
-    keys = php_map(keys)
-    if not isinstance(keys, dict) or not isinstance(php_map(keys.get("server", {})), dict):
-        raise BackupFormatError("The file does not contain a valid server backup")
-    server = keys.get("server") or {}
-    backup_key = server.get("SSEv1ServerKey") or None
+    backup_key = keys.server_key or None
     current_key = app.get("SSEv1ServerKey") or None
     if user is not None and current_key is not None and current_key != backup_key:
         raise BackupError("Can not restore single user data because server key has changed")
-    backup_secret = server.get("secret") or None
+    backup_secret = keys.secret or None
     current_secret = instance.server_secret or None
-    if backup_secret is not None and not isinstance(backup_secret, str):
-        raise BackupFormatError("The backup's server secret is not a string")
     if backup_secret is None or backup_secret == current_secret:
         return None
     if user is not None and current_secret is not None:
@@ -182,26 +165,22 @@ def check_keys(keys: Any, app: AppConfig, instance: Instance, user: str | None) 
     return backup_secret
 
 
-def _restore_keys(keys: dict[str, Any], app: AppConfig, prefs: Preferences, user: str | None) -> None:
-    backup_key = (keys.get("server") or {}).get("SSEv1ServerKey") or None
+def _restore_keys(keys: Keys, app: AppConfig, prefs: Preferences, user: str | None) -> None:
+    backup_key = keys.server_key or None
     if (app.get("SSEv1ServerKey") or None) != backup_key:
         if backup_key is None:
             app.delete("SSEv1ServerKey")
         else:
-            app.set("SSEv1ServerKey", str(backup_key))
-    for uid, values in _users_of(keys.get("users"), "keys.users"):
-        if user is not None and uid != user:
+            app.set("SSEv1ServerKey", backup_key)
+    for entry in keys.users:
+        if user is not None and entry.uid != user:
             continue
-        if not isinstance(values, dict):
-            raise BackupFormatError(f"The backup's keys for user '{uid}' are not an object")
-        user_key = values.get("SSEv1UserKey")
-        if user_key is not None and prefs.get(uid, "SSEv1UserKey") != str(user_key):
-            prefs.set(uid, "SSEv1UserKey", str(user_key))
-        challenge = values.get("ChallengeId")
-        if challenge is not None:
-            prefs.set(uid, "user/challenge/id", str(challenge))
+        if entry.user_key is not None and prefs.get(entry.uid, "SSEv1UserKey") != entry.user_key:
+            prefs.set(entry.uid, "SSEv1UserKey", entry.user_key)
+        if entry.challenge is not None:
+            prefs.set(entry.uid, "user/challenge/id", entry.challenge)
         else:
-            prefs.delete(uid, "user/challenge/id")
+            prefs.delete(entry.uid, "user/challenge/id")
 
 
 def _delete_data(db: Database, user: str | None) -> None:
@@ -213,53 +192,67 @@ def _delete_data(db: Database, user: str | None) -> None:
             repo.delete_by_user(user)
 
 
+def check_file(source: BackupSource | Path, server_secret: str, row_limit: RowLimit | None = None) -> Validator:
+    """Read a whole backup and apply every check to it (nothing is written); the validator holds
+    the keys, the settings and the number of entities."""
+    validator = Validator(row_limit)
+    for section, value in read_document(source, server_secret).items:
+        validator.item(section, value)
+    validator.finish()
+    return validator
+
+
 def restore_backup(
     instance: Instance,
     db: Database,
-    path: Path,
+    source: BackupSource | Path,
     options: RestoreOptions,
     progress: Callable[[int], None] | None = None,
 ) -> RestoreResult:
-    """Restore a backup file into the instance in one transaction; nothing changes on failure."""
+    """Restore a backup file into the instance in one transaction; nothing changes on failure.
+
+    The file is checked as a whole before the transaction when not every row will reach the
+    tables (a single user, no data: their unique indexes cannot see the rest) or when it holds
+    text longer than the server takes in one statement; otherwise the checks run while the rows
+    are loaded, and any failure rolls everything back.
+    """
+    if not isinstance(source, BackupSource):
+        with open_path(source) as opened:
+            return restore_backup(instance, db, opened, options, progress)
     app = AppConfig(db)
     prefs = Preferences(db)
-    if options.user is not None and options.data:
-        # Refuse before any work when the keys do not fit this instance.
-        check_keys(_keys_only(path, instance.server_secret), app, instance, options.user)
-    document = read_document(path, instance.server_secret)
+    row_limit = db.row_limit()
+    all_rows = options.data and options.user is None
+    if not all_rows or (row_limit is not None and has_long_text(source, row_limit.bytes // 4)):
+        checked = check_file(source, instance.server_secret, row_limit)
+        if options.user is not None and options.data:
+            assert checked.keys is not None
+            check_keys(checked.keys, app, instance, options.user)  # refuse before any work
+    document = read_document(source, instance.server_secret)
+    validator = Validator(row_limit, duplicates=False)
     result = RestoreResult()
     loader = _Loader(db, progress)
-    keys: Any = None
-    settings: Any = None
     change: ConfigChange | None = None
     try:
         with db.transaction(write_lock=True):
             if db.dialect == "pgsql":
                 bulk.prefer_lz4(db)
             indexes: list[str] = []
-            if options.data and options.user is None and db.dialect == "sqlite":
+            if all_rows and db.dialect == "sqlite":
                 # Readers keep the old tables until COMMIT, indexes included: build them once at the end.
                 indexes = bulk.drop_secondary_indexes(db, DATA_TABLES)
             if options.data:
                 _delete_data(db, options.user)
             try:
                 for section, value in document.items:
-                    if section in MODEL_SECTIONS:
-                        if options.data:
-                            _add_model(loader, section, value, options.user)
-                    elif section in ROW_SECTIONS:
-                        if options.data:
-                            name = ROW_SECTIONS[section]
-                            builder = loader.builders[name]
-                            row = builder.row(value, section)
-                            if options.user is None or row[builder.user_index] == options.user:
-                                loader.add(name, row)
-                    elif section == "keys":
-                        keys = php_map(value)
-                    elif section == "settings":
-                        settings = php_map(value)
-                if keys is None:
-                    raise BackupFormatError("The file does not contain a valid server backup")
+                    entity = validator.item(section, value)
+                    if entity is None or not options.data or (options.user is not None and entity.user != options.user):
+                        continue
+                    if entity.revision_table is not None:
+                        for revision in entity.revisions:
+                            loader.add(entity.revision_table, revision)
+                    loader.add(entity.table, entity.row)
+                keys, settings = validator.finish()
                 loader.finish()
             finally:
                 loader.close()  # the connection is the writer thread's until it has stopped
@@ -269,21 +262,16 @@ def restore_backup(
             if options.data:
                 new_secret = check_keys(keys, app, instance, options.user)
                 _restore_keys(keys, app, prefs, options.user)
-            if settings is not None and not isinstance(settings, dict):
-                raise BackupFormatError("The backup's settings are not an object")
-            settings = settings or {}
             if options.app_settings and options.user is None:
-                restore_application(app, settings.get("application"))
+                restore_application(app, settings.application)
             if options.user_settings:
-                for uid, values in _users_of(settings.get("users"), "settings.users"):
+                for uid, values in settings.users:
                     if options.user is None or uid == options.user:
                         restore_user(prefs, app, uid, values)
             if options.client_settings:
-                for uid, value in _users_of(settings.get("clients"), "settings.clients"):
+                for uid, client in settings.clients:
                     if options.user is None or uid == options.user:
-                        if isinstance(value, (dict, list)):
-                            raise BackupFormatError(f"The backup's client settings for '{uid}' are not a string")
-                        prefs.set(uid, CLIENT_SETTINGS_KEY, "" if value is None else str(value))
+                        prefs.set(uid, CLIENT_SETTINGS_KEY, "" if client is None else client)
             if new_secret is not None:
                 # config.php changes with the database: journalled now, written after COMMIT.
                 change = ConfigChange(instance, {"passwords.secret": new_secret})
@@ -298,29 +286,3 @@ def restore_backup(
         change.apply(db)
         result.secret_changed = True
     return result
-
-
-def _add_model(loader: _Loader, section: str, value: Any, user: str | None) -> None:
-    model_table, revision_table = model_tables(section)
-    if not isinstance(value, dict):
-        raise BackupFormatError(f"The backup's '{section}' holds a value that is not an object")
-    builder = loader.builders[model_table.name]
-    model = builder.row(value, section)
-    if user is not None and model[builder.user_index] != user:
-        return
-    revisions = value.get("revisions", [])
-    if not isinstance(revisions, list):
-        raise BackupFormatError(f"{model_table.entity} {model[builder.uuid_index]!r}: 'revisions' is not a list")
-    revision_builder = loader.builders[revision_table.name]
-    for revision in revisions:
-        loader.add(revision_table.name, revision_builder.row(revision, section))
-    loader.add(model_table.name, model)
-
-
-def _keys_only(path: Path, server_secret: str) -> Any:
-    """The `keys` member of a backup, read by a streaming pass."""
-    document = read_document(path, server_secret)
-    for section, value in document.items:
-        if section == "keys":
-            return value
-    raise BackupFormatError("The file does not contain a valid server backup")

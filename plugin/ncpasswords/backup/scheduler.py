@@ -86,8 +86,9 @@ def auto_restore(instance: Instance, db: Database, log: Log) -> AutoRestoreResul
         if not entities or not any(entities.get(k) for k in ("passwords", "folders", "tags")):
             continue
         try:
-            service.create(instance, db, auto_restore_label(), AUTO_BACKUPS)
-            service.restore(instance, db, backups[label], RestoreOptions())
+            with storage.open(backups[label]) as source:
+                service.create(instance, db, auto_restore_label(), AUTO_BACKUPS)
+                service.restore(instance, db, source, RestoreOptions())
         except Exception as exc:
             log(f"Automatic restore of backup {label} failed: {exc}")
             result = AutoRestoreResult(STATUS_FAILED, None)

@@ -9,15 +9,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..db.connection import Database
+from ..db.connection import Database, RowLimit
 from ..instance.instance import Instance
-from ..repositories.entities import TABLES
 from .document import MODEL_SECTIONS, ROW_SECTIONS, DocumentStats, write_document
 from .errors import BackupFormatError, ClientBackupError
 from .phpjson import BinaryWriter, dumps
-from .reader import RowBuilder, model_tables, php_map, read_document
+from .reader import read_document
 from .restore import RestoreOptions, RestoreResult, restore_backup
+from .source import BackupSource
 from .storage import BACKUPS, BackupFile, BackupStorage
+from .validation import INVALID_BACKUP, Validator, php_map
 
 LOCK_NAME = "backup"
 LOCK_WAIT_SECONDS = 60.0
@@ -45,15 +46,17 @@ def create(
     folder: str = BACKUPS,
     progress: Progress | None = None,
     now: datetime | None = None,
+    force: bool = False,
 ) -> tuple[BackupFile, DocumentStats]:
     """Write a backup of the whole database from one consistent snapshot.
 
-    The file appears only once complete (temp file, fsync, rename, mode 0600).
+    The file appears only once complete (temp file, fsync, rename, mode 0600). A backup made
+    under another full name is not replaced unless `force` (`BackupStorage.create`).
     """
     storage = storage_for(instance)
     with backup_lock(db):
         storage.cleanup_temp_files(older_than=0)
-        with storage.create(name, folder, now=now) as new, db.transaction(snapshot=True):
+        with storage.create(name, folder, now=now, force=force) as new, db.transaction(snapshot=True):
             stats = write_document(db, instance.server_secret, new, progress)
     assert new.result is not None
     return new.result, stats
@@ -62,19 +65,19 @@ def create(
 def restore(
     instance: Instance,
     db: Database,
-    backup: BackupFile,
+    source: BackupSource,
     options: RestoreOptions,
     progress: Progress | None = None,
 ) -> RestoreResult:
-    """Restore a stored backup in one transaction."""
+    """Restore a backup from its open file in one transaction."""
     with backup_lock(db):
         try:
-            return restore_backup(instance, db, backup.path, options, progress)
+            return restore_backup(instance, db, source, options, progress)
         except Exception as exc:
             if _duplicate_key(exc):  # rolled back; the file breaks the tables' unique indexes
                 detail = " ".join(str(exc).split())
                 raise BackupFormatError(
-                    f"The backup cannot be restored: two entities of one user have the same uuid ({detail})"
+                    f"The backup has two entities of one user with the same uuid ({detail})"
                 ) from exc
             raise
 
@@ -90,21 +93,30 @@ def _duplicate_key(exc: BaseException) -> bool:
     return (len(args) > 0 and args[0] == 1062) or "UNIQUE constraint failed" in str(exc)  # MySQL, SQLite
 
 
-def validate_and_write(path: Path, server_secret: str, out: BinaryWriter, progress: Progress | None = None) -> int:
-    """Read a backup file fully, validate every entity, write it re-encoded as v106 to `out`.
+def validate_and_write(
+    source: BackupSource | Path,
+    server_secret: str,
+    out: BinaryWriter,
+    progress: Progress | None = None,
+    row_limit: RowLimit | None = None,
+) -> int:
+    """Read a backup file fully, check it as a restore does (`validation`), write it re-encoded as
+    v106 to `out`.
 
-    Returns the number of entities. Raises BackupFormatError / BackupVersionError on bad input.
+    Returns the number of list items (a model with its revisions counts once). Raises
+    BackupFormatError / BackupVersionError on bad input.
     """
     try:
-        document = read_document(path, server_secret)
+        document = read_document(source, server_secret)
     except ClientBackupError:  # the reference's import checks `version >= 100` before upgrading
-        raise BackupFormatError("The file does not contain a valid server backup") from None
+        raise BackupFormatError(INVALID_BACKUP) from None
+    validator = Validator(row_limit)
     out.write(b'{"version":106')
     section = ""
     count = 0
-    seen_keys = False
     for name, value in document.items:
         is_list = name in MODEL_SECTIONS or name in ROW_SECTIONS
+        validator.item(name, value)
         if name != section:
             if section in MODEL_SECTIONS or section in ROW_SECTIONS:
                 out.write(b"]")
@@ -112,50 +124,28 @@ def validate_and_write(path: Path, server_secret: str, out: BinaryWriter, progre
             out.write(f',{dumps(name)}:'.encode("ascii") + (b"[" if is_list else b""))
             first = True
         if is_list:
-            _validate(name, value)
             out.write((b"" if first else b",") + dumps(value).encode("ascii"))
             first = False
             count += 1
             if progress and count % 1000 == 0:
                 progress(count)
         else:
-            if name == "keys":
-                value = php_map(value)
-                if not isinstance(value, dict) or not isinstance(php_map(value.get("server", {})), dict):
-                    raise BackupFormatError("The file does not contain a valid server backup")
-                seen_keys = True
-            elif name == "settings" and not isinstance(php_map(value), dict):
-                raise BackupFormatError("The backup's settings are not an object")
-            out.write(dumps(value).encode("ascii"))
+            out.write(dumps(php_map(value) if name == "keys" else value).encode("ascii"))
     if section in MODEL_SECTIONS or section in ROW_SECTIONS:
         out.write(b"]")
-    if not seen_keys:
-        raise BackupFormatError("The file does not contain a valid server backup")
+    validator.finish()
     out.write(b"}")
     return count
 
 
-_BUILDERS = {name: RowBuilder(table) for name, table in TABLES.items()}
-
-
-def _validate(section: str, value: Any) -> None:
-    """The checks a restore makes (RowBuilder), so that an imported backup can be restored."""
-    if section in MODEL_SECTIONS:
-        model_table, revision_table = model_tables(section)
-        _BUILDERS[model_table.name].row(value, section)
-        revisions = value.get("revisions", [])
-        if not isinstance(revisions, list):
-            raise BackupFormatError(f"The backup's '{section}' holds revisions that are not a list")
-        for revision in revisions:
-            _BUILDERS[revision_table.name].row(revision, section)
-    else:
-        _BUILDERS[ROW_SECTIONS[section]].row(value, section)
-
-
-def import_file(instance: Instance, source: Path, progress: Progress | None = None) -> BackupFile:
-    """Validate a backup file fully and store it, re-encoded, in `backups/`."""
+def import_file(instance: Instance, source: BackupSource, name: str, progress: Progress | None = None,
+                *, force: bool = False) -> BackupFile:
+    """Check a backup file fully (against this instance's database limits) and store it,
+    re-encoded, in `backups/` under the label of `name` (the file name the admin gave)."""
     storage = storage_for(instance)
-    with storage.import_writer(source.name) as new:
-        validate_and_write(source, instance.server_secret, new, progress)
+    with instance.connect() as db:
+        row_limit = db.row_limit()
+    with storage.import_writer(name, force=force) as new:
+        validate_and_write(source, instance.server_secret, new, progress, row_limit)
     assert new.result is not None
     return new.result

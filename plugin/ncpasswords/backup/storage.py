@@ -10,7 +10,10 @@ Safety rules kept here:
   255 bytes (:class:`UnsafeBackupPathError` otherwise);
 * a backup folder that is a symlink must stay inside the app-data root;
 * listing only reports regular files (symlinks and sub-folders are skipped) and ignores the hidden
-  temporary files of :func:`atomic_write`; backups are opened with ``O_NOFOLLOW``;
+  temporary files of :func:`atomic_write`; backups are opened once (:meth:`BackupStorage.open`), in
+  the checked folder and with ``O_NOFOLLOW``, and read from that open file;
+* a label cut to 20 bytes keeps the full name in the gzip header (FNAME), and a backup made under
+  another full name is not replaced without ``force``;
 * files are written through :func:`atomic_write`: temp file in the target folder, fsync, rename into
   place with mode 0600; nothing is left behind when the writer raises.
 
@@ -21,11 +24,10 @@ to 20 bytes never ends in a partial UTF-8 character.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
+import errno
 import functools
 import io
-import json
 import os
 import queue
 import re
@@ -35,7 +37,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -46,6 +48,8 @@ from ..fsutil import fsync_dir
 from ..php import php_intval, php_numeric
 from . import fastzlib
 from .errors import (
+    BackupError,
+    BackupNameCollisionError,
     BackupNotFoundError,
     BackupStorageError,
     InvalidBackupFileTypeError,
@@ -53,6 +57,8 @@ from .errors import (
     UnsafeBackupPathError,
 )
 from .phpjson import php_array_key
+from .source import GZIP_MAGIC, BackupSource
+from .summary import ENTITY_COUNT_KEYS, summarize
 
 __all__ = [
     "AUTO_BACKUPS",
@@ -76,9 +82,7 @@ __all__ = [
     "date_label",
     "human_file_size",
     "import_label",
-    "iter_backup_bytes",
     "label_of",
-    "read_backup_data",
     "resolve_export_path",
     "sanitize_backup_name",
     "sort_labels",
@@ -92,8 +96,6 @@ MAX_LABEL_BYTES: Final = 20
 DEFAULT_MAX_BACKUPS: Final = 28
 #: Prefix of the hidden temporary files written by :func:`atomic_write`.
 TEMP_PREFIX: Final = ".ncpasswords-tmp-"
-#: ``entities`` keys of the detailed backup info, in output order.
-ENTITY_COUNT_KEYS: Final = ("passwords", "folders", "tags", "shares", "keychains", "challenges")
 
 _NAME_MAX_BYTES: Final = 255
 _CHUNK: Final = 1 << 20
@@ -278,6 +280,11 @@ def human_file_size(size: int) -> str:
 
 # gzip header: magic, deflate, no flags, mtime 0, no extra flags, OS unix (what gzencode() writes).
 _GZIP_HEADER: Final = bytes.fromhex("1f8b0800000000000003")
+# Header flags: extra field, original file name.
+_FEXTRA: Final = 0x04
+_FNAME: Final = 0x08
+# Bytes read to find a recorded name (the header plus a name of any length a file system allows).
+_HEADER_READ: Final = 4096
 _GZIP_BLOCK: Final = 1 << 20
 
 
@@ -291,7 +298,7 @@ class _GzipWriter(io.BufferedIOBase):
     (a full disk) are raised by the next ``write`` or by ``finish``.
     """
 
-    def __init__(self, raw: io.BufferedWriter, *, fast: bool = False) -> None:
+    def __init__(self, raw: io.BufferedWriter, *, fast: bool = False, name: str | None = None) -> None:
         super().__init__()
         self._raw = raw
         self._crc32: Callable[[bytes, int], int]
@@ -307,7 +314,10 @@ class _GzipWriter(io.BufferedIOBase):
         self._pending_size = 0
         self._error: BaseException | None = None
         self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
-        raw.write(_GZIP_HEADER)
+        if name is None:
+            raw.write(_GZIP_HEADER)
+        else:  # the header's FNAME field: the full name of a backup whose label was cut
+            raw.write(_GZIP_HEADER[:3] + bytes([_FNAME]) + _GZIP_HEADER[4:] + name.encode("utf-8") + b"\x00")
         self._thread: threading.Thread | None = threading.Thread(target=self._work, name="gzip-writer", daemon=True)
         self._thread.start()
 
@@ -364,13 +374,15 @@ class _GzipWriter(io.BufferedIOBase):
 
 @contextlib.contextmanager
 def atomic_write(
-    target: str | os.PathLike[str], *, compress: bool | None = None, mode: int = _FILE_MODE, fast: bool = False
+    target: str | os.PathLike[str], *, compress: bool | None = None, mode: int = _FILE_MODE, fast: bool = False,
+    gzip_name: str | None = None,
 ) -> Iterator[io.BufferedIOBase]:
     """Write ``target`` atomically.
 
     Yields a binary writer on a hidden temporary file (``TEMP_PREFIX…``) in the target's folder.
     With ``compress`` (default: the name ends in ``.gz``) the bytes are gzipped like PHP's
-    ``gzencode()``, or with ``fast`` at :mod:`.fastzlib`'s fast level (valid gzip, other bytes).
+    ``gzencode()``, or with ``fast`` at :mod:`.fastzlib`'s fast level (valid gzip, other bytes);
+    ``gzip_name`` goes into the gzip header's file name field.
     On success the data is fsynced, the file gets ``mode`` and is renamed over ``target``; on an
     exception the temporary file is removed and the exception propagates.  The folder must exist
     (:class:`BackupStorageError` otherwise).  Do not close the writer yourself.
@@ -389,7 +401,7 @@ def atomic_write(
     try:
         with os.fdopen(fd, "wb") as raw:
             if compress:
-                writer = _GzipWriter(raw, fast=fast)
+                writer = _GzipWriter(raw, fast=fast, name=gzip_name)
                 try:
                     yield writer
                     writer.finish()
@@ -412,10 +424,6 @@ def atomic_write(
 # reading backups
 
 
-class _InvalidBackup(Exception):
-    """The content would make PHP's gzdecode()/json_decode() fail (the reference then sees null)."""
-
-
 def _open_nofollow(path: Path) -> io.BufferedReader:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
     try:
@@ -427,250 +435,17 @@ def _open_nofollow(path: Path) -> io.BufferedReader:
         raise
 
 
-def _iter_raw(handle: io.BufferedReader, compressed: bool) -> Iterator[bytes]:
-    if not compressed:
-        while chunk := handle.read(_CHUNK):
-            yield chunk
-        return
-    decompressor = zlib.decompressobj(31)  # gzip only, like gzdecode()
-    try:
-        while not decompressor.eof:
-            data = decompressor.unconsumed_tail or handle.read(_CHUNK)
-            if not data:
-                raise _InvalidBackup("truncated gzip data")
-            output = decompressor.decompress(data, _CHUNK)
-            if output:
-                yield output
-    except zlib.error as error:
-        raise _InvalidBackup(str(error)) from None
-
-
-def iter_backup_bytes(backup: BackupFile) -> Iterator[bytes]:
-    """The backup's JSON bytes in chunks, gunzipped when the name ends in ``gz`` (§5.6).
-
-    Raises :class:`OSError` for read problems and ``ValueError`` for corrupt gzip data.
-    """
-    with _open_nofollow(backup.path) as handle:
-        try:
-            yield from _iter_raw(handle, backup.compressed)
-        except _InvalidBackup as error:
-            raise ValueError(f"Invalid compressed backup: {error}") from None
-
-
-def _php_loads(text: str) -> Any:
-    def reject_constant(name: str) -> Any:
-        raise _InvalidBackup(f"invalid literal {name}")
-
-    try:
-        return json.loads(text, parse_constant=reject_constant)
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise _InvalidBackup(str(error)) from None
-
-
-def read_backup_data(backup: BackupFile) -> Any:
-    """Unpack a backup like ``unpackBackupFile()``: the decoded JSON, or None where PHP's
-    ``gzdecode``/``json_decode`` would fail (corrupt gzip, invalid UTF-8 or JSON)."""
-    with _open_nofollow(backup.path) as handle:
-        try:
-            raw = b"".join(_iter_raw(handle, backup.compressed))
-            text = raw.decode("utf-8")
-            return _php_loads(text)
-        except (_InvalidBackup, UnicodeDecodeError):
-            return None
-
-
-class _TextStream:
-    """Incremental JSON reader: skips whitespace, reads single values with ``raw_decode``."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self._json = json.JSONDecoder(parse_constant=self._reject_constant)
-        self.buffer = ""
-        self.pos = 0
-        self.eof = False
-
-    @staticmethod
-    def _reject_constant(name: str) -> Any:
-        raise _InvalidBackup(f"invalid literal {name}")
-
-    def _fill(self, at_least: int | None = None) -> bool:
-        """Append at least ``at_least`` characters (default: one chunk; fewer at the end of input).
-
-        Returns False when the input was already exhausted.
-        """
-        if self.eof:
-            return False
-        if at_least is None:
-            at_least = _CHUNK
-        pieces: list[str] = []
-        added = 0
-        try:
-            while added < at_least:
-                chunk = next(self._chunks, None)
-                if chunk is None:
-                    pieces.append(self._decoder.decode(b"", final=True))
-                    self.eof = True
-                    break
-                text = self._decoder.decode(chunk)
-                pieces.append(text)
-                added += len(text)
-        except UnicodeDecodeError as error:
-            raise _InvalidBackup(str(error)) from None
-        self.buffer = self.buffer[self.pos :] + "".join(pieces)
-        self.pos = 0
-        return True
-
-    def peek(self) -> str:
-        """The next non-whitespace character ("" at the end of input), not consumed."""
-        while True:
-            buffer = self.buffer
-            pos = self.pos
-            while pos < len(buffer) and buffer[pos] in " \t\n\r":
-                pos += 1
-            self.pos = pos
-            if pos < len(buffer):
-                return self.buffer[self.pos]
-            if not self._fill():
-                return ""
-
-    def expect(self, char: str) -> None:
-        if self.peek() != char:
-            raise _InvalidBackup(f"expected {char!r}")
-        self.pos += 1
-
-    def value(self) -> Any:
-        """Decode the next JSON value (after whitespace)."""
-        self.peek()
-        while True:
-            try:
-                value, end = self._json.raw_decode(self.buffer, self.pos)
-            except json.JSONDecodeError:
-                if self._fill(max(_CHUNK, len(self.buffer) - self.pos)):
-                    continue
-                raise _InvalidBackup("invalid JSON") from None
-            except RecursionError:
-                raise _InvalidBackup("nesting too deep") from None
-            if end >= len(self.buffer) and not self.eof:
-                # A number at the end of the buffer may continue in the next chunk.
-                self._fill()
-                continue
-            self.pos = end
-            return value
-
-    def count_array(self) -> int:
-        """Consume a JSON array element by element; return the element count."""
-        self.expect("[")
-        if self.peek() == "]":
-            self.pos += 1
-            return 0
-        count = 0
-        while True:
-            self.value()
-            count += 1
-            char = self.peek()
-            self.pos += 1
-            if char == "]":
-                return count
-            if char != ",":
-                raise _InvalidBackup("expected ',' or ']'")
-
-    def any_value(self) -> tuple[bool, Any]:
-        """A value; arrays are streamed and returned as ``(True, element_count)``."""
-        if self.peek() == "[":
-            return True, self.count_array()
-        return False, self.value()
-
-
-_PHP_TYPE_NAMES: Final = {bool: "bool", int: "int", float: "float", str: "string"}
-
-
-class _Summary:
-    """What getBackupInfo() reads from ``$data``: version, settings.users and entity counts."""
-
-    def __init__(self) -> None:
-        self.is_object = False
-        # key → ("count", n) for streamed arrays or ("value", decoded value)
-        self.members: dict[str, tuple[str, Any]] = {}
-
-    def get(self, key: str) -> tuple[str, Any] | None:
-        return self.members.get(key) if self.is_object else None
-
-
-def _summarize(chunks: Iterator[bytes]) -> _Summary:
-    stream = _TextStream(chunks)
-    summary = _Summary()
-    first = stream.peek()
-    if first == "{":
-        summary.is_object = True
-        stream.pos += 1
-        if stream.peek() == "}":
-            stream.pos += 1
-        else:
-            while True:
-                if stream.peek() != '"':
-                    raise _InvalidBackup("expected a key")
-                key = stream.value()
-                stream.expect(":")
-                if key not in ("version", "settings"):
-                    streamed, value = stream.any_value()
-                    summary.members[key] = ("count", value) if streamed else ("value", value)
-                else:
-                    summary.members[key] = ("value", stream.value())
-                char = stream.peek()
-                stream.pos += 1
-                if char == "}":
-                    break
-                if char != ",":
-                    raise _InvalidBackup("expected ',' or '}'")
-    elif first == "[":
-        stream.count_array()
-    else:
-        stream.value()
-    if stream.peek() != "":
-        raise _InvalidBackup("trailing data")
-    return summary
-
-
-def _php_count(value: Any) -> int:
-    if isinstance(value, Mapping | list):
-        return len(value)
-    type_name = _PHP_TYPE_NAMES.get(type(value), type(value).__name__)
-    raise TypeError(f"count(): Argument #1 ($value) must be of type Countable|array, {type_name} given")
-
-
-def _member_count(entry: tuple[str, Any] | None) -> int:
-    if entry is None:
-        return 0
-    kind, value = entry
-    if kind == "count":
-        return int(value)
-    if value is None:  # isset() is false for null
-        return 0
-    return _php_count(value)
-
-
-def _details(backup: BackupFile) -> dict[str, Any]:
-    try:
-        with _open_nofollow(backup.path) as handle:
-            summary = _summarize(_iter_raw(handle, backup.compressed))
-    except (_InvalidBackup, RecursionError):
-        summary = _Summary()  # json_decode() gave null: version 0, no users, all counts 0
-    version_entry = summary.get("version")
-    version = version_entry[1] if version_entry is not None else None
-    settings_entry = summary.get("settings")
-    users_entry: tuple[str, Any] | None = None
-    if settings_entry is not None and isinstance(settings_entry[1], Mapping):
-        users = settings_entry[1].get("users")
-        users_entry = ("value", users)
-    elif settings_entry is not None and isinstance(settings_entry[1], list):
-        # A JSON list is a PHP array with integer keys only: no "users" key.
-        users_entry = None
-    return {
-        "version": 0 if version is None else version,
-        "users": _member_count(users_entry),
-        "entities": {key: _member_count(summary.get(key)) for key in ENTITY_COUNT_KEYS},
-    }
+def _gzip_name(header: bytes) -> str | None:
+    """The original file name (FNAME) of a gzip header, or None when it has none."""
+    if len(header) < 10 or header[:2] != GZIP_MAGIC or not header[3] & _FNAME:
+        return None
+    pos = 10
+    if header[3] & _FEXTRA:
+        pos += 2 + int.from_bytes(header[10:12], "little")
+    end = header.find(b"\x00", pos)
+    if end < 0:
+        return None
+    return header[pos:end].decode("utf-8", "replace")
 
 
 # --------------------------------------------------------------------------------------------
@@ -814,9 +589,56 @@ class BackupStorage:
             raise BackupNotFoundError(f"Could not find backup '{label}'")
         return backup
 
+    def open(self, backup: BackupFile) -> BackupSource:
+        """Open a listed backup for reading, once: in its folder as :meth:`folder_path` checks it,
+        never through a symlink. Whatever happens to the name afterwards (while a prompt waits),
+        reads come from this open file. Raises :class:`BackupStorageError` when that fails."""
+        directory = self.folder_path(backup.folder)
+        check_file_name(backup.name)
+        try:
+            folder_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as error:
+            raise BackupStorageError(f"Cannot read backup folder {directory}: {error.strerror}") from None
+        try:
+            # The folder opened must be the one checked (not swapped for a symlink in between).
+            real = os.path.realpath(directory)
+            root = os.path.realpath(self.root)
+            inside = os.path.commonpath([root, real]) == root and real != root
+            if not inside or not os.path.samestat(os.fstat(folder_fd), os.stat(real)):
+                raise UnsafeBackupPathError(f"Backup folder changed while it was opened: {directory}")
+            return BackupSource.open(backup.name, follow_symlinks=False, dir_fd=folder_fd)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise BackupStorageError(f"Backup {backup.name} is a symbolic link; refusing to read it") from None
+            raise BackupStorageError(f"Cannot read backup {backup.name}: {error.strerror}") from None
+        finally:
+            os.close(folder_fd)
+
+    def full_name(self, backup: BackupFile) -> str:
+        """The name a backup was made under: its label, or for a label cut to 20 bytes the full
+        name recorded in its gzip header (docs/backups.md)."""
+        try:
+            with self.open(backup) as source:
+                recorded = _gzip_name(source.read_head(_HEADER_READ))
+        except BackupError:
+            recorded = None
+        made_as = recorded.removesuffix(".json") if recorded else None
+        if made_as is not None and _cut_bytes(made_as, MAX_LABEL_BYTES) == backup.label:
+            return made_as
+        return backup.label
+
+    def _check_replace(self, previous: BackupFile, made_as: str) -> None:
+        """Refuse to replace a backup made under another full name than ``made_as``."""
+        existing = self.full_name(previous)
+        if existing != made_as:
+            raise BackupNameCollisionError(
+                f"The backup '{previous.label}' (made as '{existing}') would be replaced by '{made_as}': names are "
+                f"cut to {MAX_LABEL_BYTES} characters. Use --force to replace it, or a name that differs in its "
+                f"first {MAX_LABEL_BYTES} characters"
+            )
+
     def info(self, backup: BackupFile, details: bool = False) -> BackupInfo:
-        """``getBackupInfo()`` (§5.4).  Details are read by streaming through the file, so only
-        one top-level array element at a time is held in memory."""
+        """``getBackupInfo()`` (§5.4).  Details are read in bounded memory (:mod:`.summary`)."""
         backup = self._file(backup.folder, backup.name)
         match = _INFO_NAME_RE.match(backup.name)
         info: BackupInfo = {
@@ -827,7 +649,8 @@ class BackupStorage:
         }
         if details:
             try:
-                found = _details(backup)
+                with self.open(backup) as source:
+                    found = summarize(source, backup.compressed)
             except Exception as error:  # the reference reports any Throwable's message
                 info["error"] = str(error)
             else:
@@ -846,20 +669,27 @@ class BackupStorage:
         *,
         compress: bool = True,
         now: datetime | None = None,
+        force: bool = False,
     ) -> Iterator[NewBackup]:
         """``createBackup(name, folder)``: write ``<label>.json.gz`` (``.json`` without compress).
 
         The label follows :func:`backup_label`.  Once the new file is in place, the backup listed
         under the same label in either folder (the one :meth:`list_backups` returns) is deleted
-        unless it is the file just written.  Nothing changes if the ``with`` block raises.
+        unless it is the file just written.  Nothing changes if the ``with`` block raises.  A name
+        cut to the label is recorded in the gzip header; replacing a backup made under another
+        full name raises :class:`BackupNameCollisionError` unless ``force``.
         """
         if folder not in BACKUP_FOLDERS:
             raise UnsafeBackupPathError(f"Unknown backup folder: {folder!r}")
         label = backup_label(name, now=now)
+        made_as = label if name is None or name in ("", "0") else name
         file_name = label + (".json.gz" if compress else ".json")
         target = self._file(folder, file_name)
         previous = self.list_backups().get(label)
-        with atomic_write(target.path, compress=compress, fast=True) as stream:
+        if previous is not None and not force:
+            self._check_replace(previous, made_as)
+        recorded = made_as + ".json" if made_as != label and compress else None
+        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded) as stream:
             pending = NewBackup(label, folder, file_name, target.path, stream)
             yield pending
         if previous is not None and (previous.folder, previous.name) != (folder, file_name):
@@ -868,15 +698,22 @@ class BackupStorage:
         pending.result = target
 
     @contextlib.contextmanager
-    def import_writer(self, source_name: str, *, compress: bool = True) -> Iterator[NewBackup]:
+    def import_writer(self, source_name: str, *, compress: bool = True, force: bool = False) -> Iterator[NewBackup]:
         """Store re-encoded import data as ``backups/<import_label(source_name)>.json.gz``.
 
-        A file with exactly that name in ``backups`` is replaced; ``autoBackups`` is not looked at.
+        A file with exactly that name in ``backups`` is replaced (``autoBackups`` is not looked
+        at), unless it was made under another full name (:class:`BackupNameCollisionError`;
+        ``force`` replaces it anyway). A name cut to the label is recorded as :meth:`create` does.
         """
-        label = import_label(os.path.basename(source_name))
+        base = os.path.basename(source_name)
+        label = import_label(base)
+        made_as = label_of(base)
         file_name = label + (".json.gz" if compress else ".json")
         target = self._file(BACKUPS, file_name)
-        with atomic_write(target.path, compress=compress, fast=True) as stream:
+        if not force and os.path.lexists(target.path):
+            self._check_replace(target, made_as)
+        recorded = made_as + ".json" if made_as != label and compress else None
+        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded) as stream:
             pending = NewBackup(label, BACKUPS, file_name, target.path, stream)
             yield pending
         pending.result = target

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import click
 
 from ..backup import service
-from ..backup.errors import BackupNotFoundError
+from ..backup.errors import BackupError, BackupNotFoundError
 from ..backup.restore import RestoreOptions
+from ..backup.source import BackupSource
 from ..backup.storage import BACKUPS, check_import_name, human_file_size, resolve_export_path, sanitize_backup_name
 from ..errors import UserError
 from .common import confirm, installed_instance, start_interactive
@@ -25,13 +25,14 @@ def escapeshellarg(value: str) -> str:
 
 @click.command("passwords:backup:create")
 @click.argument("name", required=False, help="The name of the backup")
-def create_command(name: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace a backup whose name is cut to the same 20 characters")
+def create_command(name: str | None, force: bool) -> None:
     """Create a new backup of the password database"""
     con = console()
     instance = installed_instance()
     progress = Progress(con, "Backing up")
     with instance.connect() as db:
-        backup, _ = service.create(instance, db, sanitize_backup_name(name), progress=progress)
+        backup, _ = service.create(instance, db, sanitize_backup_name(name), progress=progress, force=force)
     progress.finish()
     info = service.storage_for(instance).info(backup)
     con.line(f"Created new backup: {info['label']}, {info['size']} {info['format']}")
@@ -84,7 +85,10 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
         app_settings=not no_app_settings and user is None,
     )
     instance = installed_instance()
-    backup = service.storage_for(instance).get(name)
+    storage = service.storage_for(instance)
+    # Opened once, before the question: what is restored is the file that was confirmed.
+    source = storage.open(storage.get(name))
+    click.get_current_context().call_on_close(source.close)
     con.line(f"This backup file will be used: {name}")
     con.line()
     con.line("The following will be restored:")
@@ -112,7 +116,7 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
         click.echo("Restoring backup ...", nl=False)
     progress = Progress(con, "Restoring backup ...")
     with instance.connect() as db:
-        service.restore(instance, db, backup, options, progress)
+        service.restore(instance, db, source, options, progress)
     progress.finish(keep="\rRestoring backup ...")  # the line reads "Restoring backup ... done" again
     con.line(" done")
 
@@ -132,20 +136,20 @@ def export_command(name: str, file: str) -> None:
 
 @click.command("passwords:backup:import")
 @click.argument("file", help="The location of the backup file")
-def import_command(file: str) -> None:
+@click.option("--force", is_flag=True, help="Replace a backup whose name is cut to the same 20 characters")
+def import_command(file: str, force: bool) -> None:
     """Import a backup from a file"""
     con = console()
     instance = installed_instance()
     try:
-        source = Path(os.path.realpath(file))
-        readable = source.is_file() and os.access(source, os.R_OK)
-    except (OSError, ValueError):  # a NUL byte or an unusable path
-        readable = False
-    if not readable:
-        raise UserError(f"Could not find a readable file at {file}")
-    check_import_name(source.name)
-    progress = Progress(con, "Importing")
-    backup = service.import_file(instance, source, progress)
+        source = BackupSource.open(file)  # a symlink is read through; the name is the link's
+    except (OSError, ValueError, BackupError):  # missing, unreadable, a NUL byte, not a regular file
+        raise UserError(f"Could not find a readable file at {file}") from None
+    with source:
+        name = os.path.basename(file)
+        check_import_name(name)
+        progress = Progress(con, "Importing")
+        backup = service.import_file(instance, source, name, progress, force=force)
     progress.finish()
     con.line(f"Imported backup: {backup.label}, {human_file_size(backup.size)} "
              f"{'compressed' if backup.compressed else 'json'}")

@@ -96,22 +96,30 @@ def _mysql_row(row: tuple[Any, ...]) -> str:
 
 
 def _mysql_statements(head: str, rows: list[tuple[Any, ...]], encoding: str) -> list[bytes]:
-    """Multi-row INSERT statements of about _MYSQL_STATEMENT bytes, encoded for sending."""
+    """Multi-row INSERT statements of at most _MYSQL_STATEMENT bytes (or one row), encoded for sending."""
     start = head.encode(encoding)
     statements: list[bytes] = []
     parts: list[bytes] = []
     size = len(start)
     for row in rows:
         data = _mysql_row(row).encode(encoding)
-        parts.append(data)
-        size += len(data) + 1
-        if size >= _MYSQL_STATEMENT:
+        if parts and size + len(data) >= _MYSQL_STATEMENT:  # a big row goes alone (max_allowed_packet)
             statements.append(start + b",".join(parts))
             parts.clear()
             size = len(start)
+        parts.append(data)
+        size += len(data) + 1
     if parts:
         statements.append(start + b",".join(parts))
     return statements
+
+
+@dataclass(frozen=True)
+class RowLimit:
+    """The most bytes one row may take on its way to the server, and the setting that says so."""
+
+    bytes: int
+    setting: str
 
 
 @dataclass(frozen=True)
@@ -467,6 +475,14 @@ class Database:
 
     def server_version(self) -> str:
         return str(self.scalar("schema.server_version"))
+
+    def row_limit(self) -> RowLimit | None:
+        """The size limit a single INSERT of one row meets before any value limit: MariaDB/MySQL
+        refuse a statement longer than `max_allowed_packet` (and drop the connection). PostgreSQL
+        and SQLite only limit a value to about 1 GB, beyond what a backup can hold (None)."""
+        if self.dialect != "mysql":
+            return None
+        return RowLimit(int(self.scalar("schema.max_allowed_packet")), "max_allowed_packet")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # the connection may already be gone
