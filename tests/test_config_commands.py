@@ -85,7 +85,9 @@ def test_system_set_refuses_what_config_php_cannot_hold(
         (["--type=boolean", "--value=TRUE"], "boolean true", True),
     ],
 )
-def test_system_set_casts_like_php(installed: InstalledInstance, args: list[str], readable: str, stored: object) -> None:
+def test_system_set_casts_like_php(
+    installed: InstalledInstance, args: list[str], readable: str, stored: object
+) -> None:
     result = installed.occ("config:system:set", "x", *args)
     assert result.stdout == f"System config value x set to {readable}\n"
     assert phpconfig.read(installed.config_dir / "config.php")["x"] == stored
