@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 import click
 
 from ..backup import phpjson
-from ..backup.phpjson import php_array_key
+from ..backup.phpjson import php_json_decode
 from ..errors import UserError
 from ..instance import phpconfig
-from ..php import INT64_MAX, INT64_MIN, php_float_string, php_floatval, php_intval, php_numeric
+from ..php import php_float_string, php_floatval, php_intval, php_numeric
 from ..repositories.config_values import AppConfig
 from .common import installed_instance
 from .console import console, output_option, render
@@ -35,30 +34,6 @@ def _lookup(config: dict[Any, Any], names: tuple[str, ...]) -> tuple[bool, Any]:
 # Nextcloud's AppConfig refuses longer app ids and keys (its assertParams, counted in bytes).
 _APP_MAX_LENGTH = 32
 _KEY_MAX_LENGTH = 64
-
-
-def php_json_decode(raw: str) -> Any:
-    """`json_decode($raw, true)` as PHP does it: no NaN/Infinity literals, integers beyond 64 bits
-    become floats, objects and lists become PHP arrays (dicts with PHP's keys). Raises ValueError."""
-
-    def reject_constant(name: str) -> Any:
-        raise ValueError(f"invalid literal {name}")
-
-    def integer(text: str) -> int | float:
-        number = int(text)
-        return number if INT64_MIN <= number <= INT64_MAX else float(text)
-
-    def php_array(value: Any) -> Any:
-        if isinstance(value, list):
-            return {i: php_array(item) for i, item in enumerate(value)}
-        if isinstance(value, dict):
-            return {php_array_key(key): php_array(item) for key, item in value.items()}
-        return value
-
-    try:
-        return php_array(json.loads(raw, parse_constant=reject_constant, parse_int=integer))
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
 
 
 def _storable(names: tuple[str, ...], value: Any) -> None:
