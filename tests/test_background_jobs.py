@@ -172,7 +172,8 @@ def test_worker_refuses_unknown_classes_and_durations(installed: InstalledInstan
     assert auto_backups(installed) == []
 
 
-@pytest.mark.parametrize(("value", "seconds"), [("30", 30), ("30s", 30), ("10m", 600), ("2H", 7200), ("1.9", 1)])
+@pytest.mark.parametrize(("value", "seconds"), [("30", 30), ("30s", 30), ("10m", 600), ("2H", 7200), ("1.9", 1),
+                                               ("1e400", 0)])
 def test_stop_after_units(value: str, seconds: int) -> None:
     assert parse_stop_after(value) == seconds
     with pytest.raises(UserError):

@@ -106,6 +106,8 @@ def test_app_set_refuses_bad_values_with_one_line(installed: InstalledInstance) 
         (["x", "--type=array", "--value=7"], "Value is not an array"),
         (["x", "--type=array", '--value={"a":1e400}'], "Value cannot be stored as JSON"),
         (["k" * 65, "--value=1"], f"Value ({'k' * 65}) for key is too long (64)"),
+        (["k\udcff", "--value=1"], "Not valid UTF-8: b'k\\xff'"),
+        (["k", "--value=a\udcffb"], "Not valid UTF-8: b'a\\xffb'"),
     ]:
         result = installed.occ("config:app:set", "passwords", *args)
         assert result.returncode == 1, args

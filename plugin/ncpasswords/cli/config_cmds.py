@@ -159,8 +159,18 @@ def system_delete(name: tuple[str, ...], error_if_not_exists: bool) -> None:
 _APP_TYPES = ("string", "integer", "float", "boolean", "array")
 
 
+def _check_utf8(*texts: str) -> None:
+    """Text from the command line that is not valid UTF-8 cannot go into the database."""
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserError(f"Not valid UTF-8: {text.encode('utf-8', 'surrogateescape')!r}") from None
+
+
 def _check_app_key(app: str, key: str) -> None:
     """Nextcloud's limits on app ids and config keys (the appconfig columns' sizes)."""
+    _check_utf8(app, key)
     if app == "":
         raise UserError("app cannot be an empty string")
     if len(app.encode("utf-8", "surrogateescape")) > _APP_MAX_LENGTH:
@@ -237,6 +247,7 @@ def app_set(app: str, name: str, value: str, type_name: str | None, lazy: bool |
             sensitive: bool | None, update_only: bool) -> None:
     """Set an app config value."""
     _check_app_key(app, name)
+    _check_utf8(value)
     stored = cast_app_value(value, type_name)
     with installed_instance().connect() as db:
         config = AppConfig(db, app)

@@ -15,6 +15,7 @@ from ..db.connection import connect
 from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, check_prefix
 from ..errors import UserError
 from ..repositories.config_values import AppConfig
+from . import phpconfig
 from .instance import Instance
 
 # The reference app version this twin's schema and backups correspond to.
@@ -82,6 +83,10 @@ def build_config(opts: InstallOptions, config_file: Path) -> dict[Any, Any]:
         config["dbuser"] = opts.database_user or ""
         config["dbpassword"] = opts.database_pass or ""
     config["installed"] = True
+    try:
+        phpconfig.dump(config)
+    except phpconfig.PhpConfigError as exc:  # e.g. a path or name that is not valid UTF-8
+        raise UserError(str(exc).replace("Cannot write config", "Cannot install", 1)) from None
     return config
 
 

@@ -14,7 +14,7 @@ from types import FrameType
 from ..db.connection import Database
 from ..errors import UserError
 from ..instance.instance import Instance
-from ..php import php_numeric
+from ..php import php_intval, php_numeric
 from .joblist import date_atom, store_for
 from .registry import JobClass
 
@@ -27,9 +27,8 @@ def parse_stop_after(value: str) -> int:
 
     Nextcloud ignores a value it cannot read (the worker then never stops); it is refused here.
     """
-    number = php_numeric(value)
-    if number is not None:
-        return int(number)
+    if php_numeric(value) is not None:
+        return php_intval(value)
     match = _DURATION.fullmatch(value)
     if match is None:
         raise UserError(f'Invalid value for --stop_after: "{value}" (use e.g. 30, 30s, 10m or 2h)')
