@@ -38,12 +38,9 @@ def create_nextcloud_jobs_table(db: Database, engine: str) -> None:
 
 def add_job(db: Database, job_id: int, class_name: str, **columns: int) -> None:
     values = {"last_run": 0, "last_checked": 0, "reserved_at": 0, **columns}
-    db.execute_sql(
-        f"INSERT INTO {db.table('jobs')} (id, class, argument, argument_hash, last_run, last_checked, reserved_at)"
-        f" VALUES ({job_id}, '{class_name.replace(chr(92), chr(92) * (2 if db.dialect == 'mysql' else 1))}',"
-        f" 'null', '{hashlib.sha256(b'null').hexdigest()}', {values['last_run']}, {values['last_checked']},"
-        f" {values['reserved_at']})"
-    ).close()
+    db.insert_many("jobs", ["id", "class", "argument", "argument_hash", "last_run", "last_checked", "reserved_at"],
+                   [(job_id, class_name, "null", hashlib.sha256(b"null").hexdigest(), values["last_run"],
+                     values["last_checked"], values["reserved_at"])])
 
 
 def job_row(db: Database, job_id: int) -> dict[str, object]:
