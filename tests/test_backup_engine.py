@@ -276,13 +276,14 @@ def test_hostile_names_and_paths(installed: InstalledInstance, tmp_path: Path) -
     assert installed.occ("passwords:backup:create", "safe").returncode == 0
     outside = tmp_path / "outside"
     outside.mkdir()
+    (outside / "folder.json.gz").write_text("a file where the export path wants a folder")
     before = snapshot_files(tmp_path)
     for args in (
         ["-n", "passwords:backup:restore", "../../x"],
         ["passwords:backup:export", "../../x"],
         ["passwords:backup:delete", "../safe"],
         ["passwords:backup:delete", "../../config/config"],
-        ["passwords:backup:export", "safe", str(tmp_path / "missing" / "folder" / "x.json.gz")],
+        ["passwords:backup:export", "safe", str(tmp_path / "outside" / "folder.json.gz" / "x.json.gz")],
     ):
         result = installed.occ(*args)
         assert result.returncode != 0, args

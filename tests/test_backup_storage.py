@@ -591,7 +591,7 @@ def test_rotation_default_keeps_28(store: BackupStorage) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("12", 12), ("12abc", 12), ("abc", 0), (" -3", -3), ("1.9", 1), ("1e3", 1000), (None, 0), (True, 1),
-     (7, 7), ("99999999999999999999", 2**63 - 1)],
+     (7, 7), ("99999999999999999999", 2**63 - 1), ("1e400", 0), ("-1e400", 0)],
 )
 def test_php_intval(value: object, expected: int) -> None:
     assert php_intval(value) == expected

@@ -107,8 +107,8 @@ def test_convert_moves_everything_and_switches_config(
             sequences_follow(db)
 
         # occ works against the new database; the source was only read.
-        status = json.loads(source.occ("status", "--output=json").stdout)
-        assert status["dbtype"] == DBTYPE[target_engine]
+        assert json.loads(source.occ("status", "--output=json").stdout)["needsDbUpgrade"] is False
+        assert source.occ("config:system:get", "dbtype").stdout == f"{DBTYPE[target_engine]}\n"
         assert source.occ("passwords:backup:create", "after-move").returncode == 0
         listing = source.occ("passwords:backup:list")
         assert listing.returncode == 0 and "after-move" in listing.stdout

@@ -64,8 +64,8 @@ def test_dump_loads_with_the_native_client(source_engine: str, dialect: str, sam
         assert checksums(connect(target.settings())) == expected
 
         moved = target_config(source, target, tmp_path / "target-config")
-        status = json.loads(moved.occ("status", "--output=json").stdout)
-        assert status["dbtype"] == DBTYPE[dialect]
+        assert json.loads(moved.occ("status", "--output=json").stdout)["needsDbUpgrade"] is False
+        assert moved.occ("config:system:get", "dbtype").stdout == f"{DBTYPE[dialect]}\n"
         compare = moved.occ("passwords:db:checksum", f"--compare={tmp_path / 'summary.json'}")
         assert compare.returncode == 0, compare.stderr
         assert compare.stdout.splitlines()[-1] == f"All 15 tables of {tmp_path / 'summary.json'} match"

@@ -50,7 +50,7 @@ def php_intval(value: object) -> int:
             return 0
         if isinstance(number, int):
             return number
-        if math.isnan(number):
+        if not math.isfinite(number):  # an overflowing "1e400": PHP's capped cast gives 0
             return 0
         if number >= 2.0**63:
             return INT64_MAX
@@ -59,6 +59,22 @@ def php_intval(value: object) -> int:
         return int(number)
     raise TypeError(f"intval() of {type(value).__name__}")
 
+
+def php_floatval(text: str) -> float:
+    """PHP ``(float)`` of a string: its leading numeric part, 0.0 when there is none."""
+    number = php_numeric(text, prefix=True)
+    return 0.0 if number is None else float(number)
+
+
+def php_float_string(value: float) -> str:
+    """PHP 8 ``(string)$float`` (``precision`` 14): ``1.5``, ``1000``, ``1.0E+25``, ``INF``."""
+    text = f"{value:.14G}"
+    if "E" in text:
+        mantissa, exponent = text.split("E")
+        if "." not in mantissa:
+            mantissa += ".0"
+        text = f"{mantissa}E{exponent[0]}{int(exponent[1:])}"
+    return text
 
 
 def php_boolval(value: object) -> bool:

@@ -162,7 +162,7 @@ def test_hostile_names_and_paths(installed: InstalledInstance, engine: str, tmp_
         (["-n", "passwords:backup:restore", ""], "Could not find backup"),
         (["passwords:backup:export", "../safe", str(outside)], "Could not find backup"),
         (["passwords:backup:export", "safe\x00", str(outside)], "Could not find backup"),
-        (["passwords:backup:export", "safe", str(outside / "missing" / "x.json.gz")], "does not exist"),
+        (["passwords:backup:export", "safe", str(outside / "secret.json" / "x.json.gz")], "Invalid export file path"),
         (["passwords:backup:export", "safe", str(outside / ("x" * 300 + ".json.gz"))], None),
         (["passwords:backup:export", "safe", "/proc/self/x.json.gz"], None),
         (["passwords:backup:delete", "../backups/safe"], "Could not find backup"),

@@ -14,6 +14,7 @@ __all__ = [
     "ClientBackupError",
     "InvalidBackupFileTypeError",
     "InvalidExportPathError",
+    "ReadOnlyExportFileError",
     "UnsafeBackupPathError",
 ]
 
@@ -69,6 +70,11 @@ class InvalidExportPathError(BackupStorageError):
 
     def __init__(self, message: str = "Invalid export file path") -> None:
         super().__init__(message)
+
+
+class ReadOnlyExportFileError(BackupStorageError):
+    """The export target exists and is read-only (or not writable by this user): not replaced
+    unless the admin says so."""
 
 
 class InvalidBackupFileTypeError(BackupError):

@@ -47,6 +47,7 @@ __all__ = [
     "encode_string",
     "iterencode",
     "php_array_key",
+    "php_json_decode",
 ]
 
 
@@ -119,6 +120,30 @@ def php_array_key(key: Any) -> int | str:
     if isinstance(key, str):
         return php_array_key(str(key))
     raise TypeError(f"unsupported key type for a PHP array: {type(key).__name__}")
+
+
+def php_json_decode(raw: str) -> Any:
+    """`json_decode($raw, true)` as PHP does it: no NaN/Infinity literals, integers beyond 64 bits
+    become floats, objects and lists become PHP arrays (dicts with PHP's keys). Raises ValueError."""
+
+    def reject_constant(name: str) -> Any:
+        raise ValueError(f"invalid literal {name}")
+
+    def integer(text: str) -> int | float:
+        number = int(text)
+        return number if INT64_MIN <= number <= INT64_MAX else float(text)
+
+    def php_array(value: Any) -> Any:
+        if isinstance(value, list):
+            return {i: php_array(item) for i, item in enumerate(value)}
+        if isinstance(value, dict):
+            return {php_array_key(key): php_array(item) for key, item in value.items()}
+        return value
+
+    try:
+        return php_array(json.loads(raw, parse_constant=reject_constant, parse_int=integer))
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def _php_array(value: Mapping[Any, Any]) -> list[Any] | dict[str, Any]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,38 +15,27 @@ from ..repositories.config_values import AppConfig
 from ..repositories.entity_repository import EntityRepository
 from . import service
 from .restore import RestoreOptions
-from .storage import AUTO_BACKUPS, BackupFile, auto_restore_label, compare_labels, human_file_size
+from .storage import AUTO_BACKUPS, auto_restore_label, compare_labels, human_file_size
 
-# Where this tool remembers when the backup job last ran (Nextcloud keeps it in oc_jobs, which a
-# standalone instance does not have); its own app id keeps it apart from the app's settings.
-STATE_APP = "ncpasswords"
-LAST_RUN_KEY = "backup_job/last_run"
 DEFAULT_INTERVAL = 86400
 
 Log = Callable[[str], None]
 
 
-def backup_interval(app: AppConfig) -> int:
+def backup_interval(db: Database) -> int:
     """`backup/interval` as the job reads it: intval of the raw value (non-numeric gives 0)."""
-    raw = app.get("backup/interval")
+    raw = AppConfig(db).get("backup/interval")
     return DEFAULT_INTERVAL if raw is None or raw == "" else php_intval(raw)
 
 
-def run_backup_job(instance: Instance, db: Database, log: Log, now: float | None = None) -> BackupFile | None:
-    """Create an automatic backup if `backup/interval` seconds have passed since the last one,
-    then rotate `autoBackups/` to `backup/files/maximum`. Returns the new backup, if any."""
-    now = time.time() if now is None else now
-    state = AppConfig(db, STATE_APP)
-    app = AppConfig(db)
-    last = php_intval(state.get(LAST_RUN_KEY) or "0")
-    if last and now - last < backup_interval(app):
-        return None
+def backup_job(instance: Instance, db: Database, log: Log, now: float) -> None:
+    """The work of the reference's BackupJob: an automatic backup labelled with the time `now`,
+    then rotation of `autoBackups/` to `backup/files/maximum`. When it is due is the job list's
+    business (`jobs/`)."""
     backup, _ = service.create(instance, db, None, AUTO_BACKUPS, now=datetime.fromtimestamp(now, UTC))
-    state.set(LAST_RUN_KEY, str(int(now)))
     log(f"Created Backup {backup.name} with {human_file_size(backup.size)}")
-    for removed in service.storage_for(instance).remove_old_backups(app.get("backup/files/maximum")):
+    for removed in service.storage_for(instance).remove_old_backups(AppConfig(db).get("backup/files/maximum")):
         log(f"Removed old backup {removed.name}")
-    return backup
 
 
 STATUS_NOT_NEEDED, STATUS_NO_BACKUP, STATUS_RESTORED, STATUS_FAILED = 0, 1, 2, 3

@@ -50,6 +50,7 @@ from ..crypto.ssev1 import (
     encrypt_revision,
     generate_key,
 )
+from ..php import php_float_string
 from .errors import BackupFormatError, BackupVersionError, ClientBackupError
 from .phpjson import PhpJsonError
 from .phpjson import dumps as php_json_dumps
@@ -173,17 +174,6 @@ def _php_compare_int(value: Any, number: int) -> int:
     return 1  # an array is greater than any scalar
 
 
-def _php_float_str(value: float) -> str:
-    """PHP 8 ``(string)$float`` (precision 14)."""
-    text = f"{value:.14G}"
-    if "E" in text:
-        mantissa, exponent = text.split("E")
-        if "." not in mantissa:
-            mantissa += ".0"
-        text = f"{mantissa}E{exponent[0]}{int(exponent[1:])}"
-    return text
-
-
 def _php_string(value: Any) -> str:
     """PHP string conversion of a JSON value (for messages)."""
     if value is None or value is False:
@@ -193,7 +183,7 @@ def _php_string(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _php_float_str(value)
+        return php_float_string(value)
     if isinstance(value, str):
         return value
     return "Array"
@@ -234,7 +224,7 @@ def _php_settype(value: Any, php_type: str, name: str) -> Any:
         if isinstance(value, int):
             return str(value)
         if isinstance(value, float):
-            return _php_float_str(value)
+            return php_float_string(value)
         return str(value)
     if php_type == "integer":
         if isinstance(value, bool | int):

@@ -7,7 +7,7 @@ import os
 import click
 
 from ..backup import service
-from ..backup.errors import BackupError, BackupNotFoundError
+from ..backup.errors import BackupError, BackupNotFoundError, ReadOnlyExportFileError
 from ..backup.restore import RestoreOptions
 from ..backup.source import BackupSource
 from ..backup.storage import BACKUPS, check_import_name, human_file_size, resolve_export_path, sanitize_backup_name
@@ -126,12 +126,21 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
 @click.argument("file", required=False, default="", help="The path of the export file")
 def export_command(name: str, file: str) -> None:
     """Export a backup to a file"""
+    con = console()
     storage = service.storage_for(installed_instance())
     backup = storage.get(name)
-    # Unlike the reference, a missing target folder is an error rather than created silently.
-    target = resolve_export_path(backup.name, file, cwd=os.getcwd(), create_folders=False)
-    written = storage.export(backup, target)
-    console().line(f"Exported backup to {written}")
+    target = resolve_export_path(backup.name, file, cwd=os.getcwd())
+    try:
+        written = storage.export(backup, target)
+    except ReadOnlyExportFileError:
+        # Unlike the reference, a read-only target is replaced only when the admin says so.
+        if not con.interactive or not click.prompt(
+            f"The file {target} is read-only. Replace it (y/n)? [n]", default="n", show_default=False,
+            prompt_suffix=" ",
+        ).strip().lower().startswith("y"):
+            raise
+        written = storage.export(backup, target, replace_read_only=True)
+    con.line(f"Exported backup to {written}")
 
 
 @click.command("passwords:backup:import")
@@ -164,6 +173,8 @@ def delete_command(name: str) -> None:
         storage.delete(name)
     except BackupNotFoundError:
         raise UserError(f"Could not find backup '{name}' in {BACKUPS}/") from None
+    except OSError as error:
+        raise UserError(f"Could not delete backup '{name}': {error.strerror}") from None
     console().line(f"Deleted: {name}")
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
 
 import click
 
+from ..backup import phpjson
+from ..backup.phpjson import php_json_decode
 from ..errors import UserError
+from ..instance import phpconfig
+from ..php import php_float_string, php_floatval, php_intval, php_numeric
 from ..repositories.config_values import AppConfig
 from .common import installed_instance
 from .console import console, output_option, render
@@ -27,35 +31,71 @@ def _lookup(config: dict[Any, Any], names: tuple[str, ...]) -> tuple[bool, Any]:
     return True, value
 
 
-def cast_system_value(value: str | None, type_name: str) -> tuple[Any, str]:
-    """The value and its readable form, as `config:system:set --type` casts it."""
-    raw = value or ""
+# Nextcloud's AppConfig refuses longer app ids and keys (its assertParams, counted in bytes).
+_APP_MAX_LENGTH = 32
+_KEY_MAX_LENGTH = 64
+
+
+def _storable(names: tuple[str, ...], value: Any) -> None:
+    """Refuse, with one line, a value config.php cannot hold (non-finite numbers, NUL bytes, ...)."""
+    nested: Any = value
+    for name in reversed(names):
+        nested = {_key(name): nested}
+    try:
+        phpconfig.dump(nested)
+    except phpconfig.PhpConfigError as exc:
+        reason = str(exc).removeprefix("Cannot write config: ")
+        raise UserError(f"Value cannot be stored in config.php: {reason}") from None
+
+
+def cast_system_value(value: str | None, type_name: str, names: tuple[str, ...] = ("value",)) -> tuple[Any, str]:
+    """The value for config key `names` and its readable form, as `config:system:set --type`
+    casts it; a value (or key) config.php cannot hold is refused with one line.
+
+    Numbers follow PHP's is_numeric(); an integer or double PHP would silently turn into 0,
+    PHP_INT_MAX or INF (`1e400`) is refused instead.
+    """
+    typed = _typed_value(value or "", type_name)
+    _storable(names, typed)
+    if type_name == "json":
+        return typed, f"json {phpjson.dumps(typed)}"
     if type_name in ("integer", "int"):
-        try:
-            number = float(raw)
-        except ValueError:
-            raise UserError("Non-numeric value specified") from None
-        return int(number), f"integer {int(number)}"
+        return typed, f"integer {typed}"
     if type_name in ("double", "float"):
-        try:
-            fnum = float(raw)
-        except ValueError:
-            raise UserError("Non-numeric value specified") from None
-        return fnum, f"double {raw}"
+        return typed, f"double {php_float_string(typed)}"
+    if type_name in ("boolean", "bool"):
+        return typed, f"boolean {'true' if typed else 'false'}"
+    if type_name == "null":
+        return typed, "null"
+    return typed, "empty string" if typed == "" else f"string {typed}"
+
+
+def _typed_value(raw: str, type_name: str) -> Any:
+    if type_name in ("integer", "int", "double", "float"):
+        number = php_numeric(raw)
+        if number is None:
+            raise UserError("Non-numeric value specified")
+        if type_name in ("double", "float"):
+            if not math.isfinite(number):
+                raise UserError(f"Value is out of range for a double: {raw}")
+            return float(number)
+        if isinstance(number, float) and not (math.isfinite(number) and -(2.0**63) <= number < 2.0**63):
+            raise UserError(f"Value is out of range for an integer: {raw}")
+        return int(number)
     if type_name in ("boolean", "bool"):
         lowered = raw.lower()
         if lowered not in ("true", "false"):
             raise UserError("Unable to parse value as boolean")
-        return lowered == "true", f"boolean {lowered}"
-    if type_name == "null":
-        return None, "null"
+        return lowered == "true"
     if type_name == "json":
         try:
-            return json.loads(raw), f"json {raw}"
+            return php_json_decode(raw)
         except ValueError:
             raise UserError("Unable to parse value as json") from None
+    if type_name == "null":
+        return None
     if type_name == "string":
-        return raw, "empty string" if raw == "" else f"string {raw}"
+        return raw
     raise UserError("Invalid type")
 
 
@@ -83,7 +123,7 @@ def system_get(name: tuple[str, ...], default_value: str | None, output: str) ->
 def system_set(name: tuple[str, ...], type_name: str, value: str | None, update_only: bool) -> None:
     """Set a system config value"""
     instance = installed_instance()
-    new_value, readable = cast_system_value(value, type_name)
+    new_value, readable = cast_system_value(value, type_name, name)
     found, _ = _lookup(instance.config, name)
     if update_only and not found:
         raise UserError("Value not updated, as it has not been set before.")
@@ -121,19 +161,41 @@ def system_delete(name: tuple[str, ...], error_if_not_exists: bool) -> None:
 _APP_TYPES = ("string", "integer", "float", "boolean", "array")
 
 
+def _check_utf8(*texts: str) -> None:
+    """Text from the command line that is not valid UTF-8 cannot go into the database."""
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UserError(f"Not valid UTF-8: {text.encode('utf-8', 'surrogateescape')!r}") from None
+
+
+def _check_app_key(app: str, key: str) -> None:
+    """Nextcloud's limits on app ids and config keys (the appconfig columns' sizes)."""
+    _check_utf8(app, key)
+    if app == "":
+        raise UserError("app cannot be an empty string")
+    if len(app.encode("utf-8", "surrogateescape")) > _APP_MAX_LENGTH:
+        raise UserError(f"Value ({app}) for app is too long ({_APP_MAX_LENGTH})")
+    if len(key.encode("utf-8", "surrogateescape")) > _KEY_MAX_LENGTH:
+        raise UserError(f"Value ({key}) for key is too long ({_KEY_MAX_LENGTH})")
+
+
 def cast_app_value(value: str, type_name: str | None) -> str:
-    """Validate a value for `config:app:set --type` and return the string that is stored."""
+    """Validate a value for `config:app:set --type` and return the string that is stored.
+
+    Integers and floats must read back exactly as PHP writes them (`(string)(int)$value`);
+    arrays are stored as PHP's json_encode of the decoded value.
+    """
     if type_name in (None, "string"):
         return value
     if type_name == "integer":
-        if not value.lstrip("-").isdigit():
+        if str(php_intval(value)) != value:
             raise UserError("Value is not an integer")
-        return str(int(value))
+        return value
     if type_name == "float":
-        try:
-            float(value)
-        except ValueError:
-            raise UserError("Value is not a float") from None
+        if php_float_string(php_floatval(value)) != value:
+            raise UserError("Value is not a float")
         return value
     if type_name == "boolean":
         lowered = value.lower()
@@ -143,12 +205,15 @@ def cast_app_value(value: str, type_name: str | None) -> str:
             return "0"
         raise UserError("Value is not a boolean, please use 'true' or 'false'")
     try:
-        parsed = json.loads(value)
+        parsed = php_json_decode(value)
     except ValueError:
         parsed = None
-    if not isinstance(parsed, (list, dict)):
+    if not isinstance(parsed, dict):
         raise UserError("Value is not an array")
-    return value
+    try:
+        return phpjson.dumps(parsed)
+    except ValueError as exc:
+        raise UserError(f"Value cannot be stored as JSON: {exc}") from None
 
 
 @click.command("config:app:get")
@@ -159,6 +224,7 @@ def cast_app_value(value: str, type_name: str | None) -> str:
 @output_option()
 def app_get(app: str, name: str, default_value: str | None, details: bool, output: str) -> None:
     """Get an app config value"""
+    _check_app_key(app, name)
     with installed_instance().connect() as db:
         value = AppConfig(db, app).get(name)
     if value is None:
@@ -182,6 +248,8 @@ def app_get(app: str, name: str, default_value: str | None, details: bool, outpu
 def app_set(app: str, name: str, value: str, type_name: str | None, lazy: bool | None,
             sensitive: bool | None, update_only: bool) -> None:
     """Set an app config value"""
+    _check_app_key(app, name)
+    _check_utf8(value)
     stored = cast_app_value(value, type_name)
     with installed_instance().connect() as db:
         config = AppConfig(db, app)
@@ -204,6 +272,7 @@ def app_set(app: str, name: str, value: str, type_name: str | None, lazy: bool |
 @click.option("--error-if-not-exists", is_flag=True, help="Checks whether the config exists before deleting it.")
 def app_delete(app: str, name: str, error_if_not_exists: bool) -> None:
     """Delete an app config value"""
+    _check_app_key(app, name)
     with installed_instance().connect() as db:
         existed = AppConfig(db, app).delete(name)
     if not existed and error_if_not_exists:

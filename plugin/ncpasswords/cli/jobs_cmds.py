@@ -1,41 +1,64 @@
-"""`background-job:worker`: runs the app's scheduled backup job (Nextcloud's worker command)."""
+"""`background-job:worker` and `background-job:list` for the app's jobs (Nextcloud's commands)."""
 
 from __future__ import annotations
 
-import time
-
 import click
 
-from ..backup.scheduler import run_backup_job
+from ..errors import UserError
+from ..jobs import registry
+from ..jobs.joblist import count_by_class, list_jobs
+from ..jobs.worker import WorkerOutput, parse_stop_after, run_worker
 from .common import installed_instance
-from .console import console
+from .console import console, output_option, php_json, render, table
 
 
 @click.command("background-job:worker")
 @click.argument("job_classes", nargs=-1, help="The classes of the jobs to look for in the database")
-@click.option("--once", is_flag=True, help="Only execute the due jobs once, then exit.")
-@click.option("-i", "--interval", type=int, default=60, show_default=True,
-              help="Seconds to sleep between checks for due jobs.")
-@click.option("--stop-after", "stop_after", type=int, default=0,
-              help="Stop after this many seconds (0 = run until stopped).")
-def worker(job_classes: tuple[str, ...], once: bool, interval: int, stop_after: int) -> None:
-    """Run a background job worker
-
-    Runs the app's scheduled backup job whenever `backup/interval` has passed (once with --once).
-    """
+@click.option("--once", is_flag=True,
+              help="Only execute the worker once (as a regular cron execution would do it)")
+@click.option("-i", "--interval", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Seconds to wait before looking again when no job is due (0: exit instead)")
+@click.option("-t", "--stop_after", "stop_after",
+              help='Duration after which the worker should stop and exit; a running job is finished first '
+                   '("30" or "30s" for 30 seconds, "10m" for 10 minutes and "2h" for 2 hours)')
+def worker_command(job_classes: tuple[str, ...], once: bool, interval: int, stop_after: str | None) -> None:
+    """Run a background job worker"""
     con = console()
-    wanted = {c.split("\\")[-1] for c in job_classes}
-    if wanted and "BackupJob" not in wanted:
-        con.line("No known job to run (this tool runs OCA\\Passwords\\Cron\\BackupJob)")
+    seconds = None if stop_after is None else parse_stop_after(stop_after)
+    jobs = []
+    for name in job_classes:
+        job = registry.find(name)
+        if job is None:
+            raise UserError(f"Invalid job class: {name}")
+        jobs.append(job)
+    out = WorkerOutput(con.line, con.error, con.verbosity)
+    code = run_worker(installed_instance, jobs or list(registry.JOBS), out, once=once, interval=interval,
+                      stop_after=seconds)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+@click.command("background-job:list")
+@click.option("-c", "--class", "class_name", help="Job class to search for")
+@click.option("-l", "--limit", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Number of jobs to retrieve")
+@click.option("-o", "--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Offset for retrieving jobs")
+@click.option("--group", is_flag=True, help="Group jobs by class")
+@output_option()
+def list_command(class_name: str | None, limit: int, offset: int, group: bool, output: str) -> None:
+    """List background jobs"""
+    con = console()
+    with installed_instance().connect() as db:
+        rows = count_by_class(db, limit, offset) if group else list_jobs(db, class_name, limit, offset)
+    if output != "plain":
+        con.line(render(rows, output) if rows else php_json([]))
         return
-    started = time.monotonic()
-    while True:
-        instance = installed_instance()
-        with instance.connect() as db:
-            run_backup_job(instance, db, con.line)
-        if once or (stop_after and time.monotonic() - started >= stop_after):
-            return
-        time.sleep(max(1, interval))
+    if rows:
+        con.line(table(list(rows[0]), [["" if value is None else value for value in row.values()] for row in rows]))
+    if not group and len(rows) >= limit:
+        con.line()
+        con.line(f"Output is currently limited to {limit} jobs. Specify `-l, --limit[=LIMIT]` to override.")
 
 
-COMMANDS = [worker]
+COMMANDS = [worker_command, list_command]

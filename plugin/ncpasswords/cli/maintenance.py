@@ -6,16 +6,14 @@ from typing import Any
 
 import click
 
-from .. import __version__
 from ..backup.scheduler import auto_restore
 from ..db import migrator
 from ..errors import UserError
 from ..instance.install import InstallOptions, install
-from ..instance.instance import Instance, config_path
+from ..instance.instance import config_path
+from ..instance.status import status as instance_status
 from .common import installed_instance
 from .console import console, output_option, render
-
-_ENGINES = {"sqlite3": "SQLite", "sqlite": "SQLite", "pgsql": "PostgreSQL", "mysql": "MySQL/MariaDB"}
 
 
 @click.command("maintenance:install")
@@ -26,7 +24,11 @@ _ENGINES = {"sqlite3": "SQLite", "sqlite": "SQLite", "pgsql": "PostgreSQL", "mys
 @click.option("--database-user", help="Login to connect to the database.")
 @click.option("--database-pass", help="Password of the database user.")
 @click.option("--database-table-prefix", default="oc_", show_default=True, help="Prefix for all tables.")
+@click.option("--database-table-space", is_flag=False, flag_value="",
+              help="Table space of the database (oci only; accepted and ignored).")
 @click.option("--data-dir", help="Path to the data directory (default: <config dir>/../data).")
+@click.option("--disable-admin-user", is_flag=True,
+              help="Disable the creation of an admin user (accepted; no accounts are created here).")
 @click.option("--admin-user", hidden=True, help="Accepted for compatibility; there are no accounts here.")
 @click.option("--admin-pass", hidden=True, help="Accepted for compatibility; there are no accounts here.")
 @click.option("--admin-email", hidden=True, help="Accepted for compatibility; there are no accounts here.")
@@ -35,7 +37,9 @@ def install_command(**options: Any) -> None:
 
     Writes config.php and creates the app's tables (existing tables are kept).
     """
-    for ignored in ("admin_user", "admin_pass", "admin_email"):
+    # Without effect here (docs/compatibility.md): no accounts are created, and table spaces only
+    # exist for Oracle, which this tool does not support.
+    for ignored in ("admin_user", "admin_pass", "admin_email", "disable_admin_user", "database_table_space"):
         options.pop(ignored)
     opts = InstallOptions(**{k: v for k, v in options.items() if v is not None})
     install(opts, config_path())
@@ -44,29 +48,19 @@ def install_command(**options: Any) -> None:
 
 @click.command("status")
 @output_option()
-def status_command(output: str) -> None:
-    """show some status information
-
-    Whether the instance is installed, its id and its database engine.
-    """
-    path = config_path()
-    info: dict[str, Any]
-    if not path.is_file():
-        info = {"installed": False, "ncpasswords": __version__}
-    else:
-        instance = Instance.load(path)
-        dbtype = str(instance.get("dbtype", "sqlite3"))
-        info = {"installed": instance.installed}
-        if instance.get("version"):  # a real Nextcloud's version, when pointed at one
-            info["version"] = str(instance.get("version"))
-        info |= {
-            "instanceid": str(instance.get("instanceid", "")),
-            "maintenance": bool(instance.get("maintenance", False)),
-            "dbtype": dbtype,
-            "database": _ENGINES.get(dbtype, dbtype),
-            "ncpasswords": __version__,
-        }
-    console().line(render(info, output))
+@click.option("-e", "--exit-code", "exit_code", is_flag=True,
+              help="exit with 0 if running in normal mode, 1 when in maintenance mode, 2 when "
+                   "`./occ upgrade` is needed. Does not write any output to STDOUT.")
+def status_command(output: str, exit_code: bool) -> None:
+    """show some status information"""
+    con = console()
+    values = instance_status(config_path())
+    if con.verbosity or not exit_code:
+        con.line(render(values, output))
+    if exit_code and values["maintenance"]:
+        raise click.exceptions.Exit(1)
+    if exit_code and values["needsDbUpgrade"]:
+        raise click.exceptions.Exit(2)
 
 
 def _check_app(app: str) -> None:

@@ -18,7 +18,9 @@ DBTYPE_TO_DIALECT: dict[str, Dialect] = {"sqlite3": "sqlite", "sqlite": "sqlite"
 DIALECT_TO_DBTYPE: dict[Dialect, str] = {"sqlite": "sqlite3", "pgsql": "pgsql", "mysql": "mysql"}
 _SQLGLOT_NAME: dict[Dialect, str] = {"sqlite": "sqlite", "pgsql": "postgres", "mysql": "mysql"}
 
-_PREFIX_RE = re.compile(r"[A-Za-z0-9_]{0,32}")
+# Empty, or up to 32 identifier characters that do not start with a digit: the prefix begins
+# every table name, and an unquoted SQL identifier cannot start with a digit.
+_PREFIX_RE = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]{0,31})?")
 
 
 class _Canonical(Postgres):
@@ -31,7 +33,9 @@ class _Canonical(Postgres):
 def check_prefix(prefix: str) -> str:
     """Table prefixes are spliced into SQL, so they are restricted to identifier characters."""
     if not _PREFIX_RE.fullmatch(prefix):
-        raise ValueError(f"Invalid table prefix {prefix!r}: only letters, digits and '_' are allowed")
+        raise ValueError(
+            f"Invalid table prefix {prefix!r}: up to 32 letters, digits and '_', not starting with a digit"
+        )
     return prefix
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import string
@@ -14,6 +15,7 @@ from ..db.connection import connect
 from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, check_prefix
 from ..errors import UserError
 from ..repositories.config_values import AppConfig
+from . import phpconfig
 from .instance import Instance
 
 # The reference app version this twin's schema and backups correspond to.
@@ -58,6 +60,9 @@ def build_config(opts: InstallOptions, config_file: Path) -> dict[Any, Any]:
         raise UserError("Database name is required (--database-name)")
     if dialect != "sqlite" and not opts.database_user:
         raise UserError("Database user is required (--database-user)")
+    port = opts.database_port or ""
+    if port and not (port.isascii() and port.isdigit()):
+        raise UserError(f"Invalid database port: {port}")
     data_dir = Path(opts.data_dir) if opts.data_dir else config_file.parent.parent / "data"
     config: dict[Any, Any] = {
         "instanceid": new_instance_id(),
@@ -78,6 +83,10 @@ def build_config(opts: InstallOptions, config_file: Path) -> dict[Any, Any]:
         config["dbuser"] = opts.database_user or ""
         config["dbpassword"] = opts.database_pass or ""
     config["installed"] = True
+    try:
+        phpconfig.dump(config)
+    except phpconfig.PhpConfigError as exc:  # e.g. a path or name that is not valid UTF-8
+        raise UserError(str(exc).replace("Cannot write config", "Cannot install", 1)) from None
     return config
 
 
@@ -92,14 +101,19 @@ def install(opts: InstallOptions, config_file: Path) -> Instance:
             raise UserError(f"Nextcloud is already installed ({config_file})")
     instance = Instance(config_file, build_config(opts, config_file))
     data_dir = instance.data_dir
+    if os.path.lexists(data_dir) and not data_dir.is_dir():
+        raise UserError(f"The data directory {data_dir} exists and is not a folder")
     settings = instance.connection_settings()
     created_data_dir = not data_dir.exists()
     sqlite_path = settings.sqlite_path
     sqlite_existed = sqlite_path is not None and sqlite_path.exists()
     try:
-        data_dir.mkdir(mode=0o770, parents=True, exist_ok=True)
-        (data_dir / ".ocdata").touch(exist_ok=True)
-        instance.appdata_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+        try:
+            data_dir.mkdir(mode=0o770, parents=True, exist_ok=True)
+            (data_dir / ".ocdata").touch(exist_ok=True)
+            instance.appdata_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"Cannot create the data directory {data_dir}: {exc.strerror}") from None
         with connect(settings, create=True) as db:
             migrator.migrate(db)
             app = AppConfig(db)

@@ -1,0 +1,46 @@
+"""What `occ status` reports, key for key as Nextcloud's command (docs/existing-nextcloud.md).
+
+`needsDbUpgrade` is true when the database lacks some of the app's schema migrations, which
+`occ migrations:migrate passwords` applies; this tool cannot tell whether Nextcloud's own code is
+newer than its database, so core upgrades are not judged.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ..db import migrator
+from ..php import php_boolval
+from ..repositories.config_values import AppConfig
+from .instance import Instance
+from .version import version, versionstring
+
+PRODUCT_NAME = "Nextcloud"
+_TAG = re.compile(r"<[^>]*>")
+
+
+def status(config_file: Path) -> dict[str, Any]:
+    """installed, version, versionstring, edition, maintenance, needsDbUpgrade, productname,
+    extendedSupport; the database is only opened for an installed instance."""
+    config = Instance.load(config_file).config if config_file.is_file() else {}
+    installed = php_boolval(config.get("installed", False))
+    needs_upgrade, product = False, PRODUCT_NAME
+    if installed:
+        with Instance(config_file, config).connect() as db:
+            executed = set(migrator.executed_versions(db))
+            needs_upgrade = not set(migrator.available_versions()) <= executed
+            themed = AppConfig(db, "theming").get("productName") if db.table_exists("appconfig") else None
+            if themed is not None:
+                product = _TAG.sub("", themed)
+    return {
+        "installed": installed,
+        "version": version(config),
+        "versionstring": versionstring(config),
+        "edition": "",
+        "maintenance": php_boolval(config.get("maintenance", False)),
+        "needsDbUpgrade": needs_upgrade,
+        "productname": product,
+        "extendedSupport": False,
+    }
