@@ -249,7 +249,7 @@ def test_help_in_symfonys_layout(tmp_path: Path) -> None:
     assert '      --output[=OUTPUT]  Output format (plain, json or json_pretty, default is plain) ' \
            '[default: "json_pretty"]\n' in report
     as_json = json.loads(run_occ(tmp_path, "status", "--help", "--format=json").stdout)
-    assert as_json["name"] == "status" and as_json["usage"] == ["status [--output [OUTPUT]]"]
+    assert as_json["name"] == "status" and as_json["usage"] == ["status [--output [OUTPUT]] [-e|--exit-code]"]
     # --help ignores whatever else the line holds, as Symfony's help command does.
     assert run_occ(tmp_path, "passwords:backup:export", "--bogus", "-h").stdout == EXPORT_HELP
 
@@ -362,8 +362,8 @@ def test_short_options_combine_and_options_go_anywhere(line: str, expected: dict
 
 
 @pytest.mark.parametrize(("args", "message", "synopsis"), [
-    (["status", "--bogus"], 'The "--bogus" option does not exist.', "status [--output [OUTPUT]]"),
-    (["status", "-x"], 'The "-x" option does not exist.', "status [--output [OUTPUT]]"),
+    (["status", "--bogus"], 'The "--bogus" option does not exist.', "status [--output [OUTPUT]] [-e|--exit-code]"),
+    (["status", "-x"], 'The "-x" option does not exist.', "status [--output [OUTPUT]] [-e|--exit-code]"),
     (["passwords:backup:list", "-dx"], 'The "-x" option does not exist.', "passwords:backup:list [-d|--details]"),
     (["passwords:backup:list", "--details=1"], 'The "--details" option does not accept a value.',
      "passwords:backup:list [-d|--details]"),
