@@ -45,7 +45,7 @@ def run_backup_job(instance: Instance, db: Database, log: Log, now: float | None
     backup, _ = service.create(instance, db, None, AUTO_BACKUPS, now=datetime.fromtimestamp(now, UTC))
     state.set(LAST_RUN_KEY, str(int(now)))
     log(f"Created Backup {backup.name} with {human_file_size(backup.size)}")
-    for removed in service.storage_for(instance).remove_old_backups(app.get("backup/files/maximum")):
+    for removed in service.storage_for(instance, db).remove_old_backups(app.get("backup/files/maximum")):
         log(f"Removed old backup {removed.name}")
     return backup
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..db.connection import Database
+from ..files.appdata import app_data_files
 from ..instance.instance import Instance
 from ..repositories.entities import TABLES
 from .document import MODEL_SECTIONS, ROW_SECTIONS, DocumentStats, write_document
@@ -26,9 +27,13 @@ LOCK_BUSY = "Another backup or restore is running on this instance; try again wh
 Progress = Callable[[int], None]
 
 
-def storage_for(instance: Instance) -> BackupStorage:
-    """The backup folders of the instance (`<datadirectory>/appdata_<instanceid>/passwords`)."""
-    return BackupStorage.for_instance(instance.data_dir, instance.instance_id)
+def storage_for(instance: Instance, db: Database | None = None) -> BackupStorage:
+    """The backup folders of the instance (`<datadirectory>/appdata_<instanceid>/passwords`).
+
+    With the database, files written or deleted are registered in Nextcloud's file cache where
+    the database has one (docs/existing-nextcloud.md)."""
+    files = app_data_files(instance, db) if db is not None else None
+    return BackupStorage.for_instance(instance.data_dir, instance.instance_id, files)
 
 
 @contextmanager
@@ -50,7 +55,7 @@ def create(
 
     The file appears only once complete (temp file, fsync, rename, mode 0600).
     """
-    storage = storage_for(instance)
+    storage = storage_for(instance, db)
     with backup_lock(db):
         storage.cleanup_temp_files(older_than=0)
         with storage.create(name, folder, now=now) as new, db.transaction(snapshot=True):
@@ -152,9 +157,9 @@ def _validate(section: str, value: Any) -> None:
         _BUILDERS[ROW_SECTIONS[section]].row(value, section)
 
 
-def import_file(instance: Instance, source: Path, progress: Progress | None = None) -> BackupFile:
+def import_file(instance: Instance, db: Database, source: Path, progress: Progress | None = None) -> BackupFile:
     """Validate a backup file fully and store it, re-encoded, in `backups/`."""
-    storage = storage_for(instance)
+    storage = storage_for(instance, db)
     with storage.import_writer(source.name) as new:
         validate_and_write(source, instance.server_secret, new, progress)
     assert new.result is not None

@@ -144,7 +144,8 @@ def import_command(file: str) -> None:
         raise UserError(f"Could not find a readable file at {file}")
     check_import_name(source.name)
     progress = Progress(con, "Importing")
-    backup = service.import_file(instance, source, progress)
+    with instance.connect() as db:
+        backup = service.import_file(instance, db, source, progress)
     progress.finish()
     con.line(f"Imported backup: {backup.label}, {human_file_size(backup.size)} "
              f"{'compressed' if backup.compressed else 'json'}")
@@ -154,11 +155,12 @@ def import_command(file: str) -> None:
 @click.argument("name")
 def delete_command(name: str) -> None:
     """Delete a manually created backup file."""
-    storage = service.storage_for(installed_instance())
-    try:
-        storage.delete(name)
-    except BackupNotFoundError:
-        raise UserError(f"Could not find backup '{name}' in {BACKUPS}/") from None
+    instance = installed_instance()
+    with instance.connect() as db:
+        try:
+            service.storage_for(instance, db).delete(name)
+        except BackupNotFoundError:
+            raise UserError(f"Could not find backup '{name}' in {BACKUPS}/") from None
     console().line(f"Deleted: {name}")
 
 
