@@ -52,6 +52,7 @@ class CachedAppDataFiles:
         self.scanner.sync(self.scan_root, self.internal_path(folder), [name], recursive=recursive)
 
     def settle(self, folder: Path) -> None:
+        """Rewrite what the cache knows about ``folder`` (and above) after scratch entries went."""
         with self.db.transaction(write_lock=True):
             self.scanner.sync(self.scan_root, self.internal_path(folder), [])
 
@@ -65,14 +66,16 @@ class CachedAppDataFiles:
         try:
             with self.db.transaction(write_lock=True):
                 if new is None or os.path.lexists(target):
-                    aside = aside_name(target)
-                    os.replace(target, aside)
+                    hidden = aside_name(target)
+                    os.replace(target, hidden)
+                    aside = hidden
                 if new is not None:
                     os.replace(new, target)
                     placed = True
                 fsync_dir(target.parent)
                 self._sync(target.parent, target.name, recursive=recursive)
-        except BaseException:
+        except BaseException:  # rolled back: put the disk back as it was
+            self.cache.forget()
             if placed and new is not None:
                 os.replace(target, new)
             if aside is not None:
@@ -91,6 +94,7 @@ class CachedAppDataFiles:
             with self.db.transaction(write_lock=True):
                 self._sync(path.parent, path.name, recursive=True)
         except BaseException:
+            self.cache.forget()
             os.rmdir(path)
             raise
 

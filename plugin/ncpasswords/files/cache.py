@@ -72,6 +72,12 @@ class FileCache:
         self._mimetypes: dict[int, str] = {}
         self._metadata_tables: bool | None = None
 
+    def forget(self) -> None:
+        """Drop the ids read so far (after a rollback they may name rows that are gone)."""
+        self._numeric_id = None
+        self._mimetype_ids.clear()
+        self._mimetypes.clear()
+
     # -- ids -----------------------------------------------------------------------------------
     @property
     def numeric_id(self) -> int:
