@@ -188,3 +188,12 @@ def database_state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         state[name] = sorted((tuple(repr(v) for v in row) for row in cur.fetchall()), key=repr)
         cur.close()
     return state
+
+
+@pytest.fixture
+def nextcloud(scratch: ScratchDb, tmp_path: Path) -> InstalledInstance:
+    """An instance whose database holds the whole schema of a real Nextcloud 34 (its file cache
+    included), with config.php pointing at it; see tests/nextcloud_schema.py."""
+    from nextcloud_schema import nextcloud_instance
+
+    return nextcloud_instance(scratch, tmp_path)

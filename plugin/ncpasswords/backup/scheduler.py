@@ -34,7 +34,7 @@ def backup_job(instance: Instance, db: Database, log: Log, now: float) -> None:
     business (`jobs/`)."""
     backup, _ = service.create(instance, db, None, AUTO_BACKUPS, now=datetime.fromtimestamp(now, UTC))
     log(f"Created Backup {backup.name} with {human_file_size(backup.size)}")
-    for removed in service.storage_for(instance).remove_old_backups(AppConfig(db).get("backup/files/maximum")):
+    for removed in service.storage_for(instance, db).remove_old_backups(AppConfig(db).get("backup/files/maximum")):
         log(f"Removed old backup {removed.name}")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..db.connection import Database, RowLimit
+from ..files.appdata import app_data_files
 from ..instance.instance import Instance
 from .document import MODEL_SECTIONS, ROW_SECTIONS, DocumentStats, write_document
 from .errors import BackupFormatError, ClientBackupError
@@ -27,9 +28,13 @@ LOCK_BUSY = "Another backup or restore is running on this instance; try again wh
 Progress = Callable[[int], None]
 
 
-def storage_for(instance: Instance) -> BackupStorage:
-    """The backup folders of the instance (`<datadirectory>/appdata_<instanceid>/passwords`)."""
-    return BackupStorage.for_instance(instance.data_dir, instance.instance_id)
+def storage_for(instance: Instance, db: Database | None = None) -> BackupStorage:
+    """The backup folders of the instance (`<datadirectory>/appdata_<instanceid>/passwords`).
+
+    With the database, files written or deleted are registered in Nextcloud's file cache where
+    the database has one (docs/existing-nextcloud.md)."""
+    files = app_data_files(instance, db) if db is not None else None
+    return BackupStorage.for_instance(instance.data_dir, instance.instance_id, files)
 
 
 @contextmanager
@@ -53,7 +58,7 @@ def create(
     The file appears only once complete (temp file, fsync, rename, mode 0600). A backup made
     under another full name is not replaced unless `force` (`BackupStorage.create`).
     """
-    storage = storage_for(instance)
+    storage = storage_for(instance, db)
     with backup_lock(db):
         storage.cleanup_temp_files(older_than=0)
         with storage.create(name, folder, now=now, force=force) as new, db.transaction(snapshot=True):
@@ -138,14 +143,12 @@ def validate_and_write(
     return count
 
 
-def import_file(instance: Instance, source: BackupSource, name: str, progress: Progress | None = None,
-                *, force: bool = False) -> BackupFile:
+def import_file(instance: Instance, db: Database, source: BackupSource, name: str,
+                progress: Progress | None = None, *, force: bool = False) -> BackupFile:
     """Check a backup file fully (against this instance's database limits) and store it,
     re-encoded, in `backups/` under the label of `name` (the file name the admin gave)."""
-    storage = storage_for(instance)
-    with instance.connect() as db:
-        row_limit = db.row_limit()
+    storage = storage_for(instance, db)
     with storage.import_writer(name, force=force) as new:
-        validate_and_write(source, instance.server_secret, new, progress, row_limit)
+        validate_and_write(source, instance.server_secret, new, progress, db.row_limit())
     assert new.result is not None
     return new.result

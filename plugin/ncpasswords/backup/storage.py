@@ -44,7 +44,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final, Required, TypedDict
 
-from ..fsutil import fsync_dir
+from ..files.disk import AppDataFiles, DirectAppDataFiles
+from ..fsutil import TEMP_PREFIX, fsync_dir
 from ..php import php_intval, php_numeric
 from . import fastzlib
 from .errors import (
@@ -95,8 +96,6 @@ AUTO_BACKUPS: Final = "autoBackups"
 BACKUP_FOLDERS: Final = (BACKUPS, AUTO_BACKUPS)
 MAX_LABEL_BYTES: Final = 20
 DEFAULT_MAX_BACKUPS: Final = 28
-#: Prefix of the hidden temporary files written by :func:`atomic_write`.
-TEMP_PREFIX: Final = ".ncpasswords-tmp-"
 
 _NAME_MAX_BYTES: Final = 255
 _CHUNK: Final = 1 << 20
@@ -376,7 +375,7 @@ class _GzipWriter(io.BufferedIOBase):
 @contextlib.contextmanager
 def atomic_write(
     target: str | os.PathLike[str], *, compress: bool | None = None, mode: int = _FILE_MODE, fast: bool = False,
-    gzip_name: str | None = None,
+    gzip_name: str | None = None, files: AppDataFiles | None = None,
 ) -> Iterator[io.BufferedIOBase]:
     """Write ``target`` atomically.
 
@@ -386,7 +385,8 @@ def atomic_write(
     ``gzip_name`` goes into the gzip header's file name field.
     On success the data is fsynced, the file gets ``mode`` and is renamed over ``target``; on an
     exception the temporary file is removed and the exception propagates.  The folder must exist
-    (:class:`BackupStorageError` otherwise).  Do not close the writer yourself.
+    (:class:`BackupStorageError` otherwise).  Do not close the writer yourself.  ``files`` does the
+    final rename (in app data: registering the file in Nextcloud's file cache in the same step).
     """
     path = Path(target)
     directory = path.parent
@@ -396,7 +396,7 @@ def atomic_write(
     if compress is None:
         compress = path.name.endswith(".gz")
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+        fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=directory)
     except OSError as error:
         raise BackupStorageError(f"Cannot write in {directory}: {error.strerror}") from None
     try:
@@ -413,7 +413,10 @@ def atomic_write(
             raw.flush()
             os.fsync(raw.fileno())
         os.chmod(temp_name, mode)
-        os.replace(temp_name, path)
+        if files is None:
+            os.replace(temp_name, path)
+        else:
+            files.place(Path(temp_name), path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
@@ -511,12 +514,15 @@ class NewBackup:
 class BackupStorage:
     """The two backup folders below the app-data root ``<datadirectory>/appdata_<id>/passwords``."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], files: AppDataFiles | None = None) -> None:
         self.root = Path(root)
+        self.files = files or DirectAppDataFiles()
 
     @classmethod
-    def for_instance(cls, datadirectory: str | os.PathLike[str], instanceid: str) -> BackupStorage:
-        return cls(appdata_root(datadirectory, instanceid))
+    def for_instance(
+        cls, datadirectory: str | os.PathLike[str], instanceid: str, files: AppDataFiles | None = None
+    ) -> BackupStorage:
+        return cls(appdata_root(datadirectory, instanceid), files)
 
     # -- folders ---------------------------------------------------------------------------
 
@@ -531,11 +537,8 @@ class BackupStorage:
         path = self.root / folder
         if not os.path.lexists(path):
             self.root.mkdir(mode=_FOLDER_MODE, parents=True, exist_ok=True)
-            try:
-                path.mkdir(mode=_FOLDER_MODE)
-                os.chmod(path, _FOLDER_MODE)
-            except FileExistsError:
-                pass
+            with contextlib.suppress(FileExistsError):
+                self.files.make_folder(path, _FOLDER_MODE)
         root_real = os.path.realpath(self.root)
         real = os.path.realpath(path)
         if os.path.commonpath([root_real, real]) != root_real or real == root_real:
@@ -690,12 +693,12 @@ class BackupStorage:
         if previous is not None and not force:
             self._check_replace(previous, made_as)
         recorded = made_as + ".json" if made_as != label and compress else None
-        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded) as stream:
+        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded,
+                          files=self.files) as stream:
             pending = NewBackup(label, folder, file_name, target.path, stream)
             yield pending
         if previous is not None and (previous.folder, previous.name) != (folder, file_name):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._file(previous.folder, previous.name).path)
+            self.delete_file(previous)
         pending.result = target
 
     @contextlib.contextmanager
@@ -714,7 +717,8 @@ class BackupStorage:
         if not force and os.path.lexists(target.path):
             self._check_replace(target, made_as)
         recorded = made_as + ".json" if made_as != label and compress else None
-        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded) as stream:
+        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded,
+                          files=self.files) as stream:
             pending = NewBackup(label, BACKUPS, file_name, target.path, stream)
             yield pending
         pending.result = target
@@ -733,7 +737,7 @@ class BackupStorage:
         if compressed is None:
             compressed = source_path.name.endswith(".gz")
         target = self._file(BACKUPS, label + (".json.gz" if compressed else ".json"))
-        with open(source_path, "rb") as handle, atomic_write(target.path, compress=False) as stream:
+        with open(source_path, "rb") as handle, atomic_write(target.path, compress=False, files=self.files) as stream:
             while chunk := handle.read(_CHUNK):
                 stream.write(chunk)
         return target
@@ -777,13 +781,13 @@ class BackupStorage:
         backup = self.list_backups(BACKUPS).get(label)
         if backup is None:
             raise BackupNotFoundError()
-        os.unlink(self._file(backup.folder, backup.name).path)
+        self.files.remove(self._file(backup.folder, backup.name).path)
         return backup
 
     def delete_file(self, backup: BackupFile) -> None:
         """Remove one backup file (no error if it is already gone)."""
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._file(backup.folder, backup.name).path)
+            self.files.remove(self._file(backup.folder, backup.name).path)
 
     def remove_old_backups(self, maximum: object = None) -> list[BackupFile]:
         """``removeOldBackups()`` (§5.7); return the deleted files.

@@ -158,7 +158,8 @@ def import_command(file: str, force: bool) -> None:
         name = os.path.basename(file)
         check_import_name(name)
         progress = Progress(con, "Importing")
-        backup = service.import_file(instance, source, name, progress, force=force)
+        with instance.connect() as db:
+            backup = service.import_file(instance, db, source, name, progress, force=force)
     progress.finish()
     con.line(f"Imported backup: {backup.label}, {human_file_size(backup.size)} "
              f"{'compressed' if backup.compressed else 'json'}")
@@ -168,13 +169,14 @@ def import_command(file: str, force: bool) -> None:
 @click.argument("name", help="The backup to delete", shell_complete=manual_backup_names)
 def delete_command(name: str) -> None:
     """Delete a manually created backup file"""
-    storage = service.storage_for(installed_instance())
-    try:
-        storage.delete(name)
-    except BackupNotFoundError:
-        raise UserError(f"Could not find backup '{name}' in {BACKUPS}/") from None
-    except OSError as error:
-        raise UserError(f"Could not delete backup '{name}': {error.strerror}") from None
+    instance = installed_instance()
+    with instance.connect() as db:
+        try:
+            service.storage_for(instance, db).delete(name)
+        except BackupNotFoundError:
+            raise UserError(f"Could not find backup '{name}' in {BACKUPS}/") from None
+        except OSError as error:
+            raise UserError(f"Could not delete backup '{name}': {error.strerror}") from None
     console().line(f"Deleted: {name}")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
+from ..files.appdata import app_data_files
 from ..php import php_intval
 from ..repositories.config_values import AppConfig
 from ..security import localdb, pwned
@@ -93,8 +94,9 @@ def process_command(file: str, size: str, mode: str) -> None:
         with instance.connect() as db, db.advisory_lock(
             "passwords-cache", wait=60, busy_message="Another process is updating the local password database"
         ):
+            app_data = app_data_files(instance, db)
             bar = _bar(con, groups)
-            files = pwned.install_cache(instance.appdata_dir, spill, bar)
+            files = pwned.install_cache(instance.appdata_dir, spill, bar, app_data)
             _end_bar(con, bar)
             app = AppConfig(db)
             with db.transaction():
@@ -102,14 +104,14 @@ def process_command(file: str, size: str, mode: str) -> None:
                 if db_type is not None:
                     app.set(pwned.CONFIG_DB_TYPE, db_type)
                 app.set(pwned.CONFIG_DB_VERSION, str(pwned.PASSWORD_VERSION))
+            shutil.rmtree(scratch, ignore_errors=True)  # it lives in the app's folder
+            app_data.settle(instance.appdata_dir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     con.line(f"Password database updated to v{pwned.PASSWORD_VERSION}")
     if files < pwned.MIN_CACHE_FILES:
         con.error(f"Warning: {pwned.CACHE_FOLDER} holds {files} files; the app treats fewer than "
                   f"{pwned.MIN_CACHE_FILES} as a missing database and replaces it on its next daily update.")
-    if con.verbosity:
-        con.error("A real Nextcloud sees the new files after: occ files:scan-app-data passwords")
 
 
 @click.command("passwords:security:check-hash")

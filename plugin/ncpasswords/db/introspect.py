@@ -111,3 +111,8 @@ def fingerprint(db: Database, prefix: str | None = None) -> str:
     """A SHA-256 over the described schema: equal fingerprints, equal schemas."""
     described = {name: asdict(info) for name, info in sorted(describe(db, prefix).items())}
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def tables_exist(db: Database, *names: str) -> bool:
+    """Whether every one of the tables (unprefixed names) exists with the database's prefix."""
+    return all(db.table_exists(name) for name in names)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import UserError
+from ..files.disk import AppDataFiles, DirectAppDataFiles
 
 PASSWORD_VERSION = 16
 HASH_FILE_KEY_LENGTH = 3
@@ -268,32 +269,29 @@ def file_name(prefix: str, compress: bool = True) -> str:
     return f"{prefix}.json.gz" if compress else f"{prefix}.json"
 
 
-def install_cache(appdata: Path, spill: SpillStore, progress: Progress | None = None) -> int:
+def install_cache(appdata: Path, spill: SpillStore, progress: Progress | None = None,
+                  files: AppDataFiles | None = None) -> int:
     """Write `passwordsCache/` (CACHEDIR.TAG plus one `<prefix>.json.gz` per prefix) beside the
-    current one and swap it in; the old cache stays untouched until the new one is complete.
-    Returns the number of files in the new cache."""
+    current one and swap it in through `files` (on a real Nextcloud: registered in its file cache
+    in the same step); the old cache stays untouched until the new one is complete. The folder
+    being written ends in `.part`, so Nextcloud's scanner leaves it alone. Returns the number of
+    files in the new cache."""
     progress = progress or NoProgress()
     target = appdata / CACHE_FOLDER
-    staging = Path(tempfile.mkdtemp(prefix=f".{CACHE_FOLDER}-new-", dir=appdata))
+    staging = Path(tempfile.mkdtemp(prefix=f".{CACHE_FOLDER}-new-", suffix=".part", dir=appdata))
     try:
         os.chmod(staging, 0o750)
         (staging / CACHEDIR_TAG_NAME).write_bytes(CACHEDIR_TAG)
-        files = 1
+        count = 1
         for prefix, hashes in spill.groups():
             (staging / file_name(prefix)).write_bytes(encode_group(hashes, True))
-            files += 1
+            count += 1
             progress.advance()
-        old: Path | None = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{CACHE_FOLDER}-old-", dir=appdata))
-            os.replace(target, old / CACHE_FOLDER)
-        os.replace(staging, target)
+        (files or DirectAppDataFiles()).place_tree(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return files
+    return count
 
 
 def zip_name(size: int, mode: str) -> str:
@@ -333,4 +331,4 @@ def local_db_type(service_security: str | None) -> str | None:
 
 def spill_folder(parent: Path) -> Path:
     """A private scratch folder for the spill files, on the same disk as the result."""
-    return Path(tempfile.mkdtemp(prefix=".pwned-list-", dir=parent))
+    return Path(tempfile.mkdtemp(prefix=".pwned-list-", suffix=".part", dir=parent))
