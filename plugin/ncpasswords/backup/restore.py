@@ -24,6 +24,7 @@ from ..instance.journal import ConfigChange
 from ..repositories.config_values import AppConfig, Preferences
 from ..repositories.entities import TABLES
 from ..repositories.entity_repository import EntityRepository
+from ..users.accounts import check_user_id
 from .document import MODEL_SECTIONS, ROW_SECTIONS
 from .errors import BackupError, BackupFormatError
 from .reader import RowBuilder, model_tables, php_map, read_document
@@ -221,6 +222,8 @@ def restore_backup(
     progress: Callable[[int], None] | None = None,
 ) -> RestoreResult:
     """Restore a backup file into the instance in one transaction; nothing changes on failure."""
+    if options.user is not None:
+        check_user_id(options.user, "user")
     app = AppConfig(db)
     prefs = Preferences(db)
     if options.user is not None and options.data:
