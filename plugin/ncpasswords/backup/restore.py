@@ -267,6 +267,8 @@ def restore_backup(
             finally:
                 loader.close()  # the connection is the writer thread's until it has stopped
             bulk.create_indexes(db, indexes)
+            if options.data:
+                bulk.analyze(db, DATA_TABLES)
             result.counts = {k: v for k, v in loader.counts.items() if v}
             new_secret = None
             if options.data:

@@ -13,7 +13,7 @@ import itertools
 import os
 import sqlite3
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +152,7 @@ class Database:
         self.dialect: Dialect = settings.dialect
         self.prefix = check_prefix(settings.prefix)
         self._depth = 0
+        self._after_commit: list[Callable[[], None]] = []
 
     # -- SQL text -------------------------------------------------------------------------------
     def sql(self, name: str, fragments: tuple[tuple[str, str], ...] = ()) -> str:
@@ -396,10 +397,26 @@ class Database:
             yield self
         except BaseException:
             self._depth = 0
+            self._after_commit.clear()
             self._rollback()
             raise
         self._depth = 0
-        self.execute_sql("COMMIT").close()
+        try:
+            self.execute_sql("COMMIT").close()
+        except BaseException:
+            self._after_commit.clear()
+            raise
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current transaction has committed (not at all if it rolls
+        back); outside a transaction, right away."""
+        if self._depth:
+            self._after_commit.append(callback)
+        else:
+            callback()
 
     def _rollback(self) -> None:
         with contextlib.suppress(Exception):  # the connection may already be gone
