@@ -8,6 +8,9 @@ One command, `python -m bench`, from the repository root:
   the same rows (`psql` of a `pg_dump`, `mariadb` of a `mysqldump --extended-insert`, `sqlite3` of a
   `.dump`), our create vs the native dump piped through `gzip`, and our MariaDB -> PostgreSQL
   convert vs `pgloader` on the same tables;
+* per engine at the sizes of `--fresh-sizes`: our create right after our restore into a new
+  database vs the native dump right after the native load into a new database, with nothing
+  analysed by hand;
 * the peak RSS of each of our commands (wait4 of the child process), and at the sizes of
   `--rss-sizes` a single create and restore per engine to check that memory stays flat;
 * prints a table and writes `docs/benchmarks.md` (medians, ratios ours/native, targets met or missed).
@@ -60,6 +63,8 @@ EXTRA_TABLES = ("passwords_session", "passwords_registration")
 TARGETS = {
     ("pgsql", "restore"): 1.25, ("mysql", "restore"): 1.25, ("sqlite", "restore"): 1.5,
     ("pgsql", "create"): 1.5, ("mysql", "create"): 1.5, ("sqlite", "create"): 1.5,
+    ("pgsql", "create after restore"): 1.5, ("mysql", "create after restore"): 1.5,
+    ("sqlite", "create after restore"): 1.5,
     ("mysql→pgsql", "convert"): 0.6,
 }
 RSS_LIMIT_MB = 200
@@ -310,24 +315,35 @@ def record(results: Results, key: str, ours: Measure | None = None, native: Meas
     results.setdefault(key, []).append(row)
 
 
-def bench_engine(engine: str, size: str, seed: int, runs: int, results: Results, log: Callable[[str], None]) -> None:
-    sample = sample_file(size, seed)
-    bench = setup(engine)
+# The native dumps of the samples written in this run, by (engine, size, seed).
+_DUMPS: dict[tuple[str, str, int], Path] = {}
+
+
+def write_native_dump(bench: Bench, size: str, seed: int, log: Callable[[str], None]) -> Path:
+    """Restore the sample into `bench` (not timed) and write the native data-only dump of it that
+    the native loads read."""
     label = f"bench{size}"
-    place(bench, sample, label)
+    place(bench, sample_file(size, seed), label)
     dumps = RESULTS / "dumps"
     dumps.mkdir(parents=True, exist_ok=True)
-    dump = dumps / f"{engine}-{size}-seed{seed}.sql"
-    out_native = dumps / f"{engine}-{size}-create.sql.gz"
-    # Load once (not timed) for the native dump the loads read.
+    dump = dumps / f"{bench.engine}-{size}-seed{seed}.sql"
     bench.clear()
     bench.occ("-n", "passwords:backup:restore", label)
     bench.settle()
-    if engine == "sqlite":  # `.dump --data-only` has no transaction; `.dump` puts one around its rows
+    if bench.engine == "sqlite":  # `.dump --data-only` has no transaction; `.dump` puts one around its rows
         run(f"{{ echo 'BEGIN TRANSACTION;'; {native_dump(bench)}; echo 'COMMIT;'; }}", stdout=dump)
     else:
         run(native_dump(bench), stdout=dump)
-    log(f"{engine} {size}: native dump {dump.stat().st_size / 1e6:.0f} MB")
+    log(f"{bench.engine} {size}: native dump {dump.stat().st_size / 1e6:.0f} MB")
+    _DUMPS[(bench.engine, size, seed)] = dump
+    return dump
+
+
+def bench_engine(engine: str, size: str, seed: int, runs: int, results: Results, log: Callable[[str], None]) -> None:
+    bench = setup(engine)
+    label = f"bench{size}"
+    dump = write_native_dump(bench, size, seed, log)
+    out_native = RESULTS / "dumps" / f"{engine}-{size}-create.sql.gz"
 
     def ours_restore() -> Measure:
         return bench.occ("-n", "passwords:backup:restore", label)
@@ -354,6 +370,33 @@ def bench_engine(engine: str, size: str, seed: int, runs: int, results: Results,
             record(results, f"{engine}|{op}|{size}", pair["ours"], pair["native"])
             log(f"{engine} {op} {size} run {i + 1}: ours {pair['ours'].seconds:.2f}s "
                 f"({pair['ours'].rss_kb / 1024:.0f} MB), native {pair['native'].seconds:.2f}s")
+
+
+FRESH = "create after restore"
+
+
+def bench_fresh(engine: str, size: str, seed: int, runs: int, results: Results, log: Callable[[str], None]) -> None:
+    """Create right after a load into a new database, with nothing vacuumed or analysed by hand:
+    our create after our restore, against the native dump after the native load of the same rows.
+    Only the creates are timed; each side gets its own new database every run."""
+    sample = sample_file(size, seed)
+    label = f"bench{size}"
+    dump = _DUMPS.get((engine, size, seed)) or write_native_dump(setup(engine, "_fresh"), size, seed, log)
+    out_native = RESULTS / "dumps" / f"{engine}-{size}-create-fresh.sql.gz"
+    for i in range(runs):
+        pair: dict[str, Measure] = {}
+        for who in (("ours", "native") if i % 2 == 0 else ("native", "ours")):
+            bench = setup(engine, "_fresh")
+            if who == "ours":
+                place(bench, sample, label)
+                bench.occ("-n", "passwords:backup:restore", label)
+                pair[who] = bench.occ("-q", "passwords:backup:create", "benchout")
+            else:
+                native_load(bench, dump)
+                pair[who] = run(f"{native_dump(bench)} | gzip -6 > {shlex.quote(str(out_native))}")
+        record(results, f"{engine}|{FRESH}|{size}", pair["ours"], pair["native"])
+        log(f"{engine} {FRESH} {size} run {i + 1}: ours {pair['ours'].seconds:.2f}s "
+            f"({pair['ours'].rss_kb / 1024:.0f} MB), native {pair['native'].seconds:.2f}s")
 
 
 def bench_convert(size: str, seed: int, runs: int, results: Results, log: Callable[[str], None]) -> None:
@@ -584,6 +627,12 @@ Peak RSS of one `passwords:backup:restore` and one `passwords:backup:create` per
   of line and the secondary indexes built after the rows; sequences; then every row read back and
   checksummed before COMMIT) against `pgloader` of the app's twelve tables into an empty database
   (it creates tables and indexes).
+* **create after restore**: `occ passwords:backup:create` right after `occ passwords:backup:restore`
+  of the sample into a new database (created and installed for each run), against the native
+  dump piped through `gzip -6` right after the native load of the same rows into a new database.
+  Nothing is vacuumed or analysed by hand, so both creates meet the tables as a load leaves them
+  (rows without hint bits; on PostgreSQL and MariaDB the statistics the restore wrote, none after
+  the native load). Only the creates are timed.
 * Tables are emptied before each load (not timed); PostgreSQL tables are vacuumed and analysed
   after each load (not timed) so that neither dump pays for hint bits. Ours and native alternate
   which goes first in each run.
@@ -603,6 +652,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="alternating runs per pair (default 3)")
     parser.add_argument("--seed", type=int, default=1, help="sample data seed (default 1)")
     parser.add_argument("--rss-sizes", default="S,L", help="sizes of the memory check (default S,L; '' skips)")
+    parser.add_argument("--fresh-sizes", default="M,L",
+                        help="sizes of create right after restore into a new database (default M,L; '' skips)")
+    parser.add_argument("--fresh-runs", type=int, default=None, help="runs of that comparison (default --runs)")
     parser.add_argument("--rss-engines", default=None, help="engines of the memory check (default --engines)")
     parser.add_argument("--no-convert", action="store_true", help="skip the convert vs pgloader comparison")
     parser.add_argument("--convert-only", action="store_true", help="only the convert vs pgloader comparison")
@@ -612,6 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     rss_engines = [e for e in (args.rss_engines or args.engines).split(",") if e]
     sizes = [s for s in args.sizes.split(",") if s]
     rss_sizes = [s for s in args.rss_sizes.split(",") if s]
+    fresh_sizes = [s for s in args.fresh_sizes.split(",") if s]
     for name in (*engines, *rss_engines):
         if name not in ENGINES:
             parser.error(f"unknown engine {name!r}")
@@ -629,6 +682,10 @@ def main(argv: list[str] | None = None) -> int:
             bench_engine(engine, size, args.seed, args.runs, results, log)
         if not args.no_convert and "mysql" in engines and "pgsql" in engines:
             bench_convert(size, args.seed, args.runs, results, log)
+    for size in [] if args.convert_only else fresh_sizes:
+        for engine in engines:
+            bench_fresh(engine, size, args.seed, args.runs if args.fresh_runs is None else args.fresh_runs,
+                        results, log)
     for size in rss_sizes:
         for engine in rss_engines:
             bench_rss(engine, size, args.seed, results, log)

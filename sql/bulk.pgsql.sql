@@ -23,3 +23,13 @@ SELECT a.attname, t.typname
 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 WHERE a.attrelid = to_regclass(:table) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum;
+
+-- Planner statistics of a table that a load has just filled (inside the load's transaction),
+-- from a sample of 3,000 rows (statistics target 10 for the rest of the transaction) instead of
+-- 30,000: a tenth of the time (0.1 s instead of 1.4 s for 86,000 rows). Autovacuum analyses the
+-- tables again with the server's own target after the COMMIT, since the load counts as changes.
+-- name: sample_for_analyze
+SET LOCAL default_statistics_target = 10;
+
+-- name: analyze
+ANALYZE *PREFIX**TABLE*;

@@ -1,5 +1,6 @@
 -- Template queries shared by the twelve app tables. *TABLE* is the unprefixed table name and
--- *COLUMNS* its quoted column list, both taken from repositories/entities.py.
+-- *COLUMNS* its quoted column list, both taken from repositories/entities.py. User ids compare
+-- exactly (exact(): db/dialects.py).
 
 -- name: stream_all
 SELECT *COLUMNS* FROM *PREFIX**TABLE* ORDER BY id;
@@ -8,7 +9,7 @@ SELECT *COLUMNS* FROM *PREFIX**TABLE* ORDER BY id;
 SELECT *COLUMNS* FROM *PREFIX**TABLE* WHERE deleted = FALSE ORDER BY id;
 
 -- name: by_user
-SELECT *COLUMNS* FROM *PREFIX**TABLE* WHERE user_id = :user_id ORDER BY id;
+SELECT *COLUMNS* FROM *PREFIX**TABLE* WHERE user_id = exact(:user_id) ORDER BY id;
 
 -- name: by_uuid
 SELECT *COLUMNS* FROM *PREFIX**TABLE* WHERE uuid = :uuid AND deleted = FALSE ORDER BY id;
@@ -23,7 +24,7 @@ SELECT COUNT(*) FROM *PREFIX**TABLE* WHERE deleted = FALSE;
 DELETE FROM *PREFIX**TABLE*;
 
 -- name: delete_by_user
-DELETE FROM *PREFIX**TABLE* WHERE user_id = :user_id;
+DELETE FROM *PREFIX**TABLE* WHERE user_id = exact(:user_id);
 
 -- name: max_id
 SELECT MAX(id) FROM *PREFIX**TABLE*;

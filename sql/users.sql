@@ -1,5 +1,7 @@
 -- User accounts (Nextcloud core tables, when present) and moving or deleting one user's app data.
--- *TABLE* is an unprefixed app table name from repositories/entities.py.
+-- *TABLE* is an unprefixed app table name from repositories/entities.py. User ids compare exactly
+-- (exact(): db/dialects.py; MariaDB's collation ignores trailing spaces), except in find_account,
+-- which matches as Nextcloud's database backend does (callers refuse ids with edge whitespace).
 
 -- name: find_account
 -- Nextcloud's database backend matches user ids case-insensitively (uid_lower = lower(:uid)).
@@ -7,7 +9,7 @@ SELECT uid, displayname FROM *PREFIX*users WHERE LOWER(uid) = LOWER(:uid) ORDER 
 
 -- name: find_account_data
 -- Accounts of every user backend (LDAP, SAML, ...) as Nextcloud's account manager stores them.
-SELECT uid, data FROM *PREFIX*accounts WHERE uid = :uid;
+SELECT uid, data FROM *PREFIX*accounts WHERE uid = exact(:uid);
 
 -- name: app_user_ids
 -- Every user id the app's tables hold (revisions and tag relations belong to the same users).
@@ -25,43 +27,43 @@ UNION SELECT user_id FROM *PREFIX*passwords_registration;
 SELECT uid FROM *PREFIX*users;
 
 -- name: has_rows
-SELECT 1 FROM *PREFIX**TABLE* WHERE user_id = :uid LIMIT 1;
+SELECT 1 FROM *PREFIX**TABLE* WHERE user_id = exact(:uid) LIMIT 1;
 
 -- name: soft_delete
-UPDATE *PREFIX**TABLE* SET deleted = TRUE, updated = :now WHERE user_id = :uid AND deleted = FALSE;
+UPDATE *PREFIX**TABLE* SET deleted = TRUE, updated = :now WHERE user_id = exact(:uid) AND deleted = FALSE;
 
 -- name: soft_delete_passwords
 -- A deleted password is no longer shared (BeforePasswordDeletedListener clears has_shares).
 UPDATE *PREFIX*passwords_password SET deleted = TRUE, has_shares = FALSE, updated = :now
-WHERE user_id = :uid AND deleted = FALSE;
+WHERE user_id = exact(:uid) AND deleted = FALSE;
 
 -- name: move_rows
 -- Active rows are saved by the reference (updated bumped); soft-deleted rows keep their
 -- timestamp so the purge timeout still counts from their deletion.
 UPDATE *PREFIX**TABLE* SET user_id = :target, updated = CASE WHEN deleted = FALSE THEN :now ELSE updated END
-WHERE user_id = :source;
+WHERE user_id = exact(:source);
 
 -- name: move_share_receiver
 UPDATE *PREFIX*passwords_share SET receiver = :target, updated = CASE WHEN deleted = FALSE THEN :now ELSE updated END
-WHERE receiver = :source;
+WHERE receiver = exact(:source);
 
 -- name: received_share_sources
 -- Passwords of other users shared with :uid through shares that are still active.
 SELECT DISTINCT user_id, source_password FROM *PREFIX*passwords_share
-WHERE receiver = :uid AND user_id <> :uid AND deleted = FALSE
+WHERE receiver = exact(:uid) AND user_id <> exact(:uid) AND deleted = FALSE
 ORDER BY user_id, source_password;
 
 -- name: soft_delete_received_shares
 UPDATE *PREFIX*passwords_share SET deleted = TRUE, updated = :now
-WHERE receiver = :uid AND user_id <> :uid AND deleted = FALSE;
+WHERE receiver = exact(:uid) AND user_id <> exact(:uid) AND deleted = FALSE;
 
 -- name: clear_has_shares
 -- ShareDeletedListener: a password whose last active share is gone is no longer shared.
 UPDATE *PREFIX*passwords_password SET has_shares = FALSE, updated = :now
-WHERE user_id = :owner AND uuid = :uuid AND deleted = FALSE AND has_shares = TRUE
+WHERE user_id = exact(:owner) AND uuid = :uuid AND deleted = FALSE AND has_shares = TRUE
 AND NOT EXISTS (
   SELECT 1 FROM *PREFIX*passwords_share s
-  WHERE s.user_id = :owner AND s.source_password = :uuid AND s.deleted = FALSE
+  WHERE s.user_id = exact(:owner) AND s.source_password = :uuid AND s.deleted = FALSE
 );
 
 -- name: delete_job

@@ -388,3 +388,28 @@ def test_a_value_longer_than_max_allowed_packet_is_refused_before_anything_is_de
     assert not deleted
     with installed.connect() as db:
         assert database_state(db) == before
+
+
+def test_restore_refuses_an_empty_or_blank_user(installed: InstalledInstance) -> None:
+    restore_file(installed, EXAMPLE)
+    assert installed.occ("passwords:backup:import", str(EXAMPLE)).returncode == 0
+    with installed.connect() as db:  # a changed row that a restore would overwrite
+        db.execute_sql(f"UPDATE {db.table('passwords_password')} SET updated = 7").close()
+        before = database_state(db)
+    name = "worked-example-v106"
+    for args in (["--user="], ["-u", ""], ["--user", " "], ["--user=alice "], ["-u", "\talice"]):
+        for nodata in ([], ["--no-data"]):
+            result = installed.occ("-n", "passwords:backup:restore", name, *args, *nodata)
+            assert result.returncode == 1, (args, result.stdout)
+            assert result.stdout == "", args  # refused before the plan or the prompt
+            assert result.stderr.count("\n") == 1 and result.stderr.startswith("Invalid --user "), result.stderr
+    assert installed.occ("-n", "passwords:backup:restore", name, "--user=").stderr == (
+        "Invalid --user '': a user id cannot be empty\n")
+    with installed.connect() as db:
+        assert database_state(db) == before
+    # `--user` without a value counts as not given, as in the reference: every user is restored.
+    result = installed.occ("-n", "passwords:backup:restore", name, "--user")
+    assert result.returncode == 0, result.stderr
+    assert " - Application settings" in result.stdout
+    with installed.connect() as db:
+        assert database_state(db) != before

@@ -338,6 +338,26 @@ def test_delete_soft_deletes_rows_ends_shares_and_removes_settings(seeded: Insta
     assert after["jobs"] == [j for j in before["jobs"] if j["id"] != 1]  # the lock on "alice" is lifted
 
 
+def test_ids_with_edge_whitespace_are_refused(seeded: InstalledInstance) -> None:
+    """Nextcloud never creates such ids, and MariaDB's collation would match `alice ` to `alice`."""
+    with seeded.connect() as db:
+        before = snapshot(db)
+    for args in (["passwords:user:delete", "alice "], ["passwords:user:delete", " alice"],
+                 ["passwords:user:delete", ""], ["passwords:user:delete", "\t"],
+                 ["passwords:user:move", "alice ", "dave"], ["passwords:user:move", "dave", "alice "],
+                 ["passwords:user:move", "alice", " "]):
+        result = seeded.occ("-n", *args)
+        assert result.returncode == 1, (args, result.stdout)
+        assert result.stdout == "" and result.stderr.count("\n") == 1, (args, result.stderr)
+        assert result.stderr.startswith("Invalid "), result.stderr
+    assert seeded.occ("-n", "passwords:user:delete", "alice ").stderr == (
+        "Invalid user id 'alice ': a user id cannot begin or end with whitespace\n")
+    assert seeded.occ("-n", "passwords:user:move", "alice", "").stderr == (
+        "Invalid target user id '': a user id cannot be empty\n")
+    with seeded.connect() as db:
+        assert snapshot(db) == before
+
+
 # -- prompts, exit codes, existence rule (SQLite: the logic does not depend on the engine) ------------------------
 @pytest.mark.parametrize("engine", ["sqlite"])
 def test_interactive_rules_and_exit_codes(seeded: InstalledInstance) -> None:

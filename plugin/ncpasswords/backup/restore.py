@@ -24,6 +24,7 @@ from ..instance.journal import ConfigChange
 from ..repositories.config_values import AppConfig, Preferences
 from ..repositories.entities import TABLES
 from ..repositories.entity_repository import EntityRepository
+from ..users.accounts import check_user_id
 from .errors import BackupError, BackupFormatError
 from .reader import has_long_text, read_document
 from .settings import CLIENT_SETTINGS_KEY, restore_application, restore_user
@@ -216,6 +217,8 @@ def restore_backup(
     text longer than the server takes in one statement; otherwise the checks run while the rows
     are loaded, and any failure rolls everything back.
     """
+    if options.user is not None:
+        check_user_id(options.user, "user")
     if not isinstance(source, BackupSource):
         with open_path(source) as opened:
             return restore_backup(instance, db, opened, options, progress)
@@ -257,6 +260,8 @@ def restore_backup(
             finally:
                 loader.close()  # the connection is the writer thread's until it has stopped
             bulk.create_indexes(db, indexes)
+            if options.data:
+                bulk.analyze(db, DATA_TABLES)
             result.counts = {k: v for k, v in loader.counts.items() if v}
             new_secret = None
             if options.data:

@@ -12,6 +12,7 @@ from ..backup.restore import RestoreOptions
 from ..backup.source import BackupSource
 from ..backup.storage import BACKUPS, check_import_name, human_file_size, resolve_export_path, sanitize_backup_name
 from ..errors import UserError
+from ..users.accounts import check_user_id
 from .common import confirm, installed_instance, start_interactive
 from .completers import backup_names, manual_backup_names, user_ids
 from .console import console
@@ -66,7 +67,7 @@ def list_command(details: bool) -> None:
 
 @click.command("passwords:backup:restore")
 @click.argument("name", help="The name of the backup", shell_complete=backup_names)
-@click.option("-u", "--user", "user", is_flag=False, flag_value="", default=None,
+@click.option("-u", "--user", "user", is_flag=False, flag_value=None, default=None,
               help="Restore data only for this user", shell_complete=user_ids)
 @click.option("--no-data", is_flag=True, help="Do not restore user data and encryption keys")
 @click.option("--no-user-settings", is_flag=True, help="Do not restore user settings")
@@ -74,9 +75,10 @@ def list_command(details: bool) -> None:
 def restore_command(name: str, user: str | None, no_data: bool, no_user_settings: bool,
                     no_app_settings: bool) -> None:
     """Restores a backup"""
+    if user is not None:  # `--user` alone means no user, as in the reference; `--user=` is a mistake
+        check_user_id(user, "--user")
     con = console()
     start_interactive(con)
-    user = user or None
     options = RestoreOptions(
         user=user,
         data=not no_data,

@@ -42,8 +42,9 @@ def install_command(**options: Any) -> None:
     for ignored in ("admin_user", "admin_pass", "admin_email", "disable_admin_user", "database_table_space"):
         options.pop(ignored)
     opts = InstallOptions(**{k: v for k, v in options.items() if v is not None})
-    install(opts, config_path())
-    console().line("Nextcloud was successfully installed")
+    con = console()
+    install(opts, config_path(), warn=None if con.no_warnings else lambda text: con.error(f"Warning: {text}"))
+    con.line("Nextcloud was successfully installed")
 
 
 @click.command("status")

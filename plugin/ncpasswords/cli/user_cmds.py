@@ -13,7 +13,7 @@ import click
 
 from ..db.connection import Database
 from ..errors import UserError
-from ..users.accounts import UserDirectory
+from ..users.accounts import UserDirectory, check_user_id
 from ..users.data import delete_user_data, has_data, move_user_data, remove_delete_user_job
 from .common import confirm, installed_instance, start_interactive
 from .completers import user_ids
@@ -74,6 +74,7 @@ def _user_id_for_delete(con: Console, directory: UserDirectory, user_id: str) ->
 @click.argument("user", help="The id of the user", shell_complete=user_ids)
 def delete_command(user: str) -> None:
     """Deletes the passwords app data of a user"""
+    check_user_id(user)
     con = console()
     start_interactive(con)
     instance = installed_instance()
@@ -96,6 +97,8 @@ def delete_command(user: str) -> None:
 @click.argument("target_user", help="The id of the user to move to", shell_complete=user_ids)
 def move_command(source_user: str, target_user: str) -> None:
     """Moves all data from one user account to another"""
+    check_user_id(source_user, "source user id")
+    check_user_id(target_user, "target user id")
     con = console()
     start_interactive(con)
     instance = installed_instance()

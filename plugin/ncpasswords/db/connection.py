@@ -12,8 +12,9 @@ import hashlib
 import itertools
 import os
 import sqlite3
+import stat
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +163,7 @@ class Database:
         self.dialect: Dialect = settings.dialect
         self.prefix = check_prefix(settings.prefix)
         self._depth = 0
+        self._after_commit: list[Callable[[], None]] = []
 
     # -- SQL text -------------------------------------------------------------------------------
     def sql(self, name: str, fragments: tuple[tuple[str, str], ...] = ()) -> str:
@@ -406,10 +408,26 @@ class Database:
             yield self
         except BaseException:
             self._depth = 0
+            self._after_commit.clear()
             self._rollback()
             raise
         self._depth = 0
-        self.execute_sql("COMMIT").close()
+        try:
+            self.execute_sql("COMMIT").close()
+        except BaseException:
+            self._after_commit.clear()
+            raise
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current transaction has committed (not at all if it rolls
+        back); outside a transaction, right away."""
+        if self._depth:
+            self._after_commit.append(callback)
+        else:
+            callback()
 
     def _rollback(self) -> None:
         with contextlib.suppress(Exception):  # the connection may already be gone
@@ -517,11 +535,40 @@ def _connect_sqlite(settings: ConnectionSettings, create: bool) -> sqlite3.Conne
     path = settings.sqlite_path
     if not create and not path.is_file():
         raise DatabaseConnectionError(f"Cannot open the SQLite database {path}: the file does not exist")
+    if create:
+        _create_sqlite_file(path)
     uri = f"file:{path}?mode={'rwc' if create else 'rw'}"
     raw = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30, check_same_thread=False)
     raw.execute(f"PRAGMA journal_mode = {_journal_mode(settings.sqlite_journal_mode)}")
     raw.execute("PRAGMA foreign_keys = OFF")
     return raw
+
+
+# A new SQLite database holds the server's and the users' keys: it is private to its owner whatever
+# the umask (SQLite itself would create it 0644 minus the umask). Only in a folder that belongs to
+# another group and is closed to everyone else (the web server's group, which Nextcloud lets read
+# config.php) does that group get read access. SQLite gives the -wal, -shm and -journal files it
+# creates beside the database the database file's mode.
+SQLITE_FILE_MODE = 0o600
+SQLITE_GROUP_FILE_MODE = 0o640
+
+
+def _create_sqlite_file(path: Path) -> None:
+    """Create a missing database file, empty (a valid empty database), with the mode above."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        mode = SQLITE_FILE_MODE
+        folder = os.stat(path.parent)
+        if folder.st_gid != os.getegid() and folder.st_mode & stat.S_IXGRP and not folder.st_mode & stat.S_IRWXO:
+            with contextlib.suppress(PermissionError):  # not a member of the folder's group: stay 0600
+                os.fchown(fd, -1, folder.st_gid)
+                mode = SQLITE_GROUP_FILE_MODE
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _journal_mode(mode: str) -> str:

@@ -64,16 +64,32 @@ def translate(canonical_sql: str, dialect: Dialect) -> str:
 
     The result uses the driver's parameter style: `:name` for sqlite3, `%(name)s` for psycopg and
     PyMySQL. Literal `%` is not allowed in canonical SQL (pass such values as parameters).
+
+    `exact(x)` marks a value that a text column must equal byte for byte: MySQL/MariaDB's
+    `utf8mb4_bin` ignores trailing spaces (`'alice ' = 'alice'`), so there it becomes
+    `CAST(x AS BINARY)`, which compares exactly and still lets the column's index find the rows;
+    PostgreSQL and SQLite compare text exactly already and get `x` as it is.
     """
     if "%" in canonical_sql:
         raise ValueError("canonical SQL must not contain a literal '%'; bind it as a parameter")
     read = Postgres if dialect == "pgsql" else _Canonical
     tree = sqlglot.parse_one(canonical_sql, read=read)
+    tree = tree.transform(lambda node: _exact(node, dialect))
     if dialect == "mysql":
         tree = tree.transform(
             lambda node: exp.var(f"%({node.name})s") if isinstance(node, exp.Placeholder) else node
         )
     return tree.sql(dialect=_SQLGLOT_NAME[dialect])
+
+
+def _exact(node: exp.Expression, dialect: Dialect) -> exp.Expression:
+    """The canonical `exact(x)` marker for one engine (see `translate`)."""
+    if not (isinstance(node, exp.Anonymous) and node.name.lower() == "exact"):
+        return node
+    value: exp.Expression = node.expressions[0]
+    if dialect == "mysql":
+        return exp.Cast(this=value, to=exp.DataType.build("BINARY", dialect="mysql"))
+    return value
 
 
 def split_statements(script: str) -> list[str]:

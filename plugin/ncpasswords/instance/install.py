@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,10 +91,20 @@ def build_config(opts: InstallOptions, config_file: Path) -> dict[Any, Any]:
     return config
 
 
-def install(opts: InstallOptions, config_file: Path) -> Instance:
+def data_folder_warning(data_dir: Path) -> str | None:
+    """A warning when other users may enter the data folder (Nextcloud asks for 0770 there too)."""
+    mode = data_dir.stat().st_mode & 0o777
+    if not mode & 0o007:
+        return None
+    return (f"The data folder {data_dir} is open to other users (mode {mode:04o}); "
+            f"run chmod o-rwx {data_dir} so that only the web server can read it")
+
+
+def install(opts: InstallOptions, config_file: Path, warn: Callable[[str], None] | None = None) -> Instance:
     """Install an instance: database objects first, config.php last, so a failure writes no config.
 
     On a database that already holds Nextcloud's tables nothing existing is created or changed.
+    `warn` is told when the data folder is open to other users.
     """
     if config_file.is_file():
         existing = Instance.load(config_file)
@@ -110,8 +121,11 @@ def install(opts: InstallOptions, config_file: Path) -> Instance:
     try:
         try:
             data_dir.mkdir(mode=0o770, parents=True, exist_ok=True)
+            if warn is not None and (warning := data_folder_warning(data_dir)):
+                warn(warning)
             (data_dir / ".ocdata").touch(exist_ok=True)
-            instance.appdata_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+            for folder in (instance.appdata_dir.parent, instance.appdata_dir):  # not mkdir -p's 0777 - umask
+                folder.mkdir(mode=0o750, exist_ok=True)
         except OSError as exc:
             raise UserError(f"Cannot create the data directory {data_dir}: {exc.strerror}") from None
         with connect(settings, create=True) as db:
@@ -127,7 +141,7 @@ def install(opts: InstallOptions, config_file: Path) -> Instance:
         if created_data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
         elif sqlite_path is not None and not sqlite_existed:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
         raise
     return instance

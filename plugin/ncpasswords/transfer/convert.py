@@ -293,6 +293,8 @@ class _Conversion:
                     self.step = "creating indexes"
                     bulk.create_indexes(target, indexes)
                 self._verify(target, tables)
+                self.step = "analysing the tables"
+                bulk.analyze(target, [t.name for t in tables])
                 self.step = "writing config.php"
                 change.prepare()
                 change.mark(target)  # commits with the rows: the switch is decided by this COMMIT

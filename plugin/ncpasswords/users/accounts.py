@@ -8,6 +8,9 @@ The rule (docs/compatibility.md):
   other backends such as LDAP, matched exactly).
 * On a standalone instance without `<prefix>users` every user id counts as existing, with the
   id as its display name.
+
+An id that is empty or begins or ends with whitespace is refused before any lookup: Nextcloud
+never creates such ids, and MariaDB's collation would match `alice ` to `alice`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,17 @@ import json
 from dataclasses import dataclass
 
 from ..db.connection import Database
+from ..errors import UserError
+
+
+def check_user_id(uid: str, what: str = "user id") -> str:
+    """`uid` when Nextcloud could have created it; else a UserError naming `what` (the argument
+    or option the id came from)."""
+    if not uid.strip():
+        raise UserError(f"Invalid {what} {uid!r}: a user id cannot be empty")
+    if uid != uid.strip():
+        raise UserError(f"Invalid {what} {uid!r}: a user id cannot begin or end with whitespace")
+    return uid
 
 
 @dataclass(frozen=True)
