@@ -52,6 +52,7 @@ def create(
     """
     storage = storage_for(instance)
     with backup_lock(db):
+        instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         storage.cleanup_temp_files(older_than=0)
         with storage.create(name, folder, now=now) as new, db.transaction(snapshot=True):
             stats = write_document(db, instance.server_secret, new, progress)
@@ -68,6 +69,7 @@ def restore(
 ) -> RestoreResult:
     """Restore a stored backup in one transaction."""
     with backup_lock(db):
+        instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         try:
             return restore_backup(instance, db, backup.path, options, progress)
         except Exception as exc:

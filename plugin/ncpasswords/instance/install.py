@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from ..db import migrator
 from ..db.connection import connect
 from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, check_prefix
 from ..errors import UserError
+from ..php import php_boolval
 from ..repositories.config_values import AppConfig
 from .instance import Instance
 
@@ -81,6 +83,14 @@ def build_config(opts: InstallOptions, config_file: Path) -> dict[Any, Any]:
     return config
 
 
+def _unless_installed(current: Mapping[Any, Any], config: dict[Any, Any],
+                     config_file: Path) -> tuple[dict[Any, Any], list[str]]:
+    """The keys an install writes, unless another install finished meanwhile."""
+    if php_boolval(current.get("installed", False)):
+        raise UserError(f"Nextcloud is already installed ({config_file})")
+    return config, []
+
+
 def install(opts: InstallOptions, config_file: Path) -> Instance:
     """Install an instance: database objects first, config.php last, so a failure writes no config.
 
@@ -108,7 +118,7 @@ def install(opts: InstallOptions, config_file: Path) -> Instance:
                     if app.get(key) is None:
                         app.set(key, value)
         config_file.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-        instance.save()
+        instance.update_config(decide=lambda current: _unless_installed(current, instance.config, config_file))
     except BaseException:
         if created_data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
