@@ -117,6 +117,8 @@ DOCKER_STYLE = {  # written like the files of Nextcloud's Docker image: values f
                         "    $CONFIG['redis']['port'] = (int) getenv('REDIS_HOST_PORT');\n  }\n}\n",
     "reverse-proxy.config.php": "$host = getenv('OVERWRITEHOST');\n"
                                 "if ($host) {\n  $CONFIG['overwritehost'] = $host;\n}\n"
+                                "if (getenv('OVERWRITEPROTOCOL')) {\n"
+                                "  $CONFIG['overwriteprotocol'] = getenv('OVERWRITEPROTOCOL');\n}\n"
                                 "$CONFIG['trusted_proxies'] = array_filter(explode(' ', (string) getenv('X')));\n",
     "smtp.config.php": "if (getenv('SMTP_HOST')) {\n  $CONFIG = array(\n    'mail_smtpmode' => 'smtp',\n"
                        "    'mail_smtphost' => getenv('SMTP_HOST'),\n    'mail_smtpname' => <<<EOT\n"
@@ -132,6 +134,8 @@ def test_config_files_with_php_code_are_read_without_php(local: InstalledInstanc
     assert status.returncode == 0 and status.stderr == ""
     assert local.occ("config:system:get", "memcache.local").stdout == "\\OC\\Memcache\\APCu\n"
     assert local.occ("passwords:backup:create", "works").returncode == 0
+    report = local.occ("passwords:system:report", "environment")  # shows what it can know
+    assert report.returncode == 0 and json.loads(report.stdout)["environment"]["sslProxy"] is False, report.stderr
     computed = local.occ("config:system:get", "redis")
     assert computed.returncode == 1
     assert one_line(computed.stderr) == (

@@ -118,6 +118,10 @@ class Instance:
         value = self.config.get(key)
         return default if value is None else value
 
+    def get_if_known(self, key: Any, default: Any = None) -> Any:
+        """Like `get`, but a value only PHP can compute counts as not set (for what is only shown)."""
+        return default if key in self.computed else self.get(key, default)
+
     @property
     def installed(self) -> bool:
         return php_boolval(self.get("installed", False))
