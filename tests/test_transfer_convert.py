@@ -374,7 +374,14 @@ def test_clear_schema_replaces_the_app_tables_all_or_nothing(
         assert "already has tables of the Passwords app" in refused.stderr and "--clear-schema" in refused.stderr
         assert_nothing_changed(source, config, source_state, target, target_state, refused.stderr.rstrip("\n"))
 
+        checks: list[Any] = []
+        write = phpconfig.write
+
         def unwritable(path: Any, config: Any) -> None:
+            checks.append(path)
+            if len(checks) == 1:  # the check before anything is copied passes
+                write(path, config)
+                return
             raise PermissionError(13, "Permission denied")
 
         # The last step before the commit fails: everything copied and verified is undone.

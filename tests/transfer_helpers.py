@@ -152,7 +152,7 @@ def target_config(source: InstalledInstance, scratch: ScratchDb, config_dir: Pat
     config = target.apply(source.instance.config)
     config["datadirectory"] = str(scratch.sqlite_dir)
     config_dir.mkdir(parents=True, exist_ok=True)
-    Instance(config_dir / "config.php", config).save()
+    Instance(config_dir / "config.php", {}).update_config(config)
     return InstalledInstance(scratch, config_dir)
 
 

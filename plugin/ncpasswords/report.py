@@ -94,7 +94,7 @@ def build_report(instance: Instance, db: Database, enhanced: bool = True) -> dic
     """The report: `version` and `environment`, plus the other sections when `enhanced`."""
     app = _Values(db)
     core = _Values(db, "core")
-    cli_url = str(instance.get("overwrite.cli.url", "") or "")
+    cli_url = str(instance.get_if_known("overwrite.cli.url", "") or "")
     report: dict[str, Any] = {
         "version": {
             "server": str(instance.get("version")) if instance.get("version") else None,
@@ -110,10 +110,10 @@ def build_report(instance: Instance, db: Database, enhanced: bool = True) -> dic
             "bits": struct.calcsize("P") * 8,
             "database": str(instance.get("dbtype", "") or ""),
             "cron": core.get("backgroundjobs_mode", "ajax"),
-            "proxy": not php_empty(instance.get("proxy", "")),
-            "sslProxy": str(instance.get("overwriteprotocol", "") or "").lower() == "https",
+            "proxy": not php_empty(instance.get_if_known("proxy", "")),
+            "sslProxy": str(instance.get_if_known("overwriteprotocol", "") or "").lower() == "https",
             "subdirectory": len(urlsplit(cli_url).path) > 1
-            or len(str(instance.get("overwritewebroot", "") or "")) > 1,
+            or len(str(instance.get_if_known("overwritewebroot", "") or "")) > 1,
             "databaseVersion": db.server_version(),
         },
     }
@@ -135,7 +135,7 @@ def build_report(instance: Instance, db: Database, enhanced: bool = True) -> dic
         "faviconApi": app.get(favicon_key, "") != "",
     }
     report["settings"] = {
-        "channel": str(instance.get("updater.release.channel") or "stable"),
+        "channel": str(instance.get_if_known("updater.release.channel") or "stable"),
         "nightlies": app.get("nightly/enabled", "0") == "1",
         "handbook": app.get("handbook/url") is not None,
         "performance": _performance(app.get("performance")),

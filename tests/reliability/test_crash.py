@@ -289,7 +289,7 @@ RESTORE_POINTS = (
     ("ncpasswords.instance.journal:ConfigChange.begin", 1, False, False),  # journal written
     ("ncpasswords.instance.journal:ConfigChange.mark", 1, False, False),  # token written, not committed
     ("ncpasswords.instance.journal:ConfigChange.apply", 1, True, True),  # committed, config.php not written
-    ("ncpasswords.instance.instance:Instance.save", 1, False, True),  # config.php written
+    ("ncpasswords.instance.instance:Instance.update_config", 1, False, True),  # config.php written
     ("ncpasswords.instance.journal:_remove_journal", 1, True, True),  # token removed, journal not
     ("ncpasswords.instance.journal:fsync_dir", 2, False, True),  # token and journal removed
 )

@@ -99,7 +99,7 @@ CONVERT_POINTS = (
     ("ncpasswords.transfer.convert:_Conversion._copy", 1, False, False),  # rows copied
     ("ncpasswords.instance.journal:ConfigChange.mark", 1, False, False),  # token written, not committed
     ("ncpasswords.instance.journal:ConfigChange.apply", 1, True, True),  # committed, config.php not written
-    ("ncpasswords.instance.instance:Instance.save", 1, False, True),  # config.php written
+    ("ncpasswords.instance.instance:Instance.update_config", 1, False, True),  # config.php written
 )
 
 

@@ -60,6 +60,7 @@ def create(
     """
     storage = storage_for(instance, db)
     with backup_lock(db):
+        instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         storage.cleanup_temp_files(older_than=0)
         with storage.create(name, folder, now=now, force=force) as new, db.transaction(snapshot=True):
             stats = write_document(db, instance.server_secret, new, progress)
@@ -76,6 +77,7 @@ def restore(
 ) -> RestoreResult:
     """Restore a backup from its open file in one transaction."""
     with backup_lock(db):
+        instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         try:
             return restore_backup(instance, db, source, options, progress)
         except Exception as exc:

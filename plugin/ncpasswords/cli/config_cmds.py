@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -22,7 +24,7 @@ def _key(part: str) -> int | str:
     return int(part) if part.isdigit() and (part == "0" or not part.startswith("0")) else part
 
 
-def _lookup(config: dict[Any, Any], names: tuple[str, ...]) -> tuple[bool, Any]:
+def _lookup(config: Mapping[Any, Any], names: tuple[str, ...]) -> tuple[bool, Any]:
     value: Any = config
     for name in names:
         if not isinstance(value, dict) or _key(name) not in value:
@@ -105,7 +107,9 @@ def _typed_value(raw: str, type_name: str) -> Any:
 @output_option()
 def system_get(name: tuple[str, ...], default_value: str | None, output: str) -> None:
     """Get a system config value"""
-    found, value = _lookup(installed_instance().config, name)
+    instance = installed_instance()
+    instance.get(_key(name[0]))  # refuses a value only PHP can compute
+    found, value = _lookup(instance.config, name)
     if not found:
         if default_value is None:
             raise click.exceptions.Exit(1)
@@ -124,18 +128,24 @@ def system_set(name: tuple[str, ...], type_name: str, value: str | None, update_
     """Set a system config value"""
     instance = installed_instance()
     new_value, readable = cast_system_value(value, type_name, name)
-    found, _ = _lookup(instance.config, name)
-    if update_only and not found:
-        raise UserError("Value not updated, as it has not been set before.")
-    node: dict[Any, Any] = instance.config
-    for part in name[:-1]:
-        child = node.get(_key(part))
-        if not isinstance(child, dict):
-            child = {}
-            node[_key(part)] = child
-        node = child
-    node[_key(name[-1])] = new_value
-    instance.save()
+
+    def change(config: Mapping[Any, Any]) -> tuple[dict[Any, Any], list[Any]]:  # config.php as it is now
+        found, _ = _lookup(config, name)
+        if update_only and not found:
+            raise UserError("Value not updated, as it has not been set before.")
+        top = _key(name[0])
+        changed = {top: copy.deepcopy(config[top])} if top in config else {}
+        node: dict[Any, Any] = changed
+        for part in name[:-1]:
+            child = node.get(_key(part))
+            if not isinstance(child, dict):
+                child = {}
+                node[_key(part)] = child
+            node = child
+        node[_key(name[-1])] = new_value
+        return changed, []
+
+    instance.update_config(decide=change)
     console().line(f"System config value {' => '.join(name)} set to {readable}")
 
 
@@ -146,15 +156,23 @@ def system_set(name: tuple[str, ...], type_name: str, value: str | None, update_
 def system_delete(name: tuple[str, ...], error_if_not_exists: bool) -> None:
     """Delete a system config value"""
     instance = installed_instance()
-    found, _ = _lookup(instance.config, name)
     joined = " => ".join(name)
-    if not found:
-        if error_if_not_exists:
-            raise UserError(f"System config {joined} could not be deleted because it did not exist")
-    else:
-        _, parent = _lookup(instance.config, name[:-1])
+
+    def change(config: Mapping[Any, Any]) -> tuple[dict[Any, Any], list[Any]]:  # config.php as it is now
+        found, _ = _lookup(config, name)
+        if not found:
+            if error_if_not_exists:
+                raise UserError(f"System config {joined} could not be deleted because it did not exist")
+            return {}, []
+        top = _key(name[0])
+        if len(name) == 1:
+            return {}, [top]
+        changed = {top: copy.deepcopy(config[top])}
+        _, parent = _lookup(changed, name[:-1])
         del parent[_key(name[-1])]
-        instance.save()
+        return changed, []
+
+    instance.update_config(decide=change)
     console().line(f"System config value {joined} deleted")
 
 

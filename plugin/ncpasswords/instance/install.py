@@ -6,7 +6,7 @@ import os
 import secrets
 import shutil
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from ..db import migrator
 from ..db.connection import connect
 from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, check_prefix
 from ..errors import UserError
+from ..php import php_boolval
 from ..repositories.config_values import AppConfig
 from . import phpconfig
 from .instance import Instance
@@ -100,6 +101,14 @@ def data_folder_warning(data_dir: Path) -> str | None:
             f"run chmod o-rwx {data_dir} so that only the web server can read it")
 
 
+def _unless_installed(current: Mapping[Any, Any], config: dict[Any, Any],
+                     config_file: Path) -> tuple[dict[Any, Any], list[str]]:
+    """The keys an install writes, unless another install finished meanwhile."""
+    if php_boolval(current.get("installed", False)):
+        raise UserError(f"Nextcloud is already installed ({config_file})")
+    return config, []
+
+
 def install(opts: InstallOptions, config_file: Path, warn: Callable[[str], None] | None = None) -> Instance:
     """Install an instance: database objects first, config.php last, so a failure writes no config.
 
@@ -136,7 +145,7 @@ def install(opts: InstallOptions, config_file: Path, warn: Callable[[str], None]
                     if app.get(key) is None:
                         app.set(key, value)
         config_file.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-        instance.save()
+        instance.update_config(decide=lambda current: _unless_installed(current, instance.config, config_file))
     except BaseException:
         if created_data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)

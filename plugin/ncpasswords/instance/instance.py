@@ -1,23 +1,26 @@
-"""The Nextcloud instance: where config.php is, what it says, and the paths derived from it."""
+"""The Nextcloud instance: where config.php is, what Nextcloud's configuration says, and the
+paths derived from it. config.php is changed only through `update_config` (configfiles.py)."""
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..db.connection import ConnectionSettings, Database, connect
 from ..db.dialects import DBTYPE_TO_DIALECT, check_prefix
 from ..errors import NotInstalledError, UserError
-from . import journal, phpconfig
+from ..php import php_boolval
+from . import configfiles, journal, phpconfig
 
 APP_ID = "passwords"
 
 
 def config_path() -> Path:
-    """config.php as Nextcloud finds it: in `$NEXTCLOUD_CONFIG_DIR`, else `./config/`."""
+    """config.php as Nextcloud finds it: in `$NEXTCLOUD_CONFIG_DIR`, else in `./config/`."""
     folder = os.environ.get("NEXTCLOUD_CONFIG_DIR")
     return (Path(folder) if folder else Path.cwd() / "config") / "config.php"
 
@@ -37,50 +40,102 @@ def split_dbhost(dbhost: str) -> tuple[str, int | None, str | None]:
 
 @dataclass
 class Instance:
-    """An installed instance: its config.php path and parsed values."""
+    """An installed instance: its config.php path and the configuration Nextcloud reads from the
+    config folder (config.php, the other `*.config.php` files, `NC_*` variables).
+
+    `config` holds the merged values; `computed` the keys that a config file sets with PHP code
+    this tool cannot run (`get` refuses them).
+    """
 
     path: Path
     config: dict[Any, Any]
+    computed: dict[Any, configfiles.Source] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Instance:
-        """Read config.php; raise NotInstalledError when there is none."""
-        path = path or config_path()
-        if not path.is_file():
-            raise NotInstalledError()
+        """Read the configuration; raise NotInstalledError when there is no config.php."""
+        instance = cls(path or config_path(), {})
+        instance.reload()
+        return instance
+
+    def reload(self) -> None:
+        """Read the configuration again, as it is now."""
         try:
-            config = phpconfig.read(path)
+            self._take(configfiles.read(self.path))
+        except FileNotFoundError:
+            raise NotInstalledError() from None
         except phpconfig.PhpConfigError as exc:
             raise UserError(str(exc)) from exc
         except OSError as exc:
-            raise UserError(f"Cannot read {path}: {exc.strerror}") from exc
-        return cls(path, config)
+            raise UserError(f"Cannot read {exc.filename or self.path}: {exc.strerror}") from exc
 
-    def save(self) -> None:
-        """Write config.php back atomically, in Nextcloud's layout."""
+    def update_config(self, set_values: Mapping[Any, Any] | None = None, unset: Iterable[Any] = (), *,
+                      decide: configfiles.Decide | None = None) -> None:
+        """Change config.php: set and delete these top-level keys (or the ones `decide` names,
+        given the values found under the lock), leaving every other key as it is in the file now.
+
+        Refused with a UserError, nothing written, when the configuration is read-only or another
+        config file or `NC_*` variable would override the change.
+        """
+        planned = (dict(set_values or {}), list(unset))
         try:
-            phpconfig.write(self.path, self.config)
+            self._take(configfiles.update(self.path, decide or (lambda _: planned)))
+        except phpconfig.PhpConfigError as exc:
+            raise UserError(str(exc)) from exc
+        except OSError as exc:
+            raise UserError(f"Cannot write {exc.filename or self.path}: {exc.strerror}") from exc
+
+    def check_config_update(self, set_values: Mapping[Any, Any], unset: Iterable[Any] = ()) -> None:
+        """Raise the UserError `update_config` would raise for this change now; writes nothing."""
+        try:
+            configfiles.check_update(self.path, set_values, unset)
+        except phpconfig.PhpConfigError as exc:
+            raise UserError(str(exc)) from exc
         except OSError as exc:
             raise UserError(f"Cannot write {self.path}: {exc.strerror}") from exc
 
+    def reload_for(self, db: Database) -> None:
+        """After waiting for a lock on `db`: read the configuration again (another command may
+        have changed it meanwhile), finish a change a killed command left in the journal, and
+        refuse when config.php no longer points at `db`."""
+        self.reload()
+        if journal.journal_path(self).exists():
+            journal.recover(self, db)
+        now = self.connection_settings()
+        if now != db.settings:
+            raise UserError(f"config.php was changed while this command waited for another one: the instance "
+                            f"now uses the {now.describe()}. Nothing was changed; run the command again")
+
+    def _take(self, system: configfiles.SystemConfig) -> None:
+        self.config = system.values
+        self.computed = system.computed
+
     # -- values -----------------------------------------------------------------------------------
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.config.get(key, default)
+    def get(self, key: Any, default: Any = None) -> Any:
+        """A value as Nextcloud's getSystemValue gives it (null counts as not set)."""
+        if key in self.computed:
+            raise configfiles.computed_error(key, self.computed[key])
+        value = self.config.get(key)
+        return default if value is None else value
+
+    def get_if_known(self, key: Any, default: Any = None) -> Any:
+        """Like `get`, but a value only PHP can compute counts as not set (for what is only shown)."""
+        return default if key in self.computed else self.get(key, default)
 
     @property
     def installed(self) -> bool:
-        return bool(self.config.get("installed", False))
+        return php_boolval(self.get("installed", False))
 
     @property
     def data_dir(self) -> Path:
-        value = self.config.get("datadirectory")
+        value = self.get("datadirectory")
         if not value:
             raise UserError(f"'datadirectory' is not set in {self.path}")
         return Path(str(value))
 
     @property
     def instance_id(self) -> str:
-        value = self.config.get("instanceid")
+        value = self.get("instanceid")
         if not value or not re.fullmatch(r"[A-Za-z0-9]+", str(value)):
             raise UserError(f"'instanceid' is missing or invalid in {self.path}")
         return str(value)
@@ -93,12 +148,12 @@ class Instance:
     @property
     def server_secret(self) -> str:
         """The app's server secret: `passwords.secret` wins over Nextcloud's `secret`."""
-        return str(self.config.get("passwords.secret") or self.config.get("secret") or "")
+        return str(self.get("passwords.secret") or self.get("secret") or "")
 
     @property
     def prefix(self) -> str:
         """`dbtableprefix`, checked: it is spliced into SQL."""
-        prefix = str(self.config.get("dbtableprefix", "oc_"))
+        prefix = str(self.get("dbtableprefix", "oc_"))
         try:
             return check_prefix(prefix)
         except ValueError as exc:
@@ -106,15 +161,15 @@ class Instance:
 
     def connection_settings(self) -> ConnectionSettings:
         """How to reach the database, from dbtype, dbhost, dbport, dbname, dbuser, dbpassword."""
-        dbtype = str(self.config.get("dbtype", "sqlite3"))
+        dbtype = str(self.get("dbtype", "sqlite3"))
         dialect = DBTYPE_TO_DIALECT.get(dbtype)
         if dialect is None:
             raise UserError(f"Unsupported dbtype '{dbtype}' in {self.path} (use sqlite3, mysql or pgsql)")
-        dbname = str(self.config.get("dbname") or "owncloud")
-        host, port, socket = split_dbhost(str(self.config.get("dbhost") or "localhost"))
-        if self.config.get("dbport") and port is None and socket is None:  # a port in dbhost wins
+        dbname = str(self.get("dbname") or "owncloud")
+        host, port, socket = split_dbhost(str(self.get("dbhost") or "localhost"))
+        if self.get("dbport") and port is None and socket is None:  # a port in dbhost wins
             try:
-                port = int(self.config["dbport"])
+                port = int(self.get("dbport"))
             except (TypeError, ValueError):
                 raise UserError(f"Invalid dbport in {self.path}") from None
         sqlite_path = self.data_dir / f"{dbname}.db" if dialect == "sqlite" else None
@@ -125,11 +180,11 @@ class Instance:
             host=host,
             port=port,
             socket=socket,
-            user=str(self.config.get("dbuser") or ""),
-            password=str(self.config.get("dbpassword") or ""),
+            user=str(self.get("dbuser") or ""),
+            password=str(self.get("dbpassword") or ""),
             sqlite_path=sqlite_path,
-            sqlite_journal_mode=str(self.config.get("sqlite.journal_mode") or "WAL"),
-            mysql_utf8mb4=bool(self.config.get("mysql.utf8mb4", False)),
+            sqlite_journal_mode=str(self.get("sqlite.journal_mode") or "WAL"),
+            mysql_utf8mb4=php_boolval(self.get("mysql.utf8mb4", False)),
         )
 
     def connect(self) -> Database:
@@ -142,4 +197,7 @@ class Instance:
             except BaseException:
                 db.close()
                 raise
+            if self.connection_settings() != db.settings:  # the change pointed the instance elsewhere
+                db.close()
+                db = connect(self.connection_settings())
         return db

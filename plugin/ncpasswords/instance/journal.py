@@ -15,6 +15,10 @@ database finds an unlocked journal (`recover`, called by `Instance.connect`): wh
 committed, or config.php already holds the change, it completes the change; otherwise it drops
 it, after letting the operation undo what it left behind (the tables a MySQL conversion created,
 whose DDL is not transactional).
+
+The journal holds only the keys the operation changes, and config.php is written through
+`Instance.update_config` (under config.php's lock, on the file as it is then), so whatever else
+changed in config.php while the operation ran stays.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ from ..db.connection import ConnectionSettings, Database, connect
 from ..errors import UserError
 from ..fsutil import fsync_dir
 from ..repositories.config_values import AppConfig
-from . import phpconfig
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -71,10 +74,6 @@ class ConfigChange:
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     _fd: int | None = None
 
-    @property
-    def new_config(self) -> dict[Any, Any]:
-        return changed_config(self.instance.config, self.set_values, self.unset)
-
     def begin(self) -> None:
         """Write the journal (before anything changes); it stays locked until apply/discard."""
         path = journal_path(self.instance)
@@ -110,15 +109,9 @@ class ConfigChange:
         self._fd = fd
 
     def prepare(self) -> None:
-        """Write the changed config.php beside the real one and remove it again, so that a
-        config.php that cannot be written fails the operation before its COMMIT, not after."""
-        probe = self.instance.path.with_name(".ncpasswords-config-probe.php")
-        try:
-            phpconfig.write(probe, self.new_config)
-        except OSError as exc:
-            raise UserError(f"Cannot write {self.instance.path}: {exc.strerror}") from None
-        finally:
-            probe.unlink(missing_ok=True)
+        """Check that config.php takes the change (not read-only, not overridden by another config
+        file, its folder writable), so that such a failure comes before the COMMIT, not after."""
+        self.instance.check_config_update(self.set_values, self.unset)
 
     def mark(self, db: Database) -> None:
         """Write the token inside `db`'s open transaction: the change commits with it."""
@@ -129,8 +122,7 @@ class ConfigChange:
     def apply(self, db: Database) -> None:
         """After COMMIT: write config.php, remove the token from `db`, then the journal."""
         try:
-            self.instance.config = self.new_config
-            self.instance.save()
+            self.instance.update_config(self.set_values, self.unset)
             _finish(self.instance, db, self._fd)
         finally:
             self._close()
@@ -183,6 +175,7 @@ def recover(instance: Instance, db: Database) -> None:
             kind, data = str(journal.get("kind") or ""), dict(journal.get("data") or {})
         except (ValueError, KeyError, TypeError):
             raise UserError(f"Unreadable journal {path}: check config.php, then remove the journal") from None
+        instance.reload()
         new_config = changed_config(instance.config, set_values, unset)
         from .instance import Instance
 
@@ -200,8 +193,7 @@ def recover(instance: Instance, db: Database) -> None:
             if kind:
                 leftovers = list(_hook(kind)(target, data, committed) or ())
             if committed:
-                instance.config = new_config
-                instance.save()
+                instance.update_config(set_values, unset)
             if committed and target is not None and target.table_exists("appconfig"):
                 AppConfig(target, TOKEN_APP).delete(TOKEN_KEY)  # (a token that was not committed is not there)
         finally:

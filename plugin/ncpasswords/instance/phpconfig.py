@@ -4,15 +4,23 @@ Nextcloud keeps its system configuration in a PHP file that assigns an array
 to ``$CONFIG``.  Nextcloud itself writes the file as ``"<?php\\n$CONFIG = "``
 followed by PHP's ``var_export()`` of the array and ``";\\n"``, but admins edit
 it by hand, so :func:`parse` accepts the general PHP literal syntax (both
-array syntaxes, every string and number notation, comments) while rejecting
-anything that would need a PHP interpreter (function calls, constants,
-operators, variable interpolation, other statements).
+array syntaxes, every string and number notation, comments, ``.`` between
+strings) while rejecting anything that would need a PHP interpreter (function
+calls, constants, other operators, variable interpolation, other statements).
+Files that do need one (the ``*.config.php`` files of Nextcloud's Docker image
+read environment variables) are read by :mod:`.phpscan`.
 
 A PHP array is represented as an insertion-ordered ``dict`` with ``int`` or
 ``str`` keys; scalars map to ``str``, ``int``, ``float``, ``bool`` and
 ``None``.  :func:`dump` produces byte for byte what PHP 8's ``var_export``
 produces, so a file written by :func:`write` is indistinguishable from one
 written by Nextcloud.
+
+PHP strings are bytes.  Bytes that are not UTF-8 are kept as Python does for
+file names (``surrogateescape``: byte 0xE9 alone becomes ``"\udce9"``), so
+such a value reads and writes back unchanged; NUL bytes are written as
+``var_export`` writes them (``'a' . "\0" . 'b'``) and read back, as is any
+concatenation of string literals.
 """
 
 from __future__ import annotations
@@ -35,7 +43,9 @@ __all__ = [
     "PhpConfigError",
     "PhpValue",
     "dump",
+    "normalize_key",
     "parse",
+    "parse_literal",
     "read",
     "write",
 ]
@@ -262,7 +272,7 @@ class _Lexer:
                 self.error(start, "unterminated string")
             m = _DQ_PLAIN.match(text, i)
             if m is not None:
-                out += m.group().encode("utf-8", "surrogatepass")
+                out += _to_bytes(m.group())
                 i = m.end()
                 continue
             c = text[i]
@@ -283,11 +293,7 @@ class _Lexer:
             else:  # a backslash
                 i = self._dq_escape(i, out)
         self.pos = i
-        try:
-            value = out.decode("utf-8")
-        except UnicodeDecodeError:
-            self.error(start, "the string is not valid UTF-8")
-        return _Token("str", value, start, text[start:i])
+        return _Token("str", out.decode("utf-8", "surrogateescape"), start, text[start:i])
 
     def _dq_escape(self, i: int, out: bytearray) -> int:
         """Decode the escape sequence at text[i] == '\\'; return the next index."""
@@ -359,6 +365,14 @@ class _Lexer:
 # --------------------------------------------------------------------------
 
 
+def _to_bytes(text: str) -> bytes:
+    """The bytes a decoded piece of PHP source stands for (see the module docstring)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate given in a str: kept as PHP's \u{...} would
+        return text.encode("utf-8", "surrogatepass")
+
+
 def _describe(tok: _Token) -> str:
     if tok.kind == "eof":
         return "unexpected end of file"
@@ -371,9 +385,8 @@ def _describe(tok: _Token) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, filename: str) -> None:
-        self.lexer = _Lexer(text, filename)
-        self.lexer.open_tag()
+    def __init__(self, lexer: _Lexer) -> None:
+        self.lexer = lexer
         self.tok = self.lexer.next()
 
     def advance(self) -> _Token:
@@ -422,7 +435,7 @@ class _Parser:
         tok = self.tok
         if tok.kind == "str":
             self.advance()
-            return tok.value
+            return self.parse_concatenation(str(tok.value))
         if tok.kind in ("int", "float"):
             self.advance()
             return tok.value
@@ -448,6 +461,17 @@ class _Parser:
                 self.lexer.error(tok.pos, f"function calls are not supported: '{tok.text}(...)'")
             self.lexer.error(tok.pos, f"constants are not supported: '{tok.text}'")
         self.unexpected()
+
+    def parse_concatenation(self, value: str) -> str:
+        """`'a' . "\\0" . 'b'`: var_export's spelling of a string holding NUL bytes."""
+        while self.is_op("."):
+            self.advance()
+            tok = self.tok
+            if tok.kind != "str":
+                self.unexpected()
+            self.advance()
+            value = (_to_bytes(value) + _to_bytes(str(tok.value))).decode("utf-8", "surrogateescape")
+        return value
 
     def parse_signed_number(self) -> int | float:
         negate = False
@@ -493,11 +517,11 @@ class _Parser:
     def array_key(self, key: PhpValue, tok: _Token) -> int | str:
         if isinstance(key, bool) or not isinstance(key, int | str):
             self.lexer.error(tok.pos, "array keys must be strings or integers")
-        return _normalize_key(key)
+        return normalize_key(key)
 
 
-def _normalize_key(key: int | str) -> int | str:
-    """PHP stores a string key that looks like a decimal integer as that integer."""
+def normalize_key(key: int | str) -> int | str:
+    """The array key PHP stores: a string that looks like a decimal integer becomes that integer."""
     if isinstance(key, str) and _INT_KEY.fullmatch(key):
         number = int(key)
         if PHP_INT_MIN <= number <= PHP_INT_MAX:
@@ -510,19 +534,21 @@ def parse(source: str | bytes, filename: str = "<string>") -> PhpArray:
 
     ``filename`` is only used in error messages.  Raises :class:`PhpConfigError`.
     """
-    if isinstance(source, bytes):
-        try:
-            text = source.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = source.count(b"\n", 0, exc.start) + 1
-            raise PhpConfigError(
-                f"Syntax error in {filename} on line {line}: the file is not valid UTF-8",
-                filename=filename,
-                line=line,
-            ) from None
-    else:
-        text = source
-    return _Parser(text, filename).parse_file()
+    text = source.decode("utf-8", "surrogateescape") if isinstance(source, bytes) else source
+    lexer = _Lexer(text, filename)
+    lexer.open_tag()
+    return _Parser(lexer).parse_file()
+
+
+def parse_literal(lexer: _Lexer, start: int, end: int) -> PhpValue:
+    """The literal value that spans `lexer.text[start:end]` exactly (:mod:`.phpscan` reads the
+    literal parts of files with code this way). Raises :class:`PhpConfigError`."""
+    lexer.pos, lexer.closed = start, False
+    parser = _Parser(lexer)
+    value = parser.parse_value(0)
+    if parser.tok.pos != end:
+        parser.unexpected()
+    return value
 
 
 def read(path: str | os.PathLike[str]) -> PhpArray:
@@ -565,13 +591,12 @@ def _php_float(value: float) -> str:
 
 
 def _php_string(value: str, where: str) -> str:
-    if "\0" in value:
-        raise PhpConfigError(f"Cannot write config: {where}: strings with NUL bytes are not supported")
     try:
-        value.encode("utf-8")
+        value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         raise PhpConfigError(f"Cannot write config: {where}: the string is not valid Unicode") from None
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return "'" + escaped.replace("\0", "' . \"\\0\" . '") + "'"
 
 
 def _where(path: list[int | str]) -> str:
@@ -624,7 +649,7 @@ def _export_array(
             raise PhpConfigError(
                 f"Cannot write config: {_where(path)}: key {raw_key!r} is not a string or an integer"
             )
-        key = _normalize_key(raw_key)
+        key = normalize_key(raw_key)
         if key in written:
             raise PhpConfigError(
                 f"Cannot write config: {_where(path)}: keys {key!r} and {str(key)!r} are the same in PHP"
@@ -655,8 +680,8 @@ def dump(config: Mapping[int | str, PhpValue]) -> str:
 
     That is ``"<?php\\n$CONFIG = "``, PHP 8's ``var_export()`` of the array and
     ``";\\n"``.  Raises :class:`PhpConfigError` for a value PHP's var_export
-    cannot express as a plain literal (NUL bytes, non-finite floats, integers
-    outside 64 bits, other Python types).
+    cannot express as a plain literal (non-finite floats, integers outside 64
+    bits, strings with surrogates that stand for no byte, other Python types).
     """
     if not isinstance(config, Mapping):
         raise PhpConfigError("Cannot write config: $CONFIG must be an array (a dict)")
@@ -664,8 +689,6 @@ def dump(config: Mapping[int | str, PhpValue]) -> str:
     _export_array(config, 1, out, [], set())
     out.append(";\n")
     return "".join(out)
-
-
 
 
 def write(path: str | os.PathLike[str], config: Mapping[int | str, PhpValue]) -> None:
@@ -678,7 +701,7 @@ def write(path: str | os.PathLike[str], config: Mapping[int | str, PhpValue]) ->
     it points to is replaced.  On any failure the original file is untouched
     and the temporary file is removed.
     """
-    data = dump(config).encode("utf-8")
+    data = dump(config).encode("utf-8", "surrogateescape")
     target = os.path.realpath(os.fspath(path))
     directory = os.path.dirname(target)
     try:

@@ -203,7 +203,7 @@ class PasswordsSession:
             config["datadirectory"] = str(data_dir.resolve())
             config["dbname"] = dbname
             config_dir.mkdir(mode=0o750)
-            Instance(config_dir / "config.php", config).save()
+            Instance(config_dir / "config.php", {}).update_config(config)
         except BaseException:
             if dbname in self._databases:
                 self._drop(dbname)

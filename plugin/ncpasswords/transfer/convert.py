@@ -143,12 +143,15 @@ def convert(
     current = str(instance.get("dbtype", "sqlite3"))
     if DBTYPE_TO_DIALECT.get(current) == target.dialect:
         raise UserError(f"Can not convert from {current} to {target.dbtype}.")
-    new_config = target.apply(instance.config)
-    target_settings = Instance(instance.path, new_config).connection_settings()
     with instance.connect() as source, backup_lock(source):
+        instance.reload_for(source)  # config.php as it is now, not as it was before the wait
+        new_config = target.apply(instance.config)
+        change = _config_change(instance, new_config)
+        instance.check_config_update(change.set_values, change.unset)  # refused before anything is copied
         _check_source(source)
+        target_settings = Instance(instance.path, new_config).connection_settings()
         job = _Conversion(source, target_settings, options, progress or _ignore, log or _ignore)
-        return job.run(confirm_extra_tables, _config_change(instance, new_config))
+        return job.run(confirm_extra_tables, change)
 
 
 def _ignore(*_: Any) -> None:
