@@ -63,5 +63,5 @@ def nextcloud_instance(scratch: ScratchDb, base: Path, prefix: str = DUMP_PREFIX
     instance = Instance(config_file, config)
     instance.data_dir.mkdir(parents=True, exist_ok=True)
     (instance.data_dir / ".ocdata").touch()
-    instance.save()
+    instance.update_config(config)
     return InstalledInstance(scratch, config_file.parent)

@@ -201,7 +201,7 @@ def test_recovery_keeps_a_change_made_meanwhile(two_backups: InstalledInstance, 
 
 def _install_args(db: ScratchDb) -> list[str]:
     opts = db.install_options()
-    args = ["maintenance:install", "--database", opts.database, "--database-name", str(opts.database_name),
+    args = ["--no-warnings", "maintenance:install", "--database", opts.database, "--database-name", str(opts.database_name),
             "--data-dir", str(opts.data_dir)]
     if db.engine != "sqlite":
         args += ["--database-host", opts.database_host, "--database-port", str(opts.database_port or ""),
