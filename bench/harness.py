@@ -43,27 +43,43 @@ RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
 ENGINES = ("sqlite", "pgsql", "mysql")
 ENGINE_NAMES = {"sqlite": "SQLite", "pgsql": "PostgreSQL", "mysql": "MariaDB"}
-PG = {"host": os.environ.get("NCP_BENCH_PGSQL_HOST", "127.0.0.1"),
-      "port": os.environ.get("NCP_BENCH_PGSQL_PORT", "5432"),
-      "user": os.environ.get("NCP_BENCH_PGSQL_USER", "postgres")}
-MY = {"host": os.environ.get("NCP_BENCH_MYSQL_HOST", "127.0.0.1"),
-      "port": os.environ.get("NCP_BENCH_MYSQL_PORT", "3306"),
-      "user": os.environ.get("NCP_BENCH_MYSQL_USER", "root"),
-      "password": os.environ.get("NCP_BENCH_MYSQL_PASSWORD", "")}
+PG = {
+    "host": os.environ.get("NCP_BENCH_PGSQL_HOST", "127.0.0.1"),
+    "port": os.environ.get("NCP_BENCH_PGSQL_PORT", "5432"),
+    "user": os.environ.get("NCP_BENCH_PGSQL_USER", "postgres"),
+}
+MY = {
+    "host": os.environ.get("NCP_BENCH_MYSQL_HOST", "127.0.0.1"),
+    "port": os.environ.get("NCP_BENCH_MYSQL_PORT", "3306"),
+    "user": os.environ.get("NCP_BENCH_MYSQL_USER", "root"),
+    "password": os.environ.get("NCP_BENCH_MYSQL_PASSWORD", ""),
+}
 PREFIX = "oc_"
 # The tables a backup holds and a restore fills (backup/restore.py DATA_TABLES).
 TABLES = (
-    "passwords_tag", "passwords_share", "passwords_folder", "passwords_password", "passwords_keychain",
-    "passwords_challenge", "passwords_tag_rv", "passwords_folder_rv", "passwords_password_rv",
+    "passwords_tag",
+    "passwords_share",
+    "passwords_folder",
+    "passwords_password",
+    "passwords_keychain",
+    "passwords_challenge",
+    "passwords_tag_rv",
+    "passwords_folder_rv",
+    "passwords_password_rv",
     "passwords_pw_tag_rel",
 )
 # The app's other tables, empty in the samples: converted by both sides too.
 EXTRA_TABLES = ("passwords_session", "passwords_registration")
 # Targets: ours / native must be at most this (size M); RSS limits at the largest size.
 TARGETS = {
-    ("pgsql", "restore"): 1.25, ("mysql", "restore"): 1.25, ("sqlite", "restore"): 1.5,
-    ("pgsql", "create"): 1.5, ("mysql", "create"): 1.5, ("sqlite", "create"): 1.5,
-    ("pgsql", "create after restore"): 1.5, ("mysql", "create after restore"): 1.5,
+    ("pgsql", "restore"): 1.25,
+    ("mysql", "restore"): 1.25,
+    ("sqlite", "restore"): 1.5,
+    ("pgsql", "create"): 1.5,
+    ("mysql", "create"): 1.5,
+    ("sqlite", "create"): 1.5,
+    ("pgsql", "create after restore"): 1.5,
+    ("mysql", "create after restore"): 1.5,
     ("sqlite", "create after restore"): 1.5,
     ("mysql→pgsql", "convert"): 0.6,
 }
@@ -110,13 +126,20 @@ class Measure:
     rss_kb: int = 0
 
 
-def run(cmd: Sequence[str] | str, *, env: dict[str, str] | None = None, stdin: Path | None = None,
-        stdout: Path | None = None) -> Measure:
+def run(
+    cmd: Sequence[str] | str,
+    *,
+    env: dict[str, str] | None = None,
+    stdin: Path | None = None,
+    stdout: Path | None = None,
+) -> Measure:
     """Run a command (a string runs in bash with pipefail); wall time and the child's peak RSS."""
     args: list[str] = ["bash", "-o", "pipefail", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-    with tempfile.TemporaryFile() as err, \
-            (stdin.open("rb") if stdin else open(os.devnull, "rb")) as inp, \
-            (stdout.open("wb") if stdout else open(os.devnull, "wb")) as out:
+    with (
+        tempfile.TemporaryFile() as err,
+        stdin.open("rb") if stdin else open(os.devnull, "rb") as inp,
+        stdout.open("wb") if stdout else open(os.devnull, "wb") as out,
+    ):
         start = time.perf_counter()
         proc = subprocess.Popen(args, stdin=inp, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -215,12 +238,14 @@ def admin_connection(engine: str) -> Any:
     if engine == "pgsql":
         import psycopg
 
-        return psycopg.connect(host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname="postgres",
-                               autocommit=True)
+        return psycopg.connect(
+            host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname="postgres", autocommit=True
+        )
     import pymysql
 
-    return pymysql.connect(host=MY["host"], port=int(MY["port"]), user=MY["user"], password=MY["password"],
-                           autocommit=True)
+    return pymysql.connect(
+        host=MY["host"], port=int(MY["port"]), user=MY["user"], password=MY["password"], autocommit=True
+    )
 
 
 def recreate_database(engine: str, name: str) -> None:
@@ -250,12 +275,24 @@ def setup(engine: str, suffix: str = "") -> Bench:
         opts = InstallOptions(database="sqlite", database_name=name, data_dir=data)
     elif engine == "pgsql":
         recreate_database(engine, name)
-        opts = InstallOptions(database="pgsql", database_name=name, database_host=PG["host"],
-                              database_port=PG["port"], database_user=PG["user"], data_dir=data)
+        opts = InstallOptions(
+            database="pgsql",
+            database_name=name,
+            database_host=PG["host"],
+            database_port=PG["port"],
+            database_user=PG["user"],
+            data_dir=data,
+        )
     else:
         recreate_database(engine, name)
-        opts = InstallOptions(database="mysql", database_name=name, database_host=f"{MY['host']}:{MY['port']}",
-                              database_user=MY["user"], database_pass=MY["password"], data_dir=data)
+        opts = InstallOptions(
+            database="mysql",
+            database_name=name,
+            database_host=f"{MY['host']}:{MY['port']}",
+            database_user=MY["user"],
+            database_pass=MY["password"],
+            data_dir=data,
+        )
     instance = install(opts, home / "config" / "config.php")
     bench = Bench(engine, name, home, instance, [PREFIX + t for t in TABLES])
     bench.backups.mkdir(parents=True, exist_ok=True)
@@ -266,8 +303,9 @@ def place(bench: Bench, sample: Path, label: str) -> None:
     """Put the sample into the instance's backups folder under `label`."""
     target = bench.backups / f"{label}.json.gz"
     if not target.exists():
-        os.link(sample, target) if sample.stat().st_dev == bench.backups.stat().st_dev else \
-            shutil.copyfile(sample, target)
+        os.link(sample, target) if sample.stat().st_dev == bench.backups.stat().st_dev else shutil.copyfile(
+            sample, target
+        )
 
 
 # -- native commands ---------------------------------------------------------------------------
@@ -287,8 +325,10 @@ def native_dump(bench: Bench) -> str:
         flags = " ".join(f"-t {t}" for t in bench.tables)
         return f"pg_dump --data-only --no-owner --no-privileges {flags} {pg_conn_args(bench.dbname)}"
     if bench.engine == "mysql":
-        return (f"mysqldump {my_conn_args()} --single-transaction --extended-insert --no-create-info "
-                f"{bench.dbname} {tables}")
+        return (
+            f"mysqldump {my_conn_args()} --single-transaction --extended-insert --no-create-info "
+            f"{bench.dbname} {tables}"
+        )
     return f"sqlite3 {shlex.quote(str(bench.sqlite_path))} '.dump --data-only {tables}'"
 
 
@@ -360,16 +400,18 @@ def bench_engine(engine: str, size: str, seed: int, runs: int, results: Results,
     for i in range(runs):
         first_ours = i % 2 == 0
         pairs: dict[str, dict[str, Measure]] = {"restore": {}, "create": {}}
-        for who in (("ours", "native") if first_ours else ("native", "ours")):
+        for who in ("ours", "native") if first_ours else ("native", "ours"):
             bench.clear()
             pairs["restore"][who] = ours_restore() if who == "ours" else native_restore()
             bench.settle()
-        for who in (("ours", "native") if first_ours else ("native", "ours")):
+        for who in ("ours", "native") if first_ours else ("native", "ours"):
             pairs["create"][who] = ours_create() if who == "ours" else native_create()
         for op, pair in pairs.items():
             record(results, f"{engine}|{op}|{size}", pair["ours"], pair["native"])
-            log(f"{engine} {op} {size} run {i + 1}: ours {pair['ours'].seconds:.2f}s "
-                f"({pair['ours'].rss_kb / 1024:.0f} MB), native {pair['native'].seconds:.2f}s")
+            log(
+                f"{engine} {op} {size} run {i + 1}: ours {pair['ours'].seconds:.2f}s "
+                f"({pair['ours'].rss_kb / 1024:.0f} MB), native {pair['native'].seconds:.2f}s"
+            )
 
 
 FRESH = "create after restore"
@@ -385,7 +427,7 @@ def bench_fresh(engine: str, size: str, seed: int, runs: int, results: Results, 
     out_native = RESULTS / "dumps" / f"{engine}-{size}-create-fresh.sql.gz"
     for i in range(runs):
         pair: dict[str, Measure] = {}
-        for who in (("ours", "native") if i % 2 == 0 else ("native", "ours")):
+        for who in ("ours", "native") if i % 2 == 0 else ("native", "ours"):
             bench = setup(engine, "_fresh")
             if who == "ours":
                 place(bench, sample, label)
@@ -395,8 +437,10 @@ def bench_fresh(engine: str, size: str, seed: int, runs: int, results: Results, 
                 native_load(bench, dump)
                 pair[who] = run(f"{native_dump(bench)} | gzip -6 > {shlex.quote(str(out_native))}")
         record(results, f"{engine}|{FRESH}|{size}", pair["ours"], pair["native"])
-        log(f"{engine} {FRESH} {size} run {i + 1}: ours {pair['ours'].seconds:.2f}s "
-            f"({pair['ours'].rss_kb / 1024:.0f} MB), native {pair['native'].seconds:.2f}s")
+        log(
+            f"{engine} {FRESH} {size} run {i + 1}: ours {pair['ours'].seconds:.2f}s "
+            f"({pair['ours'].rss_kb / 1024:.0f} MB), native {pair['native'].seconds:.2f}s"
+        )
 
 
 def bench_convert(size: str, seed: int, runs: int, results: Results, log: Callable[[str], None]) -> None:
@@ -415,17 +459,20 @@ def bench_convert(size: str, seed: int, runs: int, results: Results, log: Callab
     target = "ncp_bench_pgsql_conv"
     for i in range(runs):
         pair: dict[str, Measure] = {}
-        for who in (("ours", "native") if i % 2 == 0 else ("native", "ours")):
+        for who in ("ours", "native") if i % 2 == 0 else ("native", "ours"):
             recreate_database("pgsql", target)
             pair[who] = _convert_ours(source, target) if who == "ours" else _pgloader(source, target)
         record(results, f"mysql→pgsql|convert|{size}", pair["ours"], pair["native"])
-        log(f"convert {size} run {i + 1}: ours {pair['ours'].seconds:.2f}s ({pair['ours'].rss_kb / 1024:.0f} MB), "
-            f"pgloader {pair['native'].seconds:.2f}s")
+        log(
+            f"convert {size} run {i + 1}: ours {pair['ours'].seconds:.2f}s ({pair['ours'].rss_kb / 1024:.0f} MB), "
+            f"pgloader {pair['native'].seconds:.2f}s"
+        )
 
 
 def _has_convert() -> bool:
-    out = subprocess.run([sys.executable, "-m", "ncpasswords", "list", "--raw"], capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "ncpasswords", "list", "--raw"], capture_output=True, text=True, check=False
+    )
     return "db:convert-type" in out.stdout
 
 
@@ -444,8 +491,8 @@ def _pgloader(source: Bench, target: str) -> Measure:
     names = ", ".join(f"'{t}'" for t in sorted({*source.tables, *(PREFIX + t for t in EXTRA_TABLES)}))
     password = f":{MY['password']}" if MY["password"] else ""
     load = f"""LOAD DATABASE
-  FROM mysql://{MY['user']}{password}@{MY['host']}:{MY['port']}/{source.dbname}
-  INTO postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{target}
+  FROM mysql://{MY["user"]}{password}@{MY["host"]}:{MY["port"]}/{source.dbname}
+  INTO postgresql://{PG["user"]}@{PG["host"]}:{PG["port"]}/{target}
   WITH prefetch rows = 5000, batch rows = 2500
   INCLUDING ONLY TABLE NAMES MATCHING {names}
   ALTER SCHEMA '{source.dbname}' RENAME TO 'public';
@@ -466,8 +513,10 @@ def bench_rss(engine: str, size: str, seed: int, results: Results, log: Callable
     create = bench.occ("-q", "passwords:backup:create", "benchout")
     record(results, f"{engine}|restore-rss|{size}", restore)
     record(results, f"{engine}|create-rss|{size}", create)
-    log(f"{engine} {size}: restore {restore.seconds:.1f}s {restore.rss_kb / 1024:.0f} MB, "
-        f"create {create.seconds:.1f}s {create.rss_kb / 1024:.0f} MB")
+    log(
+        f"{engine} {size}: restore {restore.seconds:.1f}s {restore.rss_kb / 1024:.0f} MB, "
+        f"create {create.seconds:.1f}s {create.rss_kb / 1024:.0f} MB"
+    )
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -532,11 +581,17 @@ def _engine_name(engine: str) -> str:
 
 def build_report(results: Results, meta: dict[str, Any]) -> tuple[str, str]:
     """(console table, markdown document)."""
-    lines = ["| engine | operation | size | ours (s) | native (s) | native tool | ours / native | target | "
-             "peak RSS ours (MB) |", "|---|---|---|---:|---:|---|---:|---|---:|"]
+    lines = [
+        "| engine | operation | size | ours (s) | native (s) | native tool | ours / native | target | "
+        "peak RSS ours (MB) |",
+        "|---|---|---|---:|---:|---|---:|---|---:|",
+    ]
     notes: list[str] = []
-    tools = {"pgsql": ("psql < pg_dump", "pg_dump \\| gzip"), "mysql": ("mariadb < mysqldump", "mysqldump \\| gzip"),
-             "sqlite": ("sqlite3 < .dump", "sqlite3 .dump \\| gzip")}
+    tools = {
+        "pgsql": ("psql < pg_dump", "pg_dump \\| gzip"),
+        "mysql": ("mariadb < mysqldump", "mysqldump \\| gzip"),
+        "sqlite": ("sqlite3 < .dump", "sqlite3 .dump \\| gzip"),
+    }
     for key, rows in results.items():
         engine, op, size = key.split("|")
         if op.endswith("-rss"):
@@ -551,14 +606,17 @@ def build_report(results: Results, meta: dict[str, Any]) -> tuple[str, str]:
             met = ratio <= limit
             verdict = f"≤ {limit:g}× {'met' if met else '**missed**'}"
             if not met:
-                notes.append(f"* {_engine_name(engine)} {op}: "
-                             f"{NOTES.get((engine, op), 'not profiled yet')}")
+                notes.append(f"* {_engine_name(engine)} {op}: {NOTES.get((engine, op), 'not profiled yet')}")
         rss = max(r["rss_kb"] for r in rows) / 1024
         name = _engine_name(engine)
-        lines.append(f"| {name} | {op} | {size} | {ours:.2f} | {native:.2f} | {tool} | {ratio:.2f} | {verdict} | "
-                     f"{rss:.0f} |")
-    rss_lines = [f"| engine | operation | {' | '.join(f'RSS at {s} (MB)' for s in meta['rss_sizes'])} | "
-                 f"largest / smallest | target |", "|---|---|" + "---:|" * len(meta["rss_sizes"]) + "---:|---|"]
+        lines.append(
+            f"| {name} | {op} | {size} | {ours:.2f} | {native:.2f} | {tool} | {ratio:.2f} | {verdict} | {rss:.0f} |"
+        )
+    rss_lines = [
+        f"| engine | operation | {' | '.join(f'RSS at {s} (MB)' for s in meta['rss_sizes'])} | "
+        f"largest / smallest | target |",
+        "|---|---|" + "---:|" * len(meta["rss_sizes"]) + "---:|---|",
+    ]
     for engine in meta["rss_engines"]:
         for op in ("restore", "create"):
             values = []
@@ -583,9 +641,9 @@ def build_report(results: Results, meta: dict[str, Any]) -> tuple[str, str]:
     doc = f"""# Benchmarks
 
 ncpasswords' backup restore, backup create and MariaDB → PostgreSQL convert against the engines'
-own tools on the same rows. Written by `{meta['command']}` on {meta['date']} at commit
-{meta['commit']} ({meta['runs']} alternating runs per pair, medians; load average
-{meta['load_before']} before, {meta['load_after']} after; {meta['elapsed']:.0f} s in all).
+own tools on the same rows. Written by `{meta["command"]}` on {meta["date"]} at commit
+{meta["commit"]} ({meta["runs"]} alternating runs per pair, medians; load average
+{meta["load_before"]} before, {meta["load_after"]} after; {meta["elapsed"]:.0f} s in all).
 
 ## Machine
 
@@ -604,11 +662,11 @@ Ratios are ours / native; "target" is the acceptance limit of that ratio.
 Peak RSS of one `passwords:backup:restore` and one `passwords:backup:create` per engine at each size
 (the `occ` process; the database servers are not counted).
 
-{rss_table or '(not measured in this run)'}
+{rss_table or "(not measured in this run)"}
 
 ## Notes
 
-{chr(10).join(notes) if notes else 'Every target is met.'}
+{chr(10).join(notes) if notes else "Every target is met."}
 
 ## What is measured
 
@@ -652,8 +710,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="alternating runs per pair (default 3)")
     parser.add_argument("--seed", type=int, default=1, help="sample data seed (default 1)")
     parser.add_argument("--rss-sizes", default="S,L", help="sizes of the memory check (default S,L; '' skips)")
-    parser.add_argument("--fresh-sizes", default="M,L",
-                        help="sizes of create right after restore into a new database (default M,L; '' skips)")
+    parser.add_argument(
+        "--fresh-sizes",
+        default="M,L",
+        help="sizes of create right after restore into a new database (default M,L; '' skips)",
+    )
     parser.add_argument("--fresh-runs", type=int, default=None, help="runs of that comparison (default --runs)")
     parser.add_argument("--rss-engines", default=None, help="engines of the memory check (default --engines)")
     parser.add_argument("--no-convert", action="store_true", help="skip the convert vs pgloader comparison")
@@ -684,14 +745,15 @@ def main(argv: list[str] | None = None) -> int:
             bench_convert(size, args.seed, args.runs, results, log)
     for size in [] if args.convert_only else fresh_sizes:
         for engine in engines:
-            bench_fresh(engine, size, args.seed, args.runs if args.fresh_runs is None else args.fresh_runs,
-                        results, log)
+            bench_fresh(
+                engine, size, args.seed, args.runs if args.fresh_runs is None else args.fresh_runs, results, log
+            )
     for size in rss_sizes:
         for engine in rss_engines:
             bench_rss(engine, size, args.seed, results, log)
     meta = {
-        "command": "python -m bench" + ("" if argv is None and len(sys.argv) == 1 else
-                                        " " + shlex.join(argv if argv is not None else sys.argv[1:])),
+        "command": "python -m bench"
+        + ("" if argv is None and len(sys.argv) == 1 else " " + shlex.join(argv if argv is not None else sys.argv[1:])),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": version_of(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         "runs": args.runs,

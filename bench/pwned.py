@@ -28,10 +28,12 @@ def generate(path: Path, lines: int) -> None:
     step = (1 << 160) // lines
     with open(path, "w", newline="") as handle:
         for start in range(0, lines, 200_000):
-            handle.write("".join(
-                f"{i * step + (i * _MULT + 17) % step:040X}:{(i * 7919 + 3) % 600 + 1}\r\n"
-                for i in range(start, min(lines, start + 200_000))
-            ))
+            handle.write(
+                "".join(
+                    f"{i * step + (i * _MULT + 17) % step:040X}:{(i * 7919 + 3) % 600 + 1}\r\n"
+                    for i in range(start, min(lines, start + 200_000))
+                )
+            )
 
 
 def measure(lines: int, size: int) -> tuple[float, float]:
@@ -43,8 +45,9 @@ def measure(lines: int, size: int) -> tuple[float, float]:
     occ = Path(sys.executable).parent / "occ"
     with tempfile.TemporaryDirectory() as work:
         started = time.monotonic()
-        child = subprocess.Popen([str(occ), "-q", "passwords:pwned-list:process", str(source),
-                                  f"--size={size}", "--mode=gzip"], cwd=work)
+        child = subprocess.Popen(
+            [str(occ), "-q", "passwords:pwned-list:process", str(source), f"--size={size}", "--mode=gzip"], cwd=work
+        )
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.monotonic() - started
     if status != 0:

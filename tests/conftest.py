@@ -46,12 +46,14 @@ def _admin(engine: str) -> Any:
     if engine == "pgsql":
         import psycopg
 
-        return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True,
-                               connect_timeout=5)
+        return psycopg.connect(
+            host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True, connect_timeout=5
+        )
     import pymysql
 
-    return pymysql.connect(host=MY_HOST, port=MY_PORT, user=MY_USER, password=MY_PASS, autocommit=True,
-                           connect_timeout=5)
+    return pymysql.connect(
+        host=MY_HOST, port=MY_PORT, user=MY_USER, password=MY_PASS, autocommit=True, connect_timeout=5
+    )
 
 
 @dataclass
@@ -67,23 +69,37 @@ class ScratchDb:
             return ConnectionSettings("sqlite", self.name, prefix, sqlite_path=self.sqlite_dir / f"{self.name}.db")
         if self.engine == "pgsql":
             return ConnectionSettings("pgsql", self.name, prefix, host=PG_HOST, port=PG_PORT, user=PG_USER)
-        return ConnectionSettings("mysql", self.name, prefix, host=MY_HOST, port=MY_PORT, user=MY_USER,
-                                  password=MY_PASS)
+        return ConnectionSettings(
+            "mysql", self.name, prefix, host=MY_HOST, port=MY_PORT, user=MY_USER, password=MY_PASS
+        )
 
     def connect(self, prefix: str = "oc_") -> Database:
         return connect(self.settings(prefix), create=True)
 
     def install_options(self, prefix: str = "oc_") -> InstallOptions:
         if self.engine == "sqlite":
-            return InstallOptions(database="sqlite", database_name=self.name, database_table_prefix=prefix,
-                                  data_dir=str(self.sqlite_dir))
+            return InstallOptions(
+                database="sqlite", database_name=self.name, database_table_prefix=prefix, data_dir=str(self.sqlite_dir)
+            )
         if self.engine == "pgsql":
-            return InstallOptions(database="pgsql", database_name=self.name, database_host=PG_HOST,
-                                  database_port=str(PG_PORT), database_user=PG_USER, database_table_prefix=prefix,
-                                  data_dir=str(self.sqlite_dir))
-        return InstallOptions(database="mysql", database_name=self.name, database_host=f"{MY_HOST}:{MY_PORT}",
-                              database_user=MY_USER, database_pass=MY_PASS, database_table_prefix=prefix,
-                              data_dir=str(self.sqlite_dir))
+            return InstallOptions(
+                database="pgsql",
+                database_name=self.name,
+                database_host=PG_HOST,
+                database_port=str(PG_PORT),
+                database_user=PG_USER,
+                database_table_prefix=prefix,
+                data_dir=str(self.sqlite_dir),
+            )
+        return InstallOptions(
+            database="mysql",
+            database_name=self.name,
+            database_host=f"{MY_HOST}:{MY_PORT}",
+            database_user=MY_USER,
+            database_pass=MY_PASS,
+            database_table_prefix=prefix,
+            data_dir=str(self.sqlite_dir),
+        )
 
 
 @contextlib.contextmanager

@@ -33,10 +33,11 @@ def schema_statements(engine: str, prefix: str = DUMP_PREFIX, version: str = "34
     def rename(match: re.Match[str]) -> str:
         name = match[0]
         derived = name.endswith(("_pkey", "_seq")) and any(name.startswith(t + "_") for t in tables)
-        return prefix + name[len(DUMP_PREFIX):] if name in tables or derived else name
+        return prefix + name[len(DUMP_PREFIX) :] if name in tables or derived else name
 
     lines = [
-        line for line in text.splitlines()
+        line
+        for line in text.splitlines()
         if not line.startswith(("\\", "/*M!", "SELECT pg_catalog.set_config('search_path'"))
         and not line.startswith("CREATE TABLE sqlite_sequence")
     ]
@@ -50,8 +51,9 @@ def load_nextcloud_schema(db: Database, version: str = "34") -> None:
         db.execute_sql(statement).close()
 
 
-def nextcloud_instance(scratch: ScratchDb, base: Path, prefix: str = DUMP_PREFIX,
-                       version: str = "34") -> InstalledInstance:
+def nextcloud_instance(
+    scratch: ScratchDb, base: Path, prefix: str = DUMP_PREFIX, version: str = "34"
+) -> InstalledInstance:
     """A scratch database holding Nextcloud's schema and a config.php (in `base/config`) for it,
     with the data directory `scratch.sqlite_dir`."""
     with scratch.connect(prefix) as db:

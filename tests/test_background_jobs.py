@@ -38,9 +38,21 @@ def create_nextcloud_jobs_table(db: Database, engine: str) -> None:
 
 def add_job(db: Database, job_id: int, class_name: str, **columns: int) -> None:
     values = {"last_run": 0, "last_checked": 0, "reserved_at": 0, **columns}
-    db.insert_many("jobs", ["id", "class", "argument", "argument_hash", "last_run", "last_checked", "reserved_at"],
-                   [(job_id, class_name, "null", hashlib.sha256(b"null").hexdigest(), values["last_run"],
-                     values["last_checked"], values["reserved_at"])])
+    db.insert_many(
+        "jobs",
+        ["id", "class", "argument", "argument_hash", "last_run", "last_checked", "reserved_at"],
+        [
+            (
+                job_id,
+                class_name,
+                "null",
+                hashlib.sha256(b"null").hexdigest(),
+                values["last_run"],
+                values["last_checked"],
+                values["reserved_at"],
+            )
+        ],
+    )
 
 
 def job_row(db: Database, job_id: int) -> dict[str, object]:
@@ -114,8 +126,9 @@ def test_a_row_changed_since_it_was_read_is_not_claimed(nextcloud: InstalledInst
         record = jobs.next(JOBS[0], now)
         assert record is not None and record.id == 4711
         # Nextcloud's cron reserves the row between our read and our reservation.
-        db.execute_sql(f"UPDATE {db.table('jobs')} SET reserved_at = {now}, last_checked = {now} "
-                       f"WHERE id = 4711").close()
+        db.execute_sql(
+            f"UPDATE {db.table('jobs')} SET reserved_at = {now}, last_checked = {now} WHERE id = 4711"
+        ).close()
         with jobs.claim(record, now) as held:
             assert held is None
         assert job_row(db, 4711)["reserved_at"] == now
@@ -124,30 +137,52 @@ def test_a_row_changed_since_it_was_read_is_not_claimed(nextcloud: InstalledInst
 
 def test_list_shows_the_apps_jobs(nextcloud: InstalledInstance) -> None:
     with nextcloud.connect() as db:
-        db.execute_sql(f"UPDATE {db.table('jobs')} SET last_run = 1700000000, last_checked = 1700000000 "
-                       f"WHERE id = 4711").close()
+        db.execute_sql(
+            f"UPDATE {db.table('jobs')} SET last_run = 1700000000, last_checked = 1700000000 WHERE id = 4711"
+        ).close()
     result = nextcloud.occ("background-job:list", "--output=json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [
-        {"id": 4711, "class": BACKUP_JOB, "last_run": "2023-11-14T22:13:20+00:00", "argument": "null",
-         "next_run": "2023-11-15T22:13:01+00:00"},
-        {"id": 4712, "class": "OCA\\Passwords\\Cron\\ProcessDeletedUser", "last_run": "1970-01-01T00:00:00+00:00",
-         "argument": "null", "next_run": None},
+        {
+            "id": 4711,
+            "class": BACKUP_JOB,
+            "last_run": "2023-11-14T22:13:20+00:00",
+            "argument": "null",
+            "next_run": "2023-11-15T22:13:01+00:00",
+        },
+        {
+            "id": 4712,
+            "class": "OCA\\Passwords\\Cron\\ProcessDeletedUser",
+            "last_run": "1970-01-01T00:00:00+00:00",
+            "argument": "null",
+            "next_run": None,
+        },
     ]
     plain = nextcloud.occ("background-job:list", "--class", BACKUP_JOB, "--limit=1").stdout.splitlines()
-    assert plain[1] == "| id   | class                        | last_run                  | argument | next_run" \
-                       "                  |"
+    assert (
+        plain[1] == "| id   | class                        | last_run                  | argument | next_run"
+        "                  |"
+    )
     assert plain[3].startswith(f"| 4711 | {BACKUP_JOB} | 2023-11-14T22:13:20+00:00 | null     |")
     assert plain[-1] == "Output is currently limited to 1 jobs. Specify `-l, --limit[=LIMIT]` to override."
     grouped = json.loads(nextcloud.occ("background-job:list", "--group", "--output=json").stdout)
-    assert grouped == [{"class": BACKUP_JOB, "count": 1},
-                       {"class": "OCA\\Passwords\\Cron\\ProcessDeletedUser", "count": 1}]
+    assert grouped == [
+        {"class": BACKUP_JOB, "count": 1},
+        {"class": "OCA\\Passwords\\Cron\\ProcessDeletedUser", "count": 1},
+    ]
 
 
 def test_list_and_worker_without_nextclouds_job_list(installed: InstalledInstance) -> None:
     listed = json.loads(installed.occ("background-job:list", "--output=json").stdout)
-    assert listed == [{"id": None, "class": BACKUP_JOB, "last_run": "1970-01-01T00:00:00+00:00",
-                       "argument": "null", "next_run": "1970-01-01T23:59:41+00:00"}]
+    assert listed == [
+        {
+            "id": None,
+            "class": BACKUP_JOB,
+            "last_run": "1970-01-01T00:00:00+00:00",
+            "argument": "null",
+            "next_run": "1970-01-01T23:59:41+00:00",
+        }
+    ]
     with installed.connect() as db:
         AppConfig(db).set("backup/interval", "3600")
     assert installed.occ("background-job:worker", "--once", "\\oca\\passwords\\cron\\backupjob").returncode == 0
@@ -169,8 +204,9 @@ def test_worker_refuses_unknown_classes_and_durations(installed: InstalledInstan
     assert auto_backups(installed) == []
 
 
-@pytest.mark.parametrize(("value", "seconds"), [("30", 30), ("30s", 30), ("10m", 600), ("2H", 7200), ("1.9", 1),
-                                               ("1e400", 0)])
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("30", 30), ("30s", 30), ("10m", 600), ("2H", 7200), ("1.9", 1), ("1e400", 0)]
+)
 def test_stop_after_units(value: str, seconds: int) -> None:
     assert parse_stop_after(value) == seconds
     with pytest.raises(UserError):
@@ -197,8 +233,13 @@ def test_looping_worker_stops_after_its_time_and_on_sigterm(installed: Installed
     assert installed.occ("background-job:worker", "--interval=0").returncode == 0  # nothing due: exits
 
     env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(installed.config_dir)}
-    process = subprocess.Popen([sys.executable, "-m", "ncpasswords", "background-job:worker", "-v", "-i", "60"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ncpasswords", "background-job:worker", "-v", "-i", "60"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None
     while "Waiting for jobs to become due" not in (line := process.stdout.readline()):
         assert line, process.stderr.read() if process.stderr else ""

@@ -101,7 +101,9 @@ def test_old_versions_restore_to_the_same_data(installed: InstalledInstance, tmp
         [r["uuid"] for r in p["revisions"]] for p in example["passwords"]
     ]
     assert {r["client"] for p in restored["passwords"] for r in p["revisions"]} <= {
-        "CLIENT::UNKNOWN", "Firefox (Linux)", *(r["client"] for p in example["passwords"] for r in p["revisions"])
+        "CLIENT::UNKNOWN",
+        "Firefox (Linux)",
+        *(r["client"] for p in example["passwords"] for r in p["revisions"]),
     }
     assert list(restored["keys"]["users"]) == list(example["keys"]["users"])
     assert len(restored["keychains"]) == (2 if make is make_v105 else 0)
@@ -302,8 +304,9 @@ def test_restore_command_flow(installed: InstalledInstance) -> None:
     assert document_of(installed.instance)["passwords"] == []
     result = installed.occ("-q", "passwords:backup:restore", name)
     assert result.returncode == 107
-    result = installed.occ("-n", "passwords:backup:restore", name, "--no-data", "--no-user-settings",
-                           "--no-app-settings")
+    result = installed.occ(
+        "-n", "passwords:backup:restore", name, "--no-data", "--no-user-settings", "--no-app-settings"
+    )
     assert result.returncode == 1 and result.stdout.endswith(" - nothing\n")
     result = installed.occ("passwords:backup:restore", name, input="yes\n")
     assert result.returncode == 0, result.stderr
@@ -362,7 +365,8 @@ def test_restore_for_one_user_names_the_user_quoted(installed: InstalledInstance
 
 
 def test_a_value_longer_than_max_allowed_packet_is_refused_before_anything_is_deleted(
-        installed: InstalledInstance, engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    installed: InstalledInstance, engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     restore_file(installed, EXAMPLE)
     doc = json.loads(EXAMPLE.read_text())
     doc["passwords"][0]["revisions"][1]["notes"] = "n" * (20 << 20)  # MariaDB's default packet: 16 MiB
@@ -381,8 +385,10 @@ def test_a_value_longer_than_max_allowed_packet_is_refused_before_anything_is_de
         assert limit is None and imported.returncode == 0 and restored.returncode == 0, (imported, restored)
         return
     assert limit is not None and limit.bytes < 20 << 20
-    message = (f"PasswordRevision 'a3e8c1d4-2b7f-4a9e-8c6d-1e5f3b9a7d20': 'notes' is 20.0 MiB, more than the "
-               f"database server takes in one statement (max_allowed_packet = {limit.bytes / (1 << 20):.1f} MiB)\n")
+    message = (
+        f"PasswordRevision 'a3e8c1d4-2b7f-4a9e-8c6d-1e5f3b9a7d20': 'notes' is 20.0 MiB, more than the "
+        f"database server takes in one statement (max_allowed_packet = {limit.bytes / (1 << 20):.1f} MiB)\n"
+    )
     assert (imported.returncode, imported.stderr) == (1, message)
     assert (restored.returncode, restored.stderr) == (1, message)
     assert not deleted
@@ -404,7 +410,8 @@ def test_restore_refuses_an_empty_or_blank_user(installed: InstalledInstance) ->
             assert result.stdout == "", args  # refused before the plan or the prompt
             assert result.stderr.count("\n") == 1 and result.stderr.startswith("Invalid --user "), result.stderr
     assert installed.occ("-n", "passwords:backup:restore", name, "--user=").stderr == (
-        "Invalid --user '': a user id cannot be empty\n")
+        "Invalid --user '': a user id cannot be empty\n"
+    )
     with installed.connect() as db:
         assert database_state(db) == before
     # `--user` without a value counts as not given, as in the reference: every user is restored.

@@ -206,8 +206,13 @@ def test_import_names() -> None:
 
 
 def test_listing_order_and_folder_merge(store: BackupStorage) -> None:
-    for name in ("before-upgrade.json.gz", "2024-05-01_00-00-00.json.gz", "migration.json", "Zed.json.gz",
-                 "2024-06-01_03-15-00.json.gz"):
+    for name in (
+        "before-upgrade.json.gz",
+        "2024-05-01_00-00-00.json.gz",
+        "migration.json",
+        "Zed.json.gz",
+        "2024-06-01_03-15-00.json.gz",
+    ):
         _put(store, BACKUPS, name)
     for name in ("2024-06-02_03-15-00.json.gz", "2024-06-01_03-15-00.json.gz", "AUTO_24-06-01_03-15.json.gz"):
         _put(store, AUTO_BACKUPS, name)
@@ -223,7 +228,11 @@ def test_listing_order_and_folder_merge(store: BackupStorage) -> None:
     ]
     assert backups["2024-06-01_03-15-00"].folder == AUTO_BACKUPS  # the later folder wins
     assert list(store.list_backups(BACKUPS)) == [
-        "2024-05-01_00-00-00", "2024-06-01_03-15-00", "Zed", "before-upgrade", "migration"
+        "2024-05-01_00-00-00",
+        "2024-06-01_03-15-00",
+        "Zed",
+        "before-upgrade",
+        "migration",
     ]
     assert store.list_backups(BACKUPS)["2024-06-01_03-15-00"].folder == BACKUPS
     assert list(store.list_backups("nonsense")) == list(backups)
@@ -379,7 +388,8 @@ def test_create_replaces_the_same_label_in_either_folder(store: BackupStorage) -
     with store.create("x") as backup:
         backup.write(b"{}")
     assert [(b.folder, b.name) for b in store.list_backups().values()] == [
-        (BACKUPS, "x.json.gz"), (BACKUPS, "y.json.gz")
+        (BACKUPS, "x.json.gz"),
+        (BACKUPS, "y.json.gz"),
     ]
     assert not (store.folder_path(AUTO_BACKUPS) / "x.json").exists()
     with store.create("y") as backup:
@@ -388,7 +398,8 @@ def test_create_replaces_the_same_label_in_either_folder(store: BackupStorage) -
     with store.create("x", AUTO_BACKUPS) as backup:
         backup.write(b"{}")
     assert [(b.folder, b.name) for b in store.list_backups().values()] == [
-        (AUTO_BACKUPS, "x.json.gz"), (BACKUPS, "y.json.gz")
+        (AUTO_BACKUPS, "x.json.gz"),
+        (BACKUPS, "y.json.gz"),
     ]
 
 
@@ -524,7 +535,7 @@ def test_details_stream_across_chunk_boundaries(store: BackupStorage, monkeypatc
     monkeypatch.setattr(storage, "_CHUNK", 5)
     document = {
         "version": 106,
-        "passwords": [{"id": 12345678, "revisions": [{"n": 1.5e10, "s": "é😀/\\\""}]} for _ in range(7)],
+        "passwords": [{"id": 12345678, "revisions": [{"n": 1.5e10, "s": 'é😀/\\"'}]} for _ in range(7)],
         "folders": [123456789, 987654321, True, None, "x"],
         "tags": [],
         "keys": {"users": {"a": 1}},
@@ -559,13 +570,21 @@ def _auto(store: BackupStorage, *labels: str) -> None:
 
 
 def test_rotation_deletes_the_lowest_auto_labels(store: BackupStorage) -> None:
-    _auto(store, "2024-06-03_00-00-00", "2024-06-01_00-00-00", "AUTO_24-06-01_03-15", "2024-06-02_00-00-00",
-          "2024-05-30_00-00-00")
+    _auto(
+        store,
+        "2024-06-03_00-00-00",
+        "2024-06-01_00-00-00",
+        "AUTO_24-06-01_03-15",
+        "2024-06-02_00-00-00",
+        "2024-05-30_00-00-00",
+    )
     _put(store, BACKUPS, "2020-01-01_00-00-00.json.gz")
     deleted = store.remove_old_backups(3)
     assert [b.label for b in deleted] == ["2024-05-30_00-00-00", "2024-06-01_00-00-00"]
     assert list(store.list_backups(AUTO_BACKUPS)) == [
-        "2024-06-02_00-00-00", "2024-06-03_00-00-00", "AUTO_24-06-01_03-15"
+        "2024-06-02_00-00-00",
+        "2024-06-03_00-00-00",
+        "AUTO_24-06-01_03-15",
     ]
     assert "2020-01-01_00-00-00" in store.list_backups(BACKUPS)
     assert store.remove_old_backups(1) != []
@@ -590,8 +609,20 @@ def test_rotation_default_keeps_28(store: BackupStorage) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("12", 12), ("12abc", 12), ("abc", 0), (" -3", -3), ("1.9", 1), ("1e3", 1000), (None, 0), (True, 1),
-     (7, 7), ("99999999999999999999", 2**63 - 1), ("1e400", 0), ("-1e400", 0)],
+    [
+        ("12", 12),
+        ("12abc", 12),
+        ("abc", 0),
+        (" -3", -3),
+        ("1.9", 1),
+        ("1e3", 1000),
+        (None, 0),
+        (True, 1),
+        (7, 7),
+        ("99999999999999999999", 2**63 - 1),
+        ("1e400", 0),
+        ("-1e400", 0),
+    ],
 )
 def test_php_intval(value: object, expected: int) -> None:
     assert php_intval(value) == expected
@@ -702,8 +733,9 @@ def test_a_cut_name_does_not_replace_a_backup_made_under_another_name(store: Bac
     assert first.path.read_bytes() == stored
     assert _all_files(store.root) == {"backups", "autoBackups", "backups/before-upgrade-2024-.json.gz"}
     # the same full name replaces, as the app does; --force replaces another one
-    assert gzip.decompress(_made(store, "before-upgrade-2024-01-01", b'{"again":1}').path.read_bytes()) == \
-        b'{"again":1}'
+    assert (
+        gzip.decompress(_made(store, "before-upgrade-2024-01-01", b'{"again":1}').path.read_bytes()) == b'{"again":1}'
+    )
     forced = _made(store, "before-upgrade-2024-01-02", b'{"forced":1}', force=True)
     assert store.full_name(forced) == "before-upgrade-2024-01-02"
     assert gzip.decompress(forced.path.read_bytes()) == b'{"forced":1}'
@@ -744,8 +776,12 @@ def test_import_refuses_a_cut_name_made_under_another_name(store: BackupStorage)
 
 def test_details_hold_no_value_whole(store: BackupStorage) -> None:
     big = "x" * (16 << 20)  # 128 MiB inflated: below the floor of the bomb limit
-    document = {"version": 106, "passwords": [{"notes": big, "revisions": [{"a": big}]}, {"b": [big, {"c": big}]}],
-                "tags": big, "settings": {"users": {"alice": {"k": big}}, "clients": {"alice": big}}}
+    document = {
+        "version": 106,
+        "passwords": [{"notes": big, "revisions": [{"a": big}]}, {"b": [big, {"c": big}]}],
+        "tags": big,
+        "settings": {"users": {"alice": {"k": big}}, "clients": {"alice": big}},
+    }
     _put(store, BACKUPS, "huge.json.gz", _gz(json.dumps(document).encode()))
     del document
     tracemalloc.start()
@@ -763,23 +799,39 @@ def test_details_hold_no_value_whole(store: BackupStorage) -> None:
     ("content", "expected"),
     [
         # PHP's json_decode refuses more than 512 levels: the document is level 1
-        (b'{"version":106,"passwords":[' + b"[" * 510 + b"]" * 510 + b"]}", {"version": 106, "users": 0,
-                                                                           "entities": {**ZERO, "passwords": 1}}),
-        (b'{"version":106,"passwords":[' + b"[" * 511 + b"]" * 511 + b"]}", {"version": 0, "users": 0,
-                                                                           "entities": ZERO}),
+        (
+            b'{"version":106,"passwords":[' + b"[" * 510 + b"]" * 510 + b"]}",
+            {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 1}},
+        ),
+        (
+            b'{"version":106,"passwords":[' + b"[" * 511 + b"]" * 511 + b"]}",
+            {"version": 0, "users": 0, "entities": ZERO},
+        ),
         # long strings are checked as PHP checks them: escapes, surrogate pairs, control characters
-        (b'{"version":106,"x":"' + b"a" * (3 << 20) + b'\\ud83d\\ude00\\n","passwords":[1]}',
-         {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 1}}),
-        (b'{"version":106,"x":"' + b"a" * (3 << 20) + b'\\ud83d","passwords":[1]}',
-         {"version": 0, "users": 0, "entities": ZERO}),
-        (b'{"version":106,"x":"' + b"a" * (3 << 20) + b'\n","passwords":[1]}',
-         {"version": 0, "users": 0, "entities": ZERO}),
-        (b'{"version":106,"x":[' + b"1," * (2 << 20) + b'-0.5e+7],"passwords":[1]}',
-         {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 1}}),
-        (b'{"version":106,"x":[' + b"1," * (2 << 20) + b'01],"passwords":[1]}',
-         {"version": 0, "users": 0, "entities": ZERO}),
-        (b'{"version":106,"x":1e400,"passwords":{"a":1,"a":2,"b":3}}',  # INF is a float to PHP
-         {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 2}}),
+        (
+            b'{"version":106,"x":"' + b"a" * (3 << 20) + b'\\ud83d\\ude00\\n","passwords":[1]}',
+            {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 1}},
+        ),
+        (
+            b'{"version":106,"x":"' + b"a" * (3 << 20) + b'\\ud83d","passwords":[1]}',
+            {"version": 0, "users": 0, "entities": ZERO},
+        ),
+        (
+            b'{"version":106,"x":"' + b"a" * (3 << 20) + b'\n","passwords":[1]}',
+            {"version": 0, "users": 0, "entities": ZERO},
+        ),
+        (
+            b'{"version":106,"x":[' + b"1," * (2 << 20) + b'-0.5e+7],"passwords":[1]}',
+            {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 1}},
+        ),
+        (
+            b'{"version":106,"x":[' + b"1," * (2 << 20) + b'01],"passwords":[1]}',
+            {"version": 0, "users": 0, "entities": ZERO},
+        ),
+        (
+            b'{"version":106,"x":1e400,"passwords":{"a":1,"a":2,"b":3}}',  # INF is a float to PHP
+            {"version": 106, "users": 0, "entities": {**ZERO, "passwords": 2}},
+        ),
     ],
 )
 def test_details_read_like_json_decode(store: BackupStorage, content: bytes, expected: dict[str, Any]) -> None:
@@ -788,7 +840,12 @@ def test_details_read_like_json_decode(store: BackupStorage, content: bytes, exp
 
 def test_details_of_a_gzip_bomb_report_it(store: BackupStorage) -> None:
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
-    bomb = compressor.compress(b'{"version":106,"passwords":["') + b"".join(
-        compressor.compress(b"a" * (1 << 20)) for _ in range(300)) + compressor.compress(b'"]}') + compressor.flush()
+    bomb = (
+        compressor.compress(b'{"version":106,"passwords":["')
+        + b"".join(compressor.compress(b"a" * (1 << 20)) for _ in range(300))
+        + compressor.compress(b'"]}')
+        + compressor.flush()
+    )
     assert _details(store, "bomb.json.gz", bomb) == {
-        "error": "The backup file inflates far beyond its size; refusing to read it"}
+        "error": "The backup file inflates far beyond its size; refusing to read it"
+    }

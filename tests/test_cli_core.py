@@ -178,8 +178,14 @@ def test_config_syntax_error_names_file_and_line(installed: InstalledInstance) -
 def test_install_failure_writes_nothing(tmp_path: Path, scratch: ScratchDb) -> None:
     config_dir = tmp_path / "config"
     host = "127.0.0.1:1"
-    args = ["maintenance:install", f"--database={scratch.engine}", f"--database-name={scratch.name}",
-            f"--database-host={host}", "--database-user=root", f"--data-dir={tmp_path / 'new-data'}"]
+    args = [
+        "maintenance:install",
+        f"--database={scratch.engine}",
+        f"--database-name={scratch.name}",
+        f"--database-host={host}",
+        "--database-user=root",
+        f"--data-dir={tmp_path / 'new-data'}",
+    ]
     result = run_occ(config_dir, *args)
     assert result.returncode == 1 and "Cannot connect" in result.stderr
     assert not (config_dir / "config.php").exists()

@@ -40,15 +40,32 @@ SCHEMA = json.loads((COMPOSE / "compose.schema.json").read_text())
 # "Accessing the Nextcloud command-line interface"; .examples/docker-compose/*/compose.yaml):
 NEXTCLOUD_VOLUMES = {"/var/www/html", "/var/www/html/config", "/var/www/html/data"}
 NEXTCLOUD_ENV = {
-    "MYSQL_HOST", "MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD",
-    "POSTGRES_HOST", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD",
-    "NEXTCLOUD_ADMIN_USER", "NEXTCLOUD_ADMIN_PASSWORD", "NEXTCLOUD_TRUSTED_DOMAINS", "NEXTCLOUD_DATA_DIR",
+    "MYSQL_HOST",
+    "MYSQL_DATABASE",
+    "MYSQL_USER",
+    "MYSQL_PASSWORD",
+    "POSTGRES_HOST",
+    "POSTGRES_DB",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "NEXTCLOUD_ADMIN_USER",
+    "NEXTCLOUD_ADMIN_PASSWORD",
+    "NEXTCLOUD_TRUSTED_DOMAINS",
+    "NEXTCLOUD_DATA_DIR",
 }
 NEXTCLOUD_CRON_ENTRYPOINT = "/cron.sh"
 WWW_DATA = "33:33"  # www-data on the Debian variants (`-u33`); Alpine variants use 82
 # mariadb (MariaDB's "MariaDB Server Docker Official Image Environment Variables"; data /var/lib/mysql):
-MARIADB_ENV = {"MARIADB_ROOT_PASSWORD", "MARIADB_DATABASE", "MARIADB_USER", "MARIADB_PASSWORD",
-               "MYSQL_ROOT_PASSWORD", "MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD"}
+MARIADB_ENV = {
+    "MARIADB_ROOT_PASSWORD",
+    "MARIADB_DATABASE",
+    "MARIADB_USER",
+    "MARIADB_PASSWORD",
+    "MYSQL_ROOT_PASSWORD",
+    "MYSQL_DATABASE",
+    "MYSQL_USER",
+    "MYSQL_PASSWORD",
+}
 MARIADB_VOLUME = "/var/lib/mysql"
 # postgres (hub.docker.com/_/postgres; 18+ keeps PGDATA below the /var/lib/postgresql volume,
 # docker-library/postgres#1259):

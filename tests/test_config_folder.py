@@ -45,11 +45,32 @@ def one_line(stderr: str) -> str:
 
 
 # -- reading ----------------------------------------------------------------------------------------
-NAMES = ["config.php", "10.config.php", "2.config.php", "b.config.php", "B.config.php", "a10.config.php",
-         "a9.config.php", "a09.config.php", "x 1.config.php", ".hidden.config.php", "config.php.bak",
-         "autoconfig.php", "x.config.php~", "CONFIG.PHP"]
-EXPECTED_ORDER = ["2.config.php", "10.config.php", "B.config.php", "a09.config.php", "a9.config.php",
-                  "a10.config.php", "b.config.php", "x 1.config.php"]
+NAMES = [
+    "config.php",
+    "10.config.php",
+    "2.config.php",
+    "b.config.php",
+    "B.config.php",
+    "a10.config.php",
+    "a9.config.php",
+    "a09.config.php",
+    "x 1.config.php",
+    ".hidden.config.php",
+    "config.php.bak",
+    "autoconfig.php",
+    "x.config.php~",
+    "CONFIG.PHP",
+]
+EXPECTED_ORDER = [
+    "2.config.php",
+    "10.config.php",
+    "B.config.php",
+    "a09.config.php",
+    "a9.config.php",
+    "a10.config.php",
+    "b.config.php",
+    "x 1.config.php",
+]
 
 
 def test_other_config_files_are_read_in_nextcloud_order(tmp_path: Path) -> None:
@@ -65,17 +86,24 @@ def test_order_and_merge_match_php(tmp_path: Path) -> None:
     assert PHP is not None
     for name in NAMES:
         put(tmp_path, name, f"$CONFIG = array('order' => array('{name}'), '{name}' => 1);\n")
-    put(tmp_path, "config.php", "$CONFIG = array('a' => 1, 'nested' => array('x' => 1, 'y' => 2), 5 => 'five',"
-                                " 'null' => 'set');\n")
+    put(
+        tmp_path,
+        "config.php",
+        "$CONFIG = array('a' => 1, 'nested' => array('x' => 1, 'y' => 2), 5 => 'five', 'null' => 'set');\n",
+    )
     put(tmp_path, "m.config.php", "$CONFIG = array('nested' => array('x' => 3), 'null' => null, 7 => 'seven');\n")
-    put(tmp_path, "s.config.php", "$CONFIG['a'] = 'statements';\n$CONFIG['gone'] = 1;\nunset($CONFIG['gone']);\n"
-                                  "$CONFIG['nul'] = 'a' . \"\\0\" . 'b';\n")
+    put(
+        tmp_path,
+        "s.config.php",
+        "$CONFIG['a'] = 'statements';\n$CONFIG['gone'] = 1;\nunset($CONFIG['gone']);\n"
+        "$CONFIG['nul'] = 'a' . \"\\0\" . 'b';\n",
+    )
     put(tmp_path, "n.config.php", "// sets nothing\n$x = 1;\n")
     script = (
         '$dir = $argv[1] . "/"; $files = [$dir . "config.php"]; $extra = glob($dir . "*.config.php");'
-        'natsort($extra); $cache = [];'
-        'foreach (array_merge($files, $extra) as $file) { unset($CONFIG); include $file;'
-        '  if (isset($CONFIG) && is_array($CONFIG)) { $cache = array_merge($cache, $CONFIG); } }'
+        "natsort($extra); $cache = [];"
+        "foreach (array_merge($files, $extra) as $file) { unset($CONFIG); include $file;"
+        "  if (isset($CONFIG) && is_array($CONFIG)) { $cache = array_merge($cache, $CONFIG); } }"
         'echo "<?php\\n\\$CONFIG = " . var_export($cache, true) . ";\\n";'
     )
     php = subprocess.run([PHP, "-r", script, str(tmp_path)], capture_output=True, check=True)
@@ -87,8 +115,11 @@ def test_values_from_other_config_files_are_used(local: InstalledInstance, tmp_p
     """A datadirectory or passwords.secret set in another file is the one Nextcloud uses."""
     moved = tmp_path / "moved-data"
     shutil.copytree(local.instance.data_dir, moved)
-    put(local.config_dir, "storage.config.php",
-        f"$CONFIG = array('datadirectory' => '{moved}', 'passwords.secret' => 'from-a-file');\n")
+    put(
+        local.config_dir,
+        "storage.config.php",
+        f"$CONFIG = array('datadirectory' => '{moved}', 'passwords.secret' => 'from-a-file');\n",
+    )
     instance = local.instance
     assert instance.data_dir == moved and instance.server_secret == "from-a-file"
     assert local.occ("config:system:get", "datadirectory").stdout == f"{moved}\n"
@@ -109,20 +140,20 @@ def test_environment_variables_win_over_every_file(local: InstalledInstance, mon
 
 DOCKER_STYLE = {  # written like the files of Nextcloud's Docker image: values from its environment
     "apps.config.php": "$CONFIG = array('apps_paths' => array(0 => array('path' => OC::$SERVERROOT . '/apps',"
-                       " 'url' => '/apps', 'writable' => false)));\n",
+    " 'url' => '/apps', 'writable' => false)));\n",
     "redis.config.php": "if (getenv('REDIS_HOST')) {\n  $CONFIG = array(\n"
-                        "    'memcache.locking' => '\\OC\\Memcache\\Redis',\n"
-                        "    'redis' => array('host' => getenv('REDIS_HOST')),\n  );\n"
-                        "  if (getenv('REDIS_HOST_PORT') !== false) {\n"
-                        "    $CONFIG['redis']['port'] = (int) getenv('REDIS_HOST_PORT');\n  }\n}\n",
+    "    'memcache.locking' => '\\OC\\Memcache\\Redis',\n"
+    "    'redis' => array('host' => getenv('REDIS_HOST')),\n  );\n"
+    "  if (getenv('REDIS_HOST_PORT') !== false) {\n"
+    "    $CONFIG['redis']['port'] = (int) getenv('REDIS_HOST_PORT');\n  }\n}\n",
     "reverse-proxy.config.php": "$host = getenv('OVERWRITEHOST');\n"
-                                "if ($host) {\n  $CONFIG['overwritehost'] = $host;\n}\n"
-                                "if (getenv('OVERWRITEPROTOCOL')) {\n"
-                                "  $CONFIG['overwriteprotocol'] = getenv('OVERWRITEPROTOCOL');\n}\n"
-                                "$CONFIG['trusted_proxies'] = array_filter(explode(' ', (string) getenv('X')));\n",
+    "if ($host) {\n  $CONFIG['overwritehost'] = $host;\n}\n"
+    "if (getenv('OVERWRITEPROTOCOL')) {\n"
+    "  $CONFIG['overwriteprotocol'] = getenv('OVERWRITEPROTOCOL');\n}\n"
+    "$CONFIG['trusted_proxies'] = array_filter(explode(' ', (string) getenv('X')));\n",
     "smtp.config.php": "if (getenv('SMTP_HOST')) {\n  $CONFIG = array(\n    'mail_smtpmode' => 'smtp',\n"
-                       "    'mail_smtphost' => getenv('SMTP_HOST'),\n    'mail_smtpname' => <<<EOT\n"
-                       "      {$name}\n      EOT,\n  );\n}\n",
+    "    'mail_smtphost' => getenv('SMTP_HOST'),\n    'mail_smtpname' => <<<EOT\n"
+    "      {$name}\n      EOT,\n  );\n}\n",
     "apcu.config.php": "$CONFIG = array (\n  'memcache.local' => '\\OC\\Memcache\\APCu',\n);\n",
 }
 
@@ -140,26 +171,38 @@ def test_config_files_with_php_code_are_read_without_php(local: InstalledInstanc
     assert computed.returncode == 1
     assert one_line(computed.stderr) == (
         f"'redis' is computed by PHP code in {local.config_dir / 'redis.config.php'} (line 8), which this tool "
-        "cannot run; give it as a plain value there or as the environment variable NC_redis")
+        "cannot run; give it as a plain value there or as the environment variable NC_redis"
+    )
 
 
 def test_database_settings_computed_by_php_are_refused(local: InstalledInstance) -> None:
-    put(local.config_dir, "db.config.php",
-        "if (getenv('MYSQL_HOST')) {\n  $CONFIG['dbhost'] = getenv('MYSQL_HOST');\n}\n")
+    put(
+        local.config_dir,
+        "db.config.php",
+        "if (getenv('MYSQL_HOST')) {\n  $CONFIG['dbhost'] = getenv('MYSQL_HOST');\n}\n",
+    )
     result = local.occ("passwords:backup:create")
     assert result.returncode == 1
-    assert one_line(result.stderr).startswith(f"'dbhost' is computed by PHP code in {local.config_dir}/db.config.php "
-                                              "(line 3)")
+    assert one_line(result.stderr).startswith(
+        f"'dbhost' is computed by PHP code in {local.config_dir}/db.config.php (line 3)"
+    )
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("foreach (array('a' => 1) as $k => $v) {\n  $CONFIG[$k] = $v;\n}\n", "line 3 without running PHP: $CONFIG is "
-     "indexed by something other than a literal key"),
-    ("$CONFIG = array_merge($CONFIG ?? [], ['a' => 1]);\n", "line 2 without running PHP: $CONFIG is assigned "
-     "something other than an array"),
-    ("include '/etc/more-config.php';\n", "line 2 without running PHP: 'include'"),
-    ("$name = 'CONFIG';\n$$name = array('a' => 1);\n", "line 3 without running PHP: variable variables"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            "foreach (array('a' => 1) as $k => $v) {\n  $CONFIG[$k] = $v;\n}\n",
+            "line 3 without running PHP: $CONFIG is indexed by something other than a literal key",
+        ),
+        (
+            "$CONFIG = array_merge($CONFIG ?? [], ['a' => 1]);\n",
+            "line 2 without running PHP: $CONFIG is assigned something other than an array",
+        ),
+        ("include '/etc/more-config.php';\n", "line 2 without running PHP: 'include'"),
+        ("$name = 'CONFIG';\n$$name = array('a' => 1);\n", "line 3 without running PHP: variable variables"),
+    ],
+)
 def test_config_files_that_hide_their_keys_are_refused(local: InstalledInstance, text: str, reason: str) -> None:
     put(local.config_dir, "hidden.config.php", text)
     result = local.occ("passwords:backup:list")
@@ -174,8 +217,10 @@ def test_a_change_another_file_overrides_is_refused(local: InstalledInstance) ->
     before = path.read_bytes()
     refused = local.occ("config:system:set", "loglevel", "--value", "3", "--type", "integer")
     assert refused.returncode == 1
-    assert one_line(refused.stderr) == (f"Cannot change 'loglevel' in {path}: {local.config_dir}/z.config.php sets it "
-                                        "and overrides config.php; change it there")
+    assert one_line(refused.stderr) == (
+        f"Cannot change 'loglevel' in {path}: {local.config_dir}/z.config.php sets it "
+        "and overrides config.php; change it there"
+    )
     deleted = local.occ("config:system:delete", "trusted_proxies")
     assert deleted.returncode == 1 and "z.config.php sets it" in one_line(deleted.stderr)
     nested = local.occ("config:system:set", "trusted_proxies", "1", "--value", "10.0.0.2")
@@ -197,8 +242,11 @@ def test_read_only_config_refuses_every_write(local: InstalledInstance, where: s
     else:
         put(local.config_dir, where, "$CONFIG = array('config_is_read_only' => true);\n")
     before = path.read_bytes()
-    for args in (["config:system:set", "loglevel", "--value", "1"], ["config:system:delete", "dbtype"],
-                 ["config:system:delete", "config_is_read_only"]):
+    for args in (
+        ["config:system:set", "loglevel", "--value", "1"],
+        ["config:system:delete", "dbtype"],
+        ["config:system:delete", "config_is_read_only"],
+    ):
         result = local.occ(*args)
         assert result.returncode == 1
         assert one_line(result.stderr) == READ_ONLY
@@ -206,7 +254,8 @@ def test_read_only_config_refuses_every_write(local: InstalledInstance, where: s
 
 
 def test_read_only_config_refuses_restore_and_convert_before_changing_anything(
-        installed: InstalledInstance, engine: str, tmp_path: Path) -> None:
+    installed: InstalledInstance, engine: str, tmp_path: Path
+) -> None:
     """A restore that brings another server secret and a conversion change config.php: both are
     refused with one line, the database and the target as they were."""
     path = installed.config_dir / "config.php"
@@ -238,8 +287,11 @@ def test_nul_and_bytes_that_are_not_utf8_leave_config_php_readable_and_writable(
     assert phpconfig.read(path)["latin"] == "caf\udce9"
     assert b"  'nul' => 'a' . \"\\0\" . 'b',\n  'latin' => 'caf\xe9',\n" in path.read_bytes()
     if PHP is not None:
-        php = subprocess.run([PHP, "-r", 'include $argv[1]; echo $CONFIG["nul"], "|", $CONFIG["latin"];', str(path)],
-                             capture_output=True, check=True)
+        php = subprocess.run(
+            [PHP, "-r", 'include $argv[1]; echo $CONFIG["nul"], "|", $CONFIG["latin"];', str(path)],
+            capture_output=True,
+            check=True,
+        )
         assert php.stdout == b"a\0b|caf\xe9"
 
 

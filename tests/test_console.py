@@ -75,7 +75,7 @@ def test_bare_occ_prints_the_list_and_exits_0(tmp_path: Path) -> None:
     assert bare.stdout == run_occ(tmp_path / "none", "list").stdout
     head = f"Nextcloud {VERSION}\n\nUsage:\n  command [options] [arguments]\n\n{OPTIONS_TABLE}\nAvailable commands:\n"
     assert bare.stdout.startswith(head)
-    body = bare.stdout[len(head):].splitlines()
+    body = bare.stdout[len(head) :].splitlines()
     listed = [line.split()[0] for line in body if line.startswith("  ")]
     assert listed == visible_names() and "_complete" not in listed
     # A header per namespace (one space in), before its commands; the global commands have none.
@@ -91,21 +91,30 @@ def test_list_of_a_namespace_raw_and_errors(tmp_path: Path) -> None:
     assert result.returncode == 0
     tail = result.stdout.split('Available commands for the "passwords:backup" namespace:\n')[1]
     assert [line.split()[0] for line in tail.splitlines()] == [
-        "passwords:backup:create", "passwords:backup:delete", "passwords:backup:export", "passwords:backup:import",
-        "passwords:backup:list", "passwords:backup:restore"]
+        "passwords:backup:create",
+        "passwords:backup:delete",
+        "passwords:backup:export",
+        "passwords:backup:import",
+        "passwords:backup:list",
+        "passwords:backup:restore",
+    ]
     raw = run_occ(tmp_path, "list", "--raw")
     width = max(len(n) for n in visible_names()) + 2
-    assert raw.stdout.splitlines() == [f"{n.ljust(width)} {Command.of(n, occ.commands[n]).description}"
-                                       for n in visible_names()]
+    assert raw.stdout.splitlines() == [
+        f"{n.ljust(width)} {Command.of(n, occ.commands[n]).description}" for n in visible_names()
+    ]
     missing = run_occ(tmp_path, "list", "passwords:bakup")
     assert missing.returncode == 1 and missing.stdout == ""
-    assert missing.stderr.startswith('There are no commands defined in the "passwords:bakup" namespace.\n\n'
-                                     "Did you mean one of these?\n    passwords\n    passwords:backup\n")
+    assert missing.stderr.startswith(
+        'There are no commands defined in the "passwords:bakup" namespace.\n\n'
+        "Did you mean one of these?\n    passwords\n    passwords:backup\n"
+    )
     # Symfony's namespace search is a prefix search over every (sub-)namespace.
     ambiguous = run_occ(tmp_path, "list", "pass")
     assert ambiguous.returncode == 1
-    assert ambiguous.stderr.startswith('The namespace "pass" is ambiguous.\nDid you mean one of these?\n'
-                                       "    passwords\n")
+    assert ambiguous.stderr.startswith(
+        'The namespace "pass" is ambiguous.\nDid you mean one of these?\n    passwords\n'
+    )
     unsupported = run_occ(tmp_path, "list", "--format=yaml")
     assert (unsupported.returncode, unsupported.stderr) == (1, 'Unsupported format "yaml".\n')
 
@@ -125,34 +134,68 @@ def test_list_json_has_symfonys_structure(tmp_path: Path) -> None:
         assert list(command) == ["name", "description", "usage", "help", "definition", "hidden"]
         assert command["description"], command["name"]  # every command has a description line
         assert list(command["definition"]) == ["arguments", "options"]
-        assert list(command["definition"]["options"])[-len(GLOBAL_OPTIONS):] == GLOBAL_OPTIONS
+        assert list(command["definition"]["options"])[-len(GLOBAL_OPTIONS) :] == GLOBAL_OPTIONS
         for argument in (command["definition"]["arguments"] or {}).values():
             assert list(argument) == ["name", "is_required", "is_array", "description", "default"]
             assert argument["description"], (command["name"], argument["name"])
         for option in command["definition"]["options"].values():
-            assert list(option) == ["name", "shortcut", "accept_value", "is_value_required", "is_multiple",
-                                    "description", "default"]
+            assert list(option) == [
+                "name",
+                "shortcut",
+                "accept_value",
+                "is_value_required",
+                "is_multiple",
+                "description",
+                "default",
+            ]
             assert option["description"], (command["name"], option["name"])
     restore = next(c for c in data["commands"] if c["name"] == "passwords:backup:restore")
     flag = {"accept_value": False, "is_value_required": False, "is_multiple": False, "default": False}
-    assert restore["usage"] == ["passwords:backup:restore [-u|--user [USER]] [--no-data] [--no-user-settings] "
-                                "[--no-app-settings] [--] <name>"]
+    assert restore["usage"] == [
+        "passwords:backup:restore [-u|--user [USER]] [--no-data] [--no-user-settings] [--no-app-settings] [--] <name>"
+    ]
     assert restore["help"] == "Restores a backup" and restore["hidden"] is False
-    assert restore["definition"]["arguments"] == {"name": {
-        "name": "name", "is_required": True, "is_array": False, "description": "The name of the backup",
-        "default": None}}
+    assert restore["definition"]["arguments"] == {
+        "name": {
+            "name": "name",
+            "is_required": True,
+            "is_array": False,
+            "description": "The name of the backup",
+            "default": None,
+        }
+    }
     options = restore["definition"]["options"]
-    assert options["user"] == {"name": "--user", "shortcut": "-u", "accept_value": True, "is_value_required": False,
-                               "is_multiple": False, "description": "Restore data only for this user",
-                               "default": None}
-    assert options["no-data"] == {"name": "--no-data", "shortcut": "",
-                                  "description": "Do not restore user data and encryption keys", **flag}
+    assert options["user"] == {
+        "name": "--user",
+        "shortcut": "-u",
+        "accept_value": True,
+        "is_value_required": False,
+        "is_multiple": False,
+        "description": "Restore data only for this user",
+        "default": None,
+    }
+    assert options["no-data"] == {
+        "name": "--no-data",
+        "shortcut": "",
+        "description": "Do not restore user data and encryption keys",
+        **flag,
+    }
     assert options["verbose"]["shortcut"] == "-v|-vv|-vvv"
-    assert options["ansi"] == {"name": "--ansi", "shortcut": "", "accept_value": False, "is_value_required": False,
-                               "is_multiple": False, "description": "Force (or disable --no-ansi) ANSI output",
-                               "default": None}
-    assert options["no-ansi"] == {"name": "--no-ansi", "shortcut": "", "description": 'Negate the "--ansi" option',
-                                  **flag}
+    assert options["ansi"] == {
+        "name": "--ansi",
+        "shortcut": "",
+        "accept_value": False,
+        "is_value_required": False,
+        "is_multiple": False,
+        "description": "Force (or disable --no-ansi) ANSI output",
+        "default": None,
+    }
+    assert options["no-ansi"] == {
+        "name": "--no-ansi",
+        "shortcut": "",
+        "description": 'Negate the "--ansi" option',
+        **flag,
+    }
     assert options["help"]["description"].endswith("display help for the <info>list</info> command")
     hidden = next(c for c in data["commands"] if c["name"] == "_complete")
     assert hidden["hidden"] is True and "input" in hidden["definition"]["options"]
@@ -164,18 +207,29 @@ def test_list_json_has_symfonys_structure(tmp_path: Path) -> None:
     one = json.loads(run_occ(tmp_path, "list", "passwords:user", "--format=json", "--short").stdout)
     assert one["namespace"] == "passwords:user" and "namespaces" not in one
     assert one["commands"] == [
-        {"name": "passwords:user:delete", "description": "Deletes the passwords app data of a user", "usage": [],
-         "hidden": False},
-        {"name": "passwords:user:move", "description": "Moves all data from one user account to another",
-         "usage": [], "hidden": False}]
+        {
+            "name": "passwords:user:delete",
+            "description": "Deletes the passwords app data of a user",
+            "usage": [],
+            "hidden": False,
+        },
+        {
+            "name": "passwords:user:move",
+            "description": "Moves all data from one user account to another",
+            "usage": [],
+            "hidden": False,
+        },
+    ]
 
 
 def test_list_xml_and_md(tmp_path: Path) -> None:
     xml = run_occ(tmp_path, "list", "--format=xml").stdout
-    assert xml.startswith(f'<?xml version="1.0" encoding="UTF-8"?>\n<symfony name="Nextcloud" version="{VERSION}">\n'
-                          '  <commands>\n    <command id="_complete" name="_complete" hidden="1">\n      <usages>\n'
-                          "        <usage>_complete [-s|--shell SHELL] [-i|--input INPUT] [-c|--current CURRENT] "
-                          "[-a|--api-version API-VERSION] [-S|--symfony SYMFONY]</usage>\n      </usages>\n")
+    assert xml.startswith(
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<symfony name="Nextcloud" version="{VERSION}">\n'
+        '  <commands>\n    <command id="_complete" name="_complete" hidden="1">\n      <usages>\n'
+        "        <usage>_complete [-s|--shell SHELL] [-i|--input INPUT] [-c|--current CURRENT] "
+        "[-a|--api-version API-VERSION] [-S|--symfony SYMFONY]</usage>\n      </usages>\n"
+    )
     root = ET.fromstring(xml)
     commands = root.find("commands")
     assert commands is not None
@@ -184,15 +238,22 @@ def test_list_xml_and_md(tmp_path: Path) -> None:
     assert restore.get("hidden") == "0" and restore.findtext("description") == "Restores a backup"
     options = {o.get("name"): o for o in restore.iter("option")}
     user = options["--user"]
-    assert dict(user.attrib) == {"name": "--user", "shortcut": "-u", "accept_value": "1", "is_value_required": "0",
-                                 "is_multiple": "0"}
+    assert dict(user.attrib) == {
+        "name": "--user",
+        "shortcut": "-u",
+        "accept_value": "1",
+        "is_value_required": "0",
+        "is_multiple": "0",
+    }
     assert [child.tag for child in user] == ["description", "defaults"] and len(user.find("defaults") or []) == 0
     assert options["--verbose"].get("shortcut") == "-v" and options["--verbose"].get("shortcuts") == "-v|-vv|-vvv"
     names = [o.get("name") for o in restore.iter("option")]
     assert names[names.index("--ansi") + 1] == "--no-ansi"
     assert "\n      <arguments/>\n" in xml  # an empty element closes itself
-    assert '<description>Display help for the given command. When no command is given display help for the ' \
-           '&lt;info&gt;list&lt;/info&gt; command</description>' in xml
+    assert (
+        "<description>Display help for the given command. When no command is given display help for the "
+        "&lt;info&gt;list&lt;/info&gt; command</description>" in xml
+    )
     namespaces = root.find("namespaces")
     assert namespaces is not None and next(n.get("id") for n in namespaces) == "_global"
 
@@ -200,12 +261,14 @@ def test_list_xml_and_md(tmp_path: Path) -> None:
     title = f"Nextcloud {VERSION}"
     assert md.startswith(f"{title}\n{'=' * len(title)}\n\n* [`completion`](#completion)\n* [`help`](#help)\n")
     assert "\n\n**passwords:**\n\n* [`passwords:backup:create`](#passwordsbackupcreate)\n" in md
-    assert ("`passwords:backup:restore`\n--------------------------\n\nRestores a backup\n\n### Usage\n\n"
-            "* `passwords:backup:restore [-u|--user [USER]] [--no-data] [--no-user-settings] [--no-app-settings] "
-            "[--] <name>`\n\nRestores a backup\n\n### Arguments\n\n#### `name`\n\nThe name of the backup\n\n"
-            "* Is required: yes\n* Is array: no\n* Default: `NULL`\n\n### Options\n\n#### `--user|-u`\n\n"
-            "Restore data only for this user\n\n* Accept value: yes\n* Is value required: no\n* Is multiple: no\n"
-            "* Is negatable: no\n* Default: `NULL`") in md
+    assert (
+        "`passwords:backup:restore`\n--------------------------\n\nRestores a backup\n\n### Usage\n\n"
+        "* `passwords:backup:restore [-u|--user [USER]] [--no-data] [--no-user-settings] [--no-app-settings] "
+        "[--] <name>`\n\nRestores a backup\n\n### Arguments\n\n#### `name`\n\nThe name of the backup\n\n"
+        "* Is required: yes\n* Is array: no\n* Default: `NULL`\n\n### Options\n\n#### `--user|-u`\n\n"
+        "Restore data only for this user\n\n* Accept value: yes\n* Is value required: no\n* Is multiple: no\n"
+        "* Is negatable: no\n* Default: `NULL`"
+    ) in md
     assert "#### `--ansi|--no-ansi`\n\nForce (or disable --no-ansi) ANSI output\n\n" in md
     assert "_complete" not in md
 
@@ -233,21 +296,26 @@ def test_help_in_symfonys_layout(tmp_path: Path) -> None:
     assert run_occ(tmp_path, "-h", "pass:backup:exp").stdout == EXPORT_HELP
     # Options before the global ones, `[default: ...]` for values, a Help section for the rest.
     listing = run_occ(tmp_path, "help", "list").stdout
-    assert listing.startswith("Description:\n  List commands\n\nUsage:\n  list [options] [--] [<namespace>]\n\n"
-                              "Arguments:\n  namespace             The namespace name\n\nOptions:\n"
-                              "      --raw             To output raw command list\n"
-                              '      --format=FORMAT   The output format (txt, xml, json, or md) [default: "txt"]\n'
-                              "      --short           To skip describing commands' arguments\n"
-                              "  -h, --help            Display help")
+    assert listing.startswith(
+        "Description:\n  List commands\n\nUsage:\n  list [options] [--] [<namespace>]\n\n"
+        "Arguments:\n  namespace             The namespace name\n\nOptions:\n"
+        "      --raw             To output raw command list\n"
+        '      --format=FORMAT   The output format (txt, xml, json, or md) [default: "txt"]\n'
+        "      --short           To skip describing commands' arguments\n"
+        "  -h, --help            Display help"
+    )
     assert "\nHelp:\n  Lists every command, grouped by namespace;" in listing
     assert "\n  (`occ list passwords:backup`)." in listing
     assert run_occ(tmp_path, "--help").stdout == listing  # no command: the help of list
-    assert run_occ(tmp_path, "help").stdout.startswith("Description:\n  Display help for a command\n\nUsage:\n"
-                                                       "  help [options] [--] [<command_name>]\n")
+    assert run_occ(tmp_path, "help").stdout.startswith(
+        "Description:\n  Display help for a command\n\nUsage:\n  help [options] [--] [<command_name>]\n"
+    )
     report = run_occ(tmp_path, "help", "passwords:system:report").stdout
     assert "\n  sections" + " " * 15 + "Only print the given section(s)\n" in report
-    assert '      --output[=OUTPUT]  Output format (plain, json or json_pretty, default is plain) ' \
-           '[default: "json_pretty"]\n' in report
+    assert (
+        "      --output[=OUTPUT]  Output format (plain, json or json_pretty, default is plain) "
+        '[default: "json_pretty"]\n' in report
+    )
     as_json = json.loads(run_occ(tmp_path, "status", "--help", "--format=json").stdout)
     assert as_json["name"] == "status" and as_json["usage"] == ["status [--output [OUTPUT]] [-e|--exit-code]"]
     # --help ignores whatever else the line holds, as Symfony's help command does.
@@ -275,7 +343,8 @@ def test_abbreviated_names_run_the_command(sqlite_instance: Path) -> None:
     listed = run_occ(sqlite_instance, "pass:backup:li")
     assert listed.returncode == 0 and "first" in listed.stdout and "auto-1" in listed.stdout
     assert run_occ(sqlite_instance, "help", "pass:backup:li").stdout.startswith(
-        "Description:\n  Print a list of the available backups\n")
+        "Description:\n  Print a list of the available backups\n"
+    )
 
 
 def test_ambiguous_and_unknown_names(tmp_path: Path) -> None:
@@ -284,8 +353,13 @@ def test_ambiguous_and_unknown_names(tmp_path: Path) -> None:
     lines = ambiguous.stderr.splitlines()
     assert lines[:2] == ['Command "pass:backup:" is ambiguous.', "Did you mean one of these?"]
     assert [line.split()[0] for line in lines[2:]] == [  # in registration order, as Symfony lists them
-        "passwords:backup:create", "passwords:backup:list", "passwords:backup:restore", "passwords:backup:export",
-        "passwords:backup:import", "passwords:backup:delete"]
+        "passwords:backup:create",
+        "passwords:backup:list",
+        "passwords:backup:restore",
+        "passwords:backup:export",
+        "passwords:backup:import",
+        "passwords:backup:delete",
+    ]
     assert lines[2] == "    passwords:backup:create  Create a new backup of the password database"
     assert lines[-1] == "    passwords:backup:delete  Delete a manually created backup file."
 
@@ -296,8 +370,9 @@ def test_ambiguous_and_unknown_names(tmp_path: Path) -> None:
     assert nothing_close.stderr == 'Command "xyzzy" is not defined.\n'
     namespace = run_occ(tmp_path, "passwords:bakup:list")
     assert namespace.returncode == 1
-    assert namespace.stderr.startswith('There are no commands defined in the "passwords:bakup" namespace.\n\n'
-                                       "Did you mean one of these?\n")
+    assert namespace.stderr.startswith(
+        'There are no commands defined in the "passwords:bakup" namespace.\n\nDid you mean one of these?\n'
+    )
     # A namespace is not a command: Symfony shows the namespace's list on stderr and exits 1.
     only_namespace = run_occ(tmp_path, "passwords:user")
     assert (only_namespace.returncode, only_namespace.stdout) == (1, "")
@@ -332,52 +407,83 @@ def probe_application() -> tuple[Application, list[dict[str, Any]]]:
     def probe(details: bool, user: str | None, names: tuple[str, ...]) -> None:
         """Record the console"""
         con = console()
-        seen.append({"quiet": con.quiet, "no_interaction": con.no_interaction, "verbosity": con.verbosity,
-                     "decorated": con.decorated, "details": details, "user": user, "names": list(names)})
+        seen.append(
+            {
+                "quiet": con.quiet,
+                "no_interaction": con.no_interaction,
+                "verbosity": con.verbosity,
+                "decorated": con.decorated,
+                "details": details,
+                "user": user,
+                "names": list(names),
+            }
+        )
 
     return Application({"probe": probe}, version=lambda: "1.2.3"), seen
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("-nq", {"quiet": True, "no_interaction": True}),
-    ("-qn", {"quiet": True, "no_interaction": True}),
-    ("-vvv", {"verbosity": 3}),
-    ("-vv -n", {"verbosity": 2, "no_interaction": True}),
-    ("-v --no-ansi", {"verbosity": 1}),
-    ("--ansi", {"decorated": True}),
-    ("-dn", {"details": True, "no_interaction": True}),
-    ("-nd -ualice", {"details": True, "no_interaction": True, "user": "alice"}),
-    ("-u -- -n x", {"user": "", "names": ["-n", "x"]}),
-    ("-u bob x", {"user": "bob", "names": ["x"]}),
-    ("x --user= y", {"user": "", "names": ["x", "y"]}),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("-nq", {"quiet": True, "no_interaction": True}),
+        ("-qn", {"quiet": True, "no_interaction": True}),
+        ("-vvv", {"verbosity": 3}),
+        ("-vv -n", {"verbosity": 2, "no_interaction": True}),
+        ("-v --no-ansi", {"verbosity": 1}),
+        ("--ansi", {"decorated": True}),
+        ("-dn", {"details": True, "no_interaction": True}),
+        ("-nd -ualice", {"details": True, "no_interaction": True, "user": "alice"}),
+        ("-u -- -n x", {"user": "", "names": ["-n", "x"]}),
+        ("-u bob x", {"user": "bob", "names": ["x"]}),
+        ("x --user= y", {"user": "", "names": ["x", "y"]}),
+    ],
+)
 def test_short_options_combine_and_options_go_anywhere(line: str, expected: dict[str, Any]) -> None:
     from ncpasswords.cli.console import Console
 
     app, seen = probe_application()
     assert app.run(["probe", *line.split()], Console()) == 0
-    defaults = {"quiet": False, "no_interaction": False, "verbosity": 0, "decorated": False, "details": False,
-                "user": None, "names": []}
+    defaults = {
+        "quiet": False,
+        "no_interaction": False,
+        "verbosity": 0,
+        "decorated": False,
+        "details": False,
+        "user": None,
+        "names": [],
+    }
     assert seen == [defaults | expected]
 
 
-@pytest.mark.parametrize(("args", "message", "synopsis"), [
-    (["status", "--bogus"], 'The "--bogus" option does not exist.', "status [--output [OUTPUT]] [-e|--exit-code]"),
-    (["status", "-x"], 'The "-x" option does not exist.', "status [--output [OUTPUT]] [-e|--exit-code]"),
-    (["passwords:backup:list", "-dx"], 'The "-x" option does not exist.', "passwords:backup:list [-d|--details]"),
-    (["passwords:backup:list", "--details=1"], 'The "--details" option does not accept a value.',
-     "passwords:backup:list [-d|--details]"),
-    (["passwords:backup:list", "extra"], 'No arguments expected for "passwords:backup:list" command, got "extra".',
-     "passwords:backup:list [-d|--details]"),
-    (["passwords:user:delete"], 'Not enough arguments (missing: "user").', "passwords:user:delete <user>"),
-    (["passwords:user:move", "a", "b", "c"],
-     'Too many arguments to "passwords:user:move" command, expected arguments "source_user" "target_user".',
-     "passwords:user:move <source_user> <target_user>"),
-    (["config:app:set", "passwords", "key", "--value"], 'The "--value" option requires a value.', None),
-    (["status", "--verbose=2"], 'The "--verbose" option does not accept a value.', None),
-])
-def test_invalid_lines_fail_with_symfonys_message(tmp_path: Path, args: list[str], message: str,
-                                                 synopsis: str | None) -> None:
+@pytest.mark.parametrize(
+    ("args", "message", "synopsis"),
+    [
+        (["status", "--bogus"], 'The "--bogus" option does not exist.', "status [--output [OUTPUT]] [-e|--exit-code]"),
+        (["status", "-x"], 'The "-x" option does not exist.', "status [--output [OUTPUT]] [-e|--exit-code]"),
+        (["passwords:backup:list", "-dx"], 'The "-x" option does not exist.', "passwords:backup:list [-d|--details]"),
+        (
+            ["passwords:backup:list", "--details=1"],
+            'The "--details" option does not accept a value.',
+            "passwords:backup:list [-d|--details]",
+        ),
+        (
+            ["passwords:backup:list", "extra"],
+            'No arguments expected for "passwords:backup:list" command, got "extra".',
+            "passwords:backup:list [-d|--details]",
+        ),
+        (["passwords:user:delete"], 'Not enough arguments (missing: "user").', "passwords:user:delete <user>"),
+        (
+            ["passwords:user:move", "a", "b", "c"],
+            'Too many arguments to "passwords:user:move" command, expected arguments "source_user" "target_user".',
+            "passwords:user:move <source_user> <target_user>",
+        ),
+        (["config:app:set", "passwords", "key", "--value"], 'The "--value" option requires a value.', None),
+        (["status", "--verbose=2"], 'The "--verbose" option does not accept a value.', None),
+    ],
+)
+def test_invalid_lines_fail_with_symfonys_message(
+    tmp_path: Path, args: list[str], message: str, synopsis: str | None
+) -> None:
     result = run_occ(tmp_path, *args)
     assert (result.returncode, result.stdout) == (1, "")
     lines = result.stderr.splitlines()
@@ -435,8 +541,17 @@ def test_complete_command_names_options_and_values(tmp_path: Path) -> None:
     assert complete(config, "occ", "pass:backup:li") == (0, "passwords:backup:list\n")  # the full name
     assert complete(config, "occ", "pass") == complete(config, "occ", "")  # ambiguous: every name
     code, out = complete(config, "occ", "passwords:backup:list", "--")
-    assert out.splitlines() == ["--details", "--help", "--quiet", "--verbose", "--version", "--ansi", "--no-ansi",
-                                "--no-interaction", "--no-warnings"]
+    assert out.splitlines() == [
+        "--details",
+        "--help",
+        "--quiet",
+        "--verbose",
+        "--version",
+        "--ansi",
+        "--no-ansi",
+        "--no-interaction",
+        "--no-warnings",
+    ]
     assert complete(config, "occ", "status", "--output=")[1].splitlines() == ["plain", "json", "json_pretty"]
     assert complete(config, "occ", "status", "--output", "")[1].splitlines() == ["plain", "json", "json_pretty"]
     assert complete(config, "occ", "status", "--output=js")[1].splitlines() == ["json", "json_pretty"]
@@ -447,15 +562,20 @@ def test_complete_command_names_options_and_values(tmp_path: Path) -> None:
     # zsh gets descriptions after a tab, fish no final newline.
     zsh = complete(config, "occ", "sta", shell="zsh")[1]
     assert zsh == "status\tshow some status information\n"
-    assert "--details\tInspect backup files and list contents\n" in complete(
-        config, "occ", "passwords:backup:list", "--d", shell="zsh")[1]
+    assert (
+        "--details\tInspect backup files and list contents\n"
+        in complete(config, "occ", "passwords:backup:list", "--d", shell="zsh")[1]
+    )
     assert complete(config, "occ", "sta", shell="fish")[1] == "status"
 
 
 def test_complete_backup_names(sqlite_instance: Path) -> None:
     backups_of(sqlite_instance)
     assert complete(sqlite_instance, "occ", "passwords:backup:restore", "")[1].splitlines() == [
-        "auto-1", "first", "second"]
+        "auto-1",
+        "first",
+        "second",
+    ]
     assert complete(sqlite_instance, "occ", "passwords:backup:export", "f")[1].splitlines() == ["first"]
     assert complete(sqlite_instance, "occ", "pass:backup:exp", "first", "")[1] == "\n"  # the file argument: none
     # delete removes manual backups only
@@ -497,7 +617,10 @@ def test_complete_user_ids(installed: InstalledInstance) -> None:
     assert complete(config, "occ", "passwords:user:delete", "")[1].splitlines() == ["alice", "bob", "carol"]
     assert complete(config, "occ", "passwords:user:move", "alice", "c")[1].splitlines() == ["carol"]
     assert complete(config, "occ", "passwords:backup:restore", "x", "--user=")[1].splitlines() == [
-        "alice", "bob", "carol"]
+        "alice",
+        "bob",
+        "carol",
+    ]
     with installed.connect() as db:
         add_nextcloud_tables(db, {"dave": "Dave", "alice": "Alice"})
     assert complete(config, "occ", "passwords:user:move", "")[1].splitlines() == ["alice", "bob", "carol", "dave"]
@@ -506,15 +629,18 @@ def test_complete_user_ids(installed: InstalledInstance) -> None:
 def test_completion_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bash = run_occ(tmp_path, "completion", "bash")
     assert bash.returncode == 0
-    assert "_complete --no-interaction -sbash" in bash.stdout and "complete -o default -F _ncpasswords_occ occ\n" \
-        in bash.stdout
+    assert (
+        "_complete --no-interaction -sbash" in bash.stdout
+        and "complete -o default -F _ncpasswords_occ occ\n" in bash.stdout
+    )
     monkeypatch.setenv("SHELL", "/usr/bin/zsh")
     assert run_occ(tmp_path, "completion").stdout.startswith("#compdef occ\n")
     monkeypatch.setenv("SHELL", "/bin/tcsh")
     result = run_occ(tmp_path, "completion")
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == ('Detected shell "tcsh", which is not supported by shell completion '
-                             '(supported shells: "bash", "fish", "zsh").\n')
+    assert result.stderr == (
+        'Detected shell "tcsh", which is not supported by shell completion (supported shells: "bash", "fish", "zsh").\n'
+    )
 
 
 # -- the scripts in real shells, with occ on PATH ---------------------------------------------------
@@ -529,8 +655,11 @@ def shell_env(sqlite_instance: Path, tmp_path: Path) -> dict[str, str]:
     stub = bin_dir / "occ"
     stub.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ncpasswords "$@"\n')
     stub.chmod(0o755)
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "NEXTCLOUD_CONFIG_DIR": str(sqlite_instance)}
+    return {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "NEXTCLOUD_CONFIG_DIR": str(sqlite_instance),
+    }
 
 
 def bash_words(line: str) -> list[str]:
@@ -552,24 +681,36 @@ printf '%s\\n' "${COMPREPLY[@]}"
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
-@pytest.mark.parametrize(("line", "replies"), [
-    ("occ passwords:backup:re", ["restore"]),
-    ("occ passwords:", ["backup:create", "backup:list", "backup:restore", "backup:export", "backup:import",
-                        "backup:delete"]),
-    ("occ passwords:backup:restore ", ["auto-1", "first", "second"]),
-    ("occ passwords:backup:delete s", ["second"]),
-    ("occ status --output=js", ["json", "json_pretty"]),
-    ("occ status --output=", ["plain", "json", "json_pretty"]),
-    ("occ passwords:backup:list --de", ["--details"]),
-    ("occ sta", ["status"]),
-])
+@pytest.mark.parametrize(
+    ("line", "replies"),
+    [
+        ("occ passwords:backup:re", ["restore"]),
+        (
+            "occ passwords:",
+            ["backup:create", "backup:list", "backup:restore", "backup:export", "backup:import", "backup:delete"],
+        ),
+        ("occ passwords:backup:restore ", ["auto-1", "first", "second"]),
+        ("occ passwords:backup:delete s", ["second"]),
+        ("occ status --output=js", ["json", "json_pretty"]),
+        ("occ status --output=", ["plain", "json", "json_pretty"]),
+        ("occ passwords:backup:list --de", ["--details"]),
+        ("occ sta", ["status"]),
+    ],
+)
 def test_bash_script(shell_env: dict[str, str], tmp_path: Path, line: str, replies: list[str]) -> None:
     script = tmp_path / "occ.bash"
-    script.write_text(subprocess.run(["occ", "completion", "bash"], env=shell_env, capture_output=True, text=True,
-                                     check=True).stdout)
+    script.write_text(
+        subprocess.run(["occ", "completion", "bash"], env=shell_env, capture_output=True, text=True, check=True).stdout
+    )
     words = bash_words(line)
-    result = subprocess.run(["bash", "-c", BASH_DRIVER, "driver", str(script), line, *words], env=shell_env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        ["bash", "-c", BASH_DRIVER, "driver", str(script), line, *words],
+        env=shell_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     got = [r for r in result.stdout.splitlines() if r]
     if line == "occ passwords:":  # every passwords:* command; the backup ones in this order
@@ -581,8 +722,9 @@ def test_bash_script(shell_env: dict[str, str], tmp_path: Path, line: str, repli
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="no zsh")
 def test_zsh_script(shell_env: dict[str, str], tmp_path: Path) -> None:
     script = tmp_path / "_occ"
-    script.write_text(subprocess.run(["occ", "completion", "zsh"], env=shell_env, capture_output=True, text=True,
-                                     check=True).stdout)
+    script.write_text(
+        subprocess.run(["occ", "completion", "zsh"], env=shell_env, capture_output=True, text=True, check=True).stdout
+    )
     # _describe and compdef belong to zsh's completion system: stand-ins print what they are given.
     driver = f"""compdef() {{ : }}
 _describe() {{ print -rl -- "${{(@P)4}}" }}
@@ -590,8 +732,9 @@ source {script}
 words=(occ passwords:backup:restore ''); CURRENT=3; _ncpasswords_occ; print -- ---
 words=(occ status --output=js); CURRENT=3; _ncpasswords_occ
 """
-    result = subprocess.run(["zsh", "-f", "-c", driver], env=shell_env, capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        ["zsh", "-f", "-c", driver], env=shell_env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("---\n") == ["auto-1\nfirst\nsecond\n", "--output=json\n--output=json_pretty\n"]
 
@@ -599,11 +742,14 @@ words=(occ status --output=js); CURRENT=3; _ncpasswords_occ
 @pytest.mark.skipif(shutil.which("fish") is None, reason="no fish")
 def test_fish_script(shell_env: dict[str, str], tmp_path: Path) -> None:
     script = tmp_path / "occ.fish"
-    script.write_text(subprocess.run(["occ", "completion", "fish"], env=shell_env, capture_output=True, text=True,
-                                     check=True).stdout)
-    driver = (f"source {script}; complete -C 'occ passwords:backup:restore '; echo ---; "
-              "complete -C 'occ status --output=js'")
-    result = subprocess.run(["fish", "--no-config", "-c", driver], env=shell_env, capture_output=True, text=True,
-                            timeout=120, check=False)
+    script.write_text(
+        subprocess.run(["occ", "completion", "fish"], env=shell_env, capture_output=True, text=True, check=True).stdout
+    )
+    driver = (
+        f"source {script}; complete -C 'occ passwords:backup:restore '; echo ---; complete -C 'occ status --output=js'"
+    )
+    result = subprocess.run(
+        ["fish", "--no-config", "-c", driver], env=shell_env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("---\n") == ["auto-1\nfirst\nsecond\n", "--output=json\n--output=json_pretty\n"]

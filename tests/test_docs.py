@@ -43,8 +43,9 @@ from ncpasswords.instance.install import InstallOptions, install
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
-PAGES = sorted([*ROOT.glob("docs/*.md"), ROOT / "compose" / "README.md",
-                ROOT / "examples" / "ci-project" / "README.md"])
+PAGES = sorted(
+    [*ROOT.glob("docs/*.md"), ROOT / "compose" / "README.md", ROOT / "examples" / "ci-project" / "README.md"]
+)
 REQUIRED_PAGES = {"getting-started.md", "existing-nextcloud.md", "backups.md", "ci-fixtures.md", "scheduled-backups.md"}
 COMMAND_LANGUAGES = {"sh", "bash", "shell", "console", "zsh"}
 # What a not-run block may contain: commands that need Docker, systemd, root or a PHP Nextcloud.
@@ -105,7 +106,7 @@ def parse(path: Path) -> Page:
             assert page.blocks and page.blocks[-1].mark.startswith("run"), f"{path}:{line}: output after no run block"
             page.blocks[-1].output = match.group(2)
             continue
-        marks = rest.split() if not rest.startswith("not-run:") else ["not-run:", rest[len("not-run:"):].strip()]
+        marks = rest.split() if not rest.startswith("not-run:") else ["not-run:", rest[len("not-run:") :].strip()]
         page.blocks.append(Block(language, marks, match.group(2), line))
     return page
 
@@ -191,7 +192,7 @@ def test_not_run_compose_commands_name_real_files_services_and_profiles() -> Non
                 services = yaml.safe_load(compose_file.read_text())["services"]
                 verbs = [w for w in ("run", "exec", "logs") if w in words]
                 if verbs:
-                    rest = _after_options(words[words.index(verbs[0]) + 1:])
+                    rest = _after_options(words[words.index(verbs[0]) + 1 :])
                     service = rest[0]
                     assert service in services, f"{path}: {command}"
                     if "--profile" in words:
@@ -282,11 +283,19 @@ def run_page(page: Page, base: Path) -> None:
         if block.option("needs"):
             require(str(block.option("needs")))
         # stdout and stderr in one stream, in the order they were written, as on a terminal.
-        result = subprocess.run(["bash", "-c", SCRIPT + block.text], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, timeout=900, check=False)
+        result = subprocess.run(
+            ["bash", "-c", SCRIPT + block.text],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         expected = int(block.option("expect-exit") or 0)
         assert result.returncode == expected, (
-            f"{where}: exit {result.returncode}, expected {expected}\n--- output\n{result.stdout}")
+            f"{where}: exit {result.returncode}, expected {expected}\n--- output\n{result.stdout}"
+        )
         (state / "env.next").replace(state / "env")
         (state / "cwd.next").replace(state / "cwd")
         if block.output is not None:

@@ -39,8 +39,9 @@ def backup(installed: InstalledInstance) -> bytes:
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o000])
-def test_export_creates_missing_folders_private(installed: InstalledInstance, backup: bytes, tmp_path: Path,
-                                                mask: int) -> None:
+def test_export_creates_missing_folders_private(
+    installed: InstalledInstance, backup: bytes, tmp_path: Path, mask: int
+) -> None:
     os.chdir(tmp_path)
     with umask(mask):
         result = installed.occ("passwords:backup:export", "x", "out/a/b/")
@@ -51,8 +52,9 @@ def test_export_creates_missing_folders_private(installed: InstalledInstance, ba
     assert [mode(p) for p in (tmp_path / "out", tmp_path / "out" / "a", target.parent)] == [0o700] * 3
 
 
-def test_export_resolves_dotdot_as_the_file_system_does(installed: InstalledInstance, backup: bytes,
-                                                        tmp_path: Path) -> None:
+def test_export_resolves_dotdot_as_the_file_system_does(
+    installed: InstalledInstance, backup: bytes, tmp_path: Path
+) -> None:
     (tmp_path / "real" / "sub").mkdir(parents=True)
     (tmp_path / "dir").mkdir()
     (tmp_path / "dir" / "linkdir").symlink_to(tmp_path / "real" / "sub")
@@ -64,8 +66,9 @@ def test_export_resolves_dotdot_as_the_file_system_does(installed: InstalledInst
     assert not (tmp_path / "dir" / "y.json.gz").exists()
 
 
-def test_export_asks_before_replacing_a_read_only_file(installed: InstalledInstance, backup: bytes,
-                                                       tmp_path: Path) -> None:
+def test_export_asks_before_replacing_a_read_only_file(
+    installed: InstalledInstance, backup: bytes, tmp_path: Path
+) -> None:
     target = tmp_path / "x.json.gz"
     target.write_bytes(b"keep me")
     target.chmod(0o400)
@@ -114,8 +117,9 @@ def give_to_nobody(root: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
-def test_delete_in_a_read_only_folder_gives_one_line(installed: InstalledInstance, backup: bytes,
-                                                     tmp_path: Path) -> None:
+def test_delete_in_a_read_only_folder_gives_one_line(
+    installed: InstalledInstance, backup: bytes, tmp_path: Path
+) -> None:
     give_to_nobody(tmp_path)
     backups = installed.instance.appdata_dir / "backups"
     os.chown(backups, 0, 0)

@@ -21,8 +21,24 @@ from ncpasswords.repositories.config_values import AppConfig
 from nextcloud_schema import nextcloud_instance
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "worked-example-v106.json"
-COLUMNS = ("fileid", "storage", "path", "path_hash", "parent", "name", "mimetype", "mimepart", "size", "mtime",
-           "storage_mtime", "encrypted", "unencrypted_size", "etag", "permissions", "checksum")
+COLUMNS = (
+    "fileid",
+    "storage",
+    "path",
+    "path_hash",
+    "parent",
+    "name",
+    "mimetype",
+    "mimepart",
+    "size",
+    "mtime",
+    "storage_mtime",
+    "encrypted",
+    "unencrypted_size",
+    "etag",
+    "permissions",
+    "checksum",
+)
 
 
 def cache_rows(db: Database) -> dict[str, dict[str, Any]]:
@@ -82,24 +98,41 @@ def test_create_writes_the_rows_a_scan_would_write(nextcloud: InstalledInstance)
     mtime = info.st_mtime_ns // 1_000_000_000
     path = f"{root}/passwords/backups/x.json.gz"
     assert rows[path] == {
-        "fileid": rows[path]["fileid"], "storage": storages[0][0], "path": path,
-        "path_hash": hashlib.md5(path.encode()).hexdigest(), "parent": f"{root}/passwords/backups",
-        "name": "x.json.gz", "mimetype": "application/gzip", "mimepart": "application", "size": info.st_size,
-        "mtime": mtime, "storage_mtime": mtime, "encrypted": 0, "unencrypted_size": 0,
+        "fileid": rows[path]["fileid"],
+        "storage": storages[0][0],
+        "path": path,
+        "path_hash": hashlib.md5(path.encode()).hexdigest(),
+        "parent": f"{root}/passwords/backups",
+        "name": "x.json.gz",
+        "mimetype": "application/gzip",
+        "mimepart": "application",
+        "size": info.st_size,
+        "mtime": mtime,
+        "storage_mtime": mtime,
+        "encrypted": 0,
+        "unencrypted_size": 0,
         "etag": hashlib.md5(f"{mtime}{info.st_ino}{info.st_dev}{info.st_size}".encode()).hexdigest(),
-        "permissions": 27, "checksum": "",
+        "permissions": 27,
+        "checksum": "",
     }
-    for folder, parent in (("", -1), (root, ""), (f"{root}/passwords", root),
-                           (f"{root}/passwords/backups", f"{root}/passwords"),
-                           (f"{root}/passwords/autoBackups", f"{root}/passwords")):
+    for folder, parent in (
+        ("", -1),
+        (root, ""),
+        (f"{root}/passwords", root),
+        (f"{root}/passwords/backups", f"{root}/passwords"),
+        (f"{root}/passwords/autoBackups", f"{root}/passwords"),
+    ):
         row = rows[folder]
         folder_mtime = disk(data_dir / folder).st_mtime_ns // 1_000_000_000
         assert (row["parent"], row["mimetype"], row["mimepart"]) == (parent, "httpd/unix-directory", "httpd")
         assert (row["mtime"], row["storage_mtime"]) == (folder_mtime, folder_mtime)
         assert row["permissions"] == (23 if folder == "" else 31)
         assert row["size"] == (0 if folder.endswith("autoBackups") else info.st_size)
-        assert len(row["etag"]) == 13 and row["checksum"] == "" and row["path_hash"] == hashlib.md5(
-            folder.encode()).hexdigest()
+        assert (
+            len(row["etag"]) == 13
+            and row["checksum"] == ""
+            and row["path_hash"] == hashlib.md5(folder.encode()).hexdigest()
+        )
     assert len(rows) == 6
 
     # Nextcloud's scan afterwards finds nothing to change ...
@@ -163,8 +196,9 @@ def test_scheduled_job_and_rotation_keep_the_cache_in_step(nextcloud: InstalledI
         assert cache_rows(db) == rows
 
 
-def test_a_failed_registration_leaves_neither_file_nor_row(nextcloud: InstalledInstance,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_registration_leaves_neither_file_nor_row(
+    nextcloud: InstalledInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert nextcloud.occ("passwords:backup:create", "keep").returncode == 0
     with nextcloud.connect() as db:
         before = cache_rows(db)
@@ -188,8 +222,10 @@ def test_a_failed_registration_leaves_neither_file_nor_row(nextcloud: InstalledI
     with nextcloud.connect() as db:
         after = cache_rows(db)
     assert set(after) == set(before)
-    assert after[f"{appdata(nextcloud)}/passwords/backups/keep.json.gz"] == before[
-        f"{appdata(nextcloud)}/passwords/backups/keep.json.gz"]
+    assert (
+        after[f"{appdata(nextcloud)}/passwords/backups/keep.json.gz"]
+        == before[f"{appdata(nextcloud)}/passwords/backups/keep.json.gz"]
+    )
 
 
 def test_scan_app_data_adds_updates_and_removes_rows(nextcloud: InstalledInstance) -> None:
@@ -207,7 +243,8 @@ def test_scan_app_data_adds_updates_and_removes_rows(nextcloud: InstalledInstanc
     assert result.stdout.endswith(
         "+---------+-------+--------------+\n| Folders | Files | Elapsed time |\n"
         "+---------+-------+--------------+\n| 3       | 2     | 00:00:00     |\n"
-        "+---------+-------+--------------+\n")
+        "+---------+-------+--------------+\n"
+    )
     with nextcloud.connect() as db:
         rows = cache_rows(db)
     row = rows[f"{prefix}/copied.json"]
@@ -244,7 +281,8 @@ def test_pwned_list_import_registers_the_cache_folder(nextcloud: InstalledInstan
     with nextcloud.connect() as db:
         rows = cache_rows(db)
     assert sorted(p.rsplit("/", 1)[1] for p in rows if p.startswith(folder + "/")) == sorted(
-        p.name for p in cache.iterdir())
+        p.name for p in cache.iterdir()
+    )
     assert rows[f"{folder}/CACHEDIR.TAG"]["mimetype"] == "application/octet-stream"
     assert rows[folder]["size"] == sum(p.stat().st_size for p in cache.iterdir())
     assert nextcloud.occ("files:scan-app-data").returncode == 0

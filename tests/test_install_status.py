@@ -13,16 +13,28 @@ from ncpasswords.instance import phpconfig
 from ncpasswords.instance.version import NEXTCLOUD_VERSION
 from ncpasswords.repositories.config_values import AppConfig
 
-KEYS = ["installed", "version", "versionstring", "edition", "maintenance", "needsDbUpgrade", "productname",
-        "extendedSupport"]
+KEYS = [
+    "installed",
+    "version",
+    "versionstring",
+    "edition",
+    "maintenance",
+    "needsDbUpgrade",
+    "productname",
+    "extendedSupport",
+]
 
 
 def install_args(scratch: ScratchDb, data_dir: Path, *extra: str) -> list[str]:
     options = scratch.install_options()
     args = ["maintenance:install", f"--database={options.database}", f"--data-dir={data_dir}", *extra]
     if options.database != "sqlite":
-        args += [f"--database-name={options.database_name}", f"--database-host={options.database_host}",
-                 f"--database-user={options.database_user}", f"--database-pass={options.database_pass or ''}"]
+        args += [
+            f"--database-name={options.database_name}",
+            f"--database-host={options.database_host}",
+            f"--database-user={options.database_user}",
+            f"--database-pass={options.database_pass or ''}",
+        ]
         if options.database_port:
             args.append(f"--database-port={options.database_port}")
     else:
@@ -34,8 +46,7 @@ def test_install_refuses_a_prefix_starting_with_a_digit(scratch: ScratchDb, tmp_
     config_dir = tmp_path / "config"
     result = run_occ(config_dir, *install_args(scratch, tmp_path / "data", "--database-table-prefix=1_"))
     assert result.returncode == 1
-    assert result.stderr == ("Invalid table prefix '1_': up to 32 letters, digits and '_', "
-                             "not starting with a digit\n")
+    assert result.stderr == ("Invalid table prefix '1_': up to 32 letters, digits and '_', not starting with a digit\n")
     assert not (config_dir / "config.php").exists()
     with scratch.connect() as db:
         assert not db.table_exists("appconfig")
@@ -43,8 +54,9 @@ def test_install_refuses_a_prefix_starting_with_a_digit(scratch: ScratchDb, tmp_
 
 def test_install_accepts_nextcloud_34_options(scratch: ScratchDb, tmp_path: Path) -> None:
     config_dir = tmp_path / "config"
-    result = run_occ(config_dir, *install_args(scratch, tmp_path / "data", "--disable-admin-user",
-                                               "--database-table-space"))
+    result = run_occ(
+        config_dir, *install_args(scratch, tmp_path / "data", "--disable-admin-user", "--database-table-space")
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Nextcloud was successfully installed\n"
     config = phpconfig.read(config_dir / "config.php")
@@ -58,8 +70,10 @@ def test_install_bad_paths_and_port_give_one_line(scratch: ScratchDb, tmp_path: 
     a_file.write_text("x")
     cases = [
         (install_args(scratch, a_file), f"The data directory {a_file} exists and is not a folder"),
-        (install_args(scratch, a_file / "data"),
-         f"Cannot create the data directory {a_file / 'data'}: Not a directory"),
+        (
+            install_args(scratch, a_file / "data"),
+            f"Cannot create the data directory {a_file / 'data'}: Not a directory",
+        ),
         ([*install_args(scratch, tmp_path / "new-data"), "--database-port=54x"], "Invalid database port: 54x"),
     ]
     for args, message in cases:
@@ -92,9 +106,16 @@ def test_status_reports_nextcloud_keys(installed: InstalledInstance, tmp_path: P
         AppConfig(db, "theming").set("productName", "<b>Our</b> Cloud")
     info = json.loads(installed.occ("status", "--output=json").stdout)
     assert list(info) == KEYS
-    assert info == {"installed": True, "version": "33.0.2.1", "versionstring": "33.0.2", "edition": "",
-                    "maintenance": True, "needsDbUpgrade": False, "productname": "Our Cloud",
-                    "extendedSupport": False}
+    assert info == {
+        "installed": True,
+        "version": "33.0.2.1",
+        "versionstring": "33.0.2",
+        "edition": "",
+        "maintenance": True,
+        "needsDbUpgrade": False,
+        "productname": "Our Cloud",
+        "extendedSupport": False,
+    }
     quiet = installed.occ("status", "--exit-code")
     assert quiet.returncode == 1 and quiet.stdout == ""
     verbose = installed.occ("status", "-e", "-v", "--output=json")

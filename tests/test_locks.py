@@ -11,8 +11,9 @@ from ncpasswords.db.connection import LockBusyError
 def test_second_holder_waits_or_is_refused(installed: InstalledInstance) -> None:
     with installed.connect() as first, installed.connect() as second:
         with first.advisory_lock("backup"):
-            with pytest.raises(LockBusyError, match="busy here"), second.advisory_lock(
-                "backup", wait=0.3, busy_message="busy here"
+            with (
+                pytest.raises(LockBusyError, match="busy here"),
+                second.advisory_lock("backup", wait=0.3, busy_message="busy here"),
             ):
                 pass
             with second.advisory_lock("other-name"):

@@ -144,7 +144,7 @@ def test_worked_example_compact_matches_php_output() -> None:
         ("\b\f\n\r\t", '"\\b\\f\\n\\r\\t"'),
         ("\x00\x01\x1f", '"\\u0000\\u0001\\u001f"'),
         ("\x7f", '"\x7f"'),
-        ("<>&'", "\"<>&'\""),
+        ("<>&'", '"<>&\'"'),
         ("\\u007f", '"\\\\u007f"'),
         ("\\\x7f", '"\\\\\x7f"'),
         ("\\\\u007f\x7f", '"\\\\\\\\u007f\x7f"'),
@@ -310,8 +310,12 @@ def test_iterencode_streams_lazily() -> None:
     assert len(produced) == 1000
     whole = head + rest
     assert whole.endswith('],"folders":[],"keys":{"users":[]}}')
-    materialised = {"version": 106, "passwords": [{"id": i, "url": "a/b", "revisions": []} for i in range(1000)],
-                    "folders": [], "keys": {"users": {}}}
+    materialised = {
+        "version": 106,
+        "passwords": [{"id": i, "url": "a/b", "revisions": []} for i in range(1000)],
+        "folders": [],
+        "keys": {"users": {}},
+    }
     assert whole == dumps(materialised)
 
 
@@ -330,13 +334,32 @@ def test_dump_writes_ascii_bytes() -> None:
 def _revision() -> dict[str, Any]:
     cipher = "0123456789abcdef" * 4 + "|" + "fedcba9876543210" * 2 + "|" + "ab" * 64 + "|3"
     return {
-        "id": 41, "url": cipher, "hash": "f3bbbd66a63d4bf1747940578ec3d0103530e21d", "notes": cipher,
-        "label": cipher, "folder": "c2a7e9f1-5d3b-4e6c-8a1f-9b4d7e2c5a13", "username": cipher,
-        "password": cipher, "statusCode": "GOOD", "customFields": cipher, "status": 0, "sseType": "SSEv1r2",
-        "sseKey": ("Hk2/pQ9xLm4+Vz7R" * 64), "cseType": "none", "cseKey": "",
-        "model": "8d3f6a1c-4b2e-4c9a-a7e5-3f1b9d2c6e04", "client": "Firefox (Linux)", "edited": 1717243200,
-        "hidden": False, "trashed": False, "favorite": False, "uuid": "0f4c2b9e-6d1a-4e8b-b3a7-5c9d2e1f8a60",
-        "userId": "alice", "deleted": False, "created": 1717243200, "updated": 1717243200,
+        "id": 41,
+        "url": cipher,
+        "hash": "f3bbbd66a63d4bf1747940578ec3d0103530e21d",
+        "notes": cipher,
+        "label": cipher,
+        "folder": "c2a7e9f1-5d3b-4e6c-8a1f-9b4d7e2c5a13",
+        "username": cipher,
+        "password": cipher,
+        "statusCode": "GOOD",
+        "customFields": cipher,
+        "status": 0,
+        "sseType": "SSEv1r2",
+        "sseKey": ("Hk2/pQ9xLm4+Vz7R" * 64),
+        "cseType": "none",
+        "cseKey": "",
+        "model": "8d3f6a1c-4b2e-4c9a-a7e5-3f1b9d2c6e04",
+        "client": "Firefox (Linux)",
+        "edited": 1717243200,
+        "hidden": False,
+        "trashed": False,
+        "favorite": False,
+        "uuid": "0f4c2b9e-6d1a-4e8b-b3a7-5c9d2e1f8a60",
+        "userId": "alice",
+        "deleted": False,
+        "created": 1717243200,
+        "updated": 1717243200,
     }
 
 
@@ -347,8 +370,6 @@ def test_revision_dumps_is_fast() -> None:
     assert dumps(revision) == _ref(revision)
     number = 2000
     ours = min(timeit.repeat(lambda: dumps(revision), number=number, repeat=5)) / number
-    baseline = min(
-        timeit.repeat(lambda: json.dumps(revision, separators=(",", ":")), number=number, repeat=5)
-    ) / number
+    baseline = min(timeit.repeat(lambda: json.dumps(revision, separators=(",", ":")), number=number, repeat=5)) / number
     # Measured ≈ 1.2× plain json.dumps (about 15 µs for this 3 KB revision); fail on a slow path.
     assert ours < 2.5 * baseline, (ours, baseline)

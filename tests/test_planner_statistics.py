@@ -21,8 +21,11 @@ from ncpasswords.repositories.entities import MODEL_REVISION_TABLES
 from transfer_helpers import DBTYPE, source_instance, write_sample
 
 # The unique (user_id, uuid) index of each model table, through which a revision finds its model.
-UNIQUE_INDEX = {"passwords_password": "pw_index_password", "passwords_folder": "pw_index_folder",
-                "passwords_tag": "pw_index_tag"}
+UNIQUE_INDEX = {
+    "passwords_password": "pw_index_password",
+    "passwords_folder": "pw_index_folder",
+    "passwords_tag": "pw_index_tag",
+}
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +75,9 @@ def analyse(db: Database) -> None:
         rows(db, statement) if db.dialect == "mysql" else db.execute_sql(statement).close()
 
 
-def test_create_plan_is_fixed_with_and_without_statistics(installed: InstalledInstance, sample: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_plan_is_fixed_with_and_without_statistics(
+    installed: InstalledInstance, sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     instance = installed.instance
     with monkeypatch.context() as patch, instance.connect() as db:
         patch.setattr(bulk, "analyze", lambda *args: None)  # a load that left no statistics
@@ -92,13 +96,18 @@ def statistics_problems(db: Database) -> list[str]:
         count = rows(db, f"SELECT COUNT(*) FROM {db.table(table)}")[0][0]
         if db.dialect == "pgsql":
             known = rows(db, f"SELECT reltuples FROM pg_class WHERE oid = '{db.table(table)}'::regclass")[0][0]
-            columns = rows(db, f"SELECT attname FROM pg_stats WHERE tablename = '{db.table(table)}' "
-                               "AND schemaname = current_schema()")
+            columns = rows(
+                db,
+                f"SELECT attname FROM pg_stats WHERE tablename = '{db.table(table)}' AND schemaname = current_schema()",
+            )
             if count and ("user_id",) not in columns:  # an index build counts the rows, only ANALYZE does this
                 problems.append(f"{table}: no column statistics")
         else:
-            known = rows(db, "SELECT n_rows FROM mysql.innodb_table_stats WHERE database_name = DATABASE() "
-                             f"AND table_name = '{db.table(table)}'")[0][0]
+            known = rows(
+                db,
+                "SELECT n_rows FROM mysql.innodb_table_stats WHERE database_name = DATABASE() "
+                f"AND table_name = '{db.table(table)}'",
+            )[0][0]
         if count and not count / 2 <= known <= count * 2:
             problems.append(f"{table}: {count} rows, statistics say {known}")
     return problems
@@ -115,11 +124,23 @@ def test_restore_leaves_the_tables_analysed(installed: InstalledInstance, sample
 
 @pytest.mark.parametrize("target_engine", ["pgsql", "mysql"])
 def test_convert_leaves_the_tables_analysed(target_engine: str, sample: Path, tmp_path: Path) -> None:
-    with source_instance("sqlite", tmp_path / "source", sample, edge=False) as source, \
-            scratch_database(target_engine, tmp_path / "target") as target:
+    with (
+        source_instance("sqlite", tmp_path / "source", sample, edge=False) as source,
+        scratch_database(target_engine, tmp_path / "target") as target,
+    ):
         settings = target.settings()
-        args = ["db:convert-type", "-n", "--password", settings.password, "--port", str(settings.port),
-                DBTYPE[target_engine], settings.user, settings.host, settings.dbname]
+        args = [
+            "db:convert-type",
+            "-n",
+            "--password",
+            settings.password,
+            "--port",
+            str(settings.port),
+            DBTYPE[target_engine],
+            settings.user,
+            settings.host,
+            settings.dbname,
+        ]
         result = source.occ(*args)
         assert result.returncode == 0, result.stderr
         with source.connect() as db:  # config.php now points at the target

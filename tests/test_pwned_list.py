@@ -17,8 +17,10 @@ from conftest import InstalledInstance, run_occ
 from ncpasswords.repositories.config_values import AppConfig
 from ncpasswords.security import pwned
 
-TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
-       b"# This file is a cache directory tag created by Passwords for Nextcloud.")
+TAG = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This file is a cache directory tag created by Passwords for Nextcloud."
+)
 _MULT = 0x9E3779B97F4A7C15
 
 
@@ -37,8 +39,9 @@ def generate(path: Path, n: int) -> None:
     """A sorted HIBP-style list `<SHA-1>:<count>` with CRLF line ends, fast and deterministic."""
     with open(path, "w", newline="") as handle:
         for start in range(0, n, 200_000):
-            handle.write("".join(f"{sha1_of(i, n):040X}:{count_of(i)}\r\n"
-                                 for i in range(start, min(n, start + 200_000))))
+            handle.write(
+                "".join(f"{sha1_of(i, n):040X}:{count_of(i)}\r\n" for i in range(start, min(n, start + 200_000)))
+            )
 
 
 def expected_selection(n: int, quota: int) -> tuple[set[str], int, list[int], list[int]]:
@@ -94,8 +97,14 @@ def test_two_million_lines_size_one(installed: InstalledInstance, tmp_path: Path
     source = tmp_path / "pwnedpasswords.txt"
     generate(source, n)
     env = dict(os.environ, NEXTCLOUD_CONFIG_DIR=str(installed.config_dir))
-    proc = subprocess.run([sys.executable, "-c", CHILD, "passwords:pwned-list:process", str(source), "--size=1"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, "passwords:pwned-list:process", str(source), "--size=1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == (
         f"Importing 1 million entries from {source} in import mode.\n"
@@ -139,7 +148,10 @@ def test_two_million_lines_size_one(installed: InstalledInstance, tmp_path: Path
     low = f"{sha1_of(next(i for i in range(n) if count_of(i) < minimum), n):040x}"
     assert "is not in" in check(low)
     assert json.loads(installed.occ("passwords:security:check-hash", taken_at_cutoff, "--output=json").stdout) == {
-        "hash": taken_at_cutoff, "breached": True, "file": f"{taken_at_cutoff[:3]}.json.gz"}
+        "hash": taken_at_cutoff,
+        "breached": True,
+        "file": f"{taken_at_cutoff[:3]}.json.gz",
+    }
 
 
 def test_cutoff_rule_with_ties() -> None:
@@ -151,8 +163,15 @@ def test_cutoff_rule_with_ties() -> None:
 
 def test_unsorted_input_duplicates_and_ties(tmp_path: Path) -> None:
     """The spill path keeps file order per prefix, drops duplicates, takes ties in file order."""
-    lines = ["F" * 40 + ":9", "a" * 40 + ":3", "AB" + "0" * 38 + ":3", "ab" + "1" * 38 + ":3",
-             "a" * 40 + ":9", "0" * 40 + ":1", "ab" + "2" * 38 + ":007"]
+    lines = [
+        "F" * 40 + ":9",
+        "a" * 40 + ":3",
+        "AB" + "0" * 38 + ":3",
+        "ab" + "1" * 38 + ":3",
+        "a" * 40 + ":9",
+        "0" * 40 + ":1",
+        "ab" + "2" * 38 + ":007",
+    ]
     source = tmp_path / "list.txt"
     source.write_text("\n".join(lines))  # no newline after the last line
     prevalence = pwned.read_prevalence(source)
@@ -169,13 +188,17 @@ def test_unsorted_input_duplicates_and_ties(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("mode,entry_suffix,zip_name", [
-    ("gzip", ".json.gz", "1m-v16-gzip.zip"),
-    ("file", ".json.gz", "1m-v16-gzip.zip"),
-    ("json", ".json", "1m-v16-json.zip"),
-])
-def test_zip_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, entry_suffix: str,
-                   zip_name: str) -> None:
+@pytest.mark.parametrize(
+    "mode,entry_suffix,zip_name",
+    [
+        ("gzip", ".json.gz", "1m-v16-gzip.zip"),
+        ("file", ".json.gz", "1m-v16-gzip.zip"),
+        ("json", ".json", "1m-v16-json.zip"),
+    ],
+)
+def test_zip_modes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, entry_suffix: str, zip_name: str
+) -> None:
     n = 300
     generate(tmp_path / "list.txt", n)
     monkeypatch.chdir(tmp_path)
@@ -229,18 +252,27 @@ def _long_list(path: Path, bad_line: str | None, at: int) -> None:
 
 
 @pytest.mark.parametrize("engine", ["sqlite"])
-@pytest.mark.parametrize("case,args,message", [
-    ("missing", ["{tmp}/nope.txt"], "File not found or not readable: {tmp}/nope.txt"),
-    ("empty", ["{tmp}/empty.txt"], "File contains invalid lines"),
-    ("not-a-hash", ["{tmp}/bad-hash.txt"], "Invalid SHA-1 hash encountered."),
-    ("short-hash", ["{tmp}/short.txt"], "Invalid SHA-1 hash encountered."),
-    ("no-count", ["{tmp}/no-count.txt"], "File contains invalid lines"),
-    ("size-zero", ["{tmp}/good.txt", "--size=0"], "Invalid size specified: 0"),
-    ("size-text", ["{tmp}/good.txt", "-s", "many"], "Invalid size specified: 0"),
-    ("mode", ["{tmp}/good.txt", "--mode=tar"], "Invalid mode specified: tar"),
-])
-def test_bad_input_writes_nothing(installed: InstalledInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                  case: str, args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    "case,args,message",
+    [
+        ("missing", ["{tmp}/nope.txt"], "File not found or not readable: {tmp}/nope.txt"),
+        ("empty", ["{tmp}/empty.txt"], "File contains invalid lines"),
+        ("not-a-hash", ["{tmp}/bad-hash.txt"], "Invalid SHA-1 hash encountered."),
+        ("short-hash", ["{tmp}/short.txt"], "Invalid SHA-1 hash encountered."),
+        ("no-count", ["{tmp}/no-count.txt"], "File contains invalid lines"),
+        ("size-zero", ["{tmp}/good.txt", "--size=0"], "Invalid size specified: 0"),
+        ("size-text", ["{tmp}/good.txt", "-s", "many"], "Invalid size specified: 0"),
+        ("mode", ["{tmp}/good.txt", "--mode=tar"], "Invalid mode specified: tar"),
+    ],
+)
+def test_bad_input_writes_nothing(
+    installed: InstalledInstance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    args: list[str],
+    message: str,
+) -> None:
     (tmp_path / "empty.txt").write_bytes(b"")
     _long_list(tmp_path / "bad-hash.txt", "Z" * 40 + ":12", 50_000)  # past the first block
     _long_list(tmp_path / "short.txt", "ABCDEF:3", 3)

@@ -14,8 +14,17 @@ from test_user_cmds import entity
 
 KEYS = {
     "version": ["server", "app", "lsr", "php", "cronPhp", "ncpasswords"],
-    "environment": ["os", "architecture", "bits", "database", "cron", "proxy", "sslProxy", "subdirectory",
-                    "databaseVersion"],
+    "environment": [
+        "os",
+        "architecture",
+        "bits",
+        "database",
+        "cron",
+        "proxy",
+        "sslProxy",
+        "subdirectory",
+        "databaseVersion",
+    ],
     "services": ["images", "favicons", "previews", "security", "words", "previewApi", "faviconApi"],
     "settings": ["channel", "nightlies", "handbook", "performance"],
     "status": ["autoBackupStatus"],
@@ -41,8 +50,11 @@ def test_full_report_has_every_section_and_no_secret(installed: InstalledInstanc
     if installed.scratch.engine != "mysql":  # the test MySQL server needs the empty password
         config["dbpassword"] = "db-password-value-xyz"
     phpconfig.write(path, config)
-    secrets = [str(v) for k, v in config.items() if k in ("dbpassword", "dbhost", "dbuser", "passwordsalt")
-               and v] + list(SECRETS.values()) + ["proxyuser", "proxypass", "cloud.example.org"]
+    secrets = (
+        [str(v) for k, v in config.items() if k in ("dbpassword", "dbhost", "dbuser", "passwordsalt") and v]
+        + list(SECRETS.values())
+        + ["proxyuser", "proxypass", "cloud.example.org"]
+    )
     with installed.connect() as db, db.transaction():
         app = AppConfig(db)
         app.set("SSEv1ServerKey", "server-key-value-1234")
@@ -61,14 +73,18 @@ def test_full_report_has_every_section_and_no_secret(installed: InstalledInstanc
         AppConfig(db, "guests").set("enabled", "no")
         Preferences(db).set("alice", "SSEv1UserKey", "alice-user-key-value")
         secrets += ["server-key-value-1234", "screenshotlayer-api-key", "besticon.internal", "alice-user-key-value"]
-        rows = [entity("passwords_password_rv", "alice", f"r{i}", sseType=sse, cseType=cse)
-                for i, (sse, cse) in enumerate([("SSEv1r2", "none"), ("SSEv2r1", "none"), ("SSEv2r1", "CSEv1r1")])]
+        rows = [
+            entity("passwords_password_rv", "alice", f"r{i}", sseType=sse, cseType=cse)
+            for i, (sse, cse) in enumerate([("SSEv1r2", "none"), ("SSEv2r1", "none"), ("SSEv2r1", "CSEv1r1")])
+        ]
         rows.append(entity("passwords_password_rv", "alice", "gone", deleted=True, sseType="SSEv3r1"))
         EntityRepository(db, "passwords_password_rv").insert_many(rows)
         EntityRepository(db, "passwords_folder_rv").insert_many(
-            [entity("passwords_folder_rv", "alice", "f", sseType="SSEv1r2", cseType="none")])
+            [entity("passwords_folder_rv", "alice", "f", sseType="SSEv1r2", cseType="none")]
+        )
         EntityRepository(db, "passwords_share").insert_many(
-            [entity("passwords_share", "alice", f"s{i}", deleted=i == 11, expires=None) for i in range(12)])
+            [entity("passwords_share", "alice", f"s{i}", deleted=i == 11, expires=None) for i in range(12)]
+        )
 
     result = installed.occ("passwords:system:report")
     assert result.returncode == 0, result.stderr
@@ -81,7 +97,12 @@ def test_full_report_has_every_section_and_no_secret(installed: InstalledInstanc
     dbtype = {"sqlite": "sqlite3", "pgsql": "pgsql", "mysql": "mysql"}[installed.scratch.engine]
     env = report["environment"]
     assert (env["database"], env["cron"], env["proxy"], env["sslProxy"], env["subdirectory"]) == (
-        dbtype, "cron", True, True, True)
+        dbtype,
+        "cron",
+        True,
+        True,
+        True,
+    )
     assert env["databaseVersion"] and env["bits"] == 64
     assert report["services"]["previewApi"] is True and report["services"]["faviconApi"] is True
     assert report["services"]["images"] == "auto"
@@ -92,8 +113,14 @@ def test_full_report_has_every_section_and_no_secret(installed: InstalledInstanc
     assert report["apps"]["occweb"] == {"installed": False, "enabled": False}
     assert report["sharing"] == {"shares": 25}  # 11 active shares
     assert report["encryption"] == {
-        "sse": {"SSEv1r1": False, "SSEv1r2": True, "SSEv2r1": True, "SSEv3r1": False, "none": False,
-                "default": "SSEv1r2"},  # 2 vs 2: the first in list order wins the tie
+        "sse": {
+            "SSEv1r1": False,
+            "SSEv1r2": True,
+            "SSEv2r1": True,
+            "SSEv3r1": False,
+            "none": False,
+            "default": "SSEv1r2",
+        },  # 2 vs 2: the first in list order wins the tie
         "cse": {"CSEv1r1": True, "none": True, "default": "none"},
     }
 
@@ -102,8 +129,7 @@ def test_full_report_has_every_section_and_no_secret(installed: InstalledInstanc
 def test_sections_basic_and_output_formats(installed: InstalledInstance) -> None:
     basic = json.loads(installed.occ("passwords:system:report", "--basic").stdout)
     assert list(basic) == ["version", "environment"]
-    picked = json.loads(installed.occ("passwords:system:report", "-b", "sharing", "nope", "version",
-                                      "sharing").stdout)
+    picked = json.loads(installed.occ("passwords:system:report", "-b", "sharing", "nope", "version", "sharing").stdout)
     assert list(picked) == ["sharing", "version"]  # naming sections builds the full report
     debug = json.loads(installed.occ("passwords:system:report", "status", "debug").stdout)
     assert list(debug) == ["version", "environment", "services", "status", "settings", "encryption"]

@@ -52,8 +52,9 @@ def run_example(*args: str) -> subprocess.CompletedProcess[str]:
         "NCP_CI_PGSQL_USER": PG_USER,
         "NCP_CI_MYSQL_DSN": f"mysql://{MY_USER}:{MY_PASS}@{MY_HOST}:{MY_PORT}",
     }
-    return subprocess.run(["bash", str(EXAMPLE / "run.sh"), *args], env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
+    return subprocess.run(
+        ["bash", str(EXAMPLE / "run.sh"), *args], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def test_example_project_on_sqlite_fifty_tests_one_restore() -> None:
@@ -84,7 +85,8 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_instance_api_and_occ(project: pytest.Pytester) -> None:
-    project.makepyfile(test_api="""
+    project.makepyfile(
+        test_api="""
         import subprocess, sys
         import pytest
 
@@ -109,14 +111,16 @@ def test_instance_api_and_occ(project: pytest.Pytester) -> None:
             assert passwords_session.restores_of("example.json", data=False, user_settings=False,
                                                  client_settings=False) == 1
             assert passwords_session.restore_count == 2
-    """)
+    """
+    )
     result = project.runpytest(*plugin_args())
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["ncpasswords: 2 restore(s), 1 template(s) on sqlite"])
 
 
 def test_teardown_removes_instances_and_templates(project: pytest.Pytester) -> None:
-    project.makepyfile(test_teardown="""
+    project.makepyfile(
+        test_teardown="""
         import pytest
         SEEN = []
 
@@ -128,7 +132,8 @@ def test_teardown_removes_instances_and_templates(project: pytest.Pytester) -> N
         def test_two():
             assert not SEEN[0].exists()
             assert SEEN[1].exists()  # the session's templates live until the end of the session
-    """)
+    """
+    )
     project.makeconftest("""
         import pytest
 
@@ -144,7 +149,8 @@ def test_teardown_removes_instances_and_templates(project: pytest.Pytester) -> N
 
 def test_a_broken_fixture_fails_in_one_line_and_is_not_restored_again(project: pytest.Pytester) -> None:
     (project.path / "fixtures" / "broken.json").write_text('{"version": 99, "keys": {}}')
-    project.makepyfile(test_broken="""
+    project.makepyfile(
+        test_broken="""
         import pytest
 
         @pytest.mark.passwords_backup("fixtures/broken.json")
@@ -154,14 +160,16 @@ def test_a_broken_fixture_fails_in_one_line_and_is_not_restored_again(project: p
 
         def test_count(passwords_session):
             assert passwords_session.restore_count == 0
-    """)
+    """
+    )
     result = project.runpytest(*plugin_args())
     result.assert_outcomes(passed=1, errors=3)
     result.stdout.fnmatch_lines(["*ncpasswords: This seems to be a client backup*"])
 
 
 def test_usage_errors(project: pytest.Pytester) -> None:
-    project.makepyfile(test_usage="""
+    project.makepyfile(
+        test_usage="""
         import pytest
 
         @pytest.mark.passwords_backup("fixtures/missing.json.gz")
@@ -178,21 +186,27 @@ def test_usage_errors(project: pytest.Pytester) -> None:
 
         def test_factory(passwords_backup_factory):
             passwords_backup_factory("fixtures/missing.json")
-    """)
+    """
+    )
     result = project.runpytest(*plugin_args())
     result.assert_outcomes(passed=1, errors=2, failed=1)
-    result.stdout.fnmatch_lines_random([
-        "*ncpasswords: backup file 'fixtures/missing.json.gz' not found*",
-        "*ncpasswords: unknown restore option(s) colour*",
-        "*passwords_backup has no effect without the passwords_instance fixture*",
-        "*ncpasswords: backup file 'fixtures/missing.json' not found*",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            "*ncpasswords: backup file 'fixtures/missing.json.gz' not found*",
+            "*ncpasswords: unknown restore option(s) colour*",
+            "*passwords_backup has no effect without the passwords_instance fixture*",
+            "*ncpasswords: backup file 'fixtures/missing.json' not found*",
+        ]
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--passwords-engine=oracle"], "*unknown engine 'oracle'*"),
-    (["--passwords-engine=mysql", "--passwords-mysql-dsn=127.0.0.1"], "*expected mysql://user*"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--passwords-engine=oracle"], "*unknown engine 'oracle'*"),
+        (["--passwords-engine=mysql", "--passwords-mysql-dsn=127.0.0.1"], "*expected mysql://user*"),
+    ],
+)
 def test_bad_options_are_usage_errors(project: pytest.Pytester, args: list[str], message: str) -> None:
     project.makepyfile(test_x="def test_x(passwords_instance): pass")
     result = project.runpytest(*plugin_args(), *args)
@@ -200,12 +214,16 @@ def test_bad_options_are_usage_errors(project: pytest.Pytester, args: list[str],
     result.stderr.fnmatch_lines([message])
 
 
-@pytest.mark.parametrize("args", [
-    ["--passwords-engine=mysql", "--passwords-mysql-dsn=mysql://root@127.0.0.1:1"],
-    # A PostgreSQL fixture of the project's own (as pytest_postgresql.factories would make) whose
-    # server is not there. (pytest-postgresql's postgresql_noproc retries for a minute first.)
-    ["--passwords-engine=pgsql", "--passwords-postgresql=nowhere_postgresql"],
-], ids=["mysql", "pgsql"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--passwords-engine=mysql", "--passwords-mysql-dsn=mysql://root@127.0.0.1:1"],
+        # A PostgreSQL fixture of the project's own (as pytest_postgresql.factories would make) whose
+        # server is not there. (pytest-postgresql's postgresql_noproc retries for a minute first.)
+        ["--passwords-engine=pgsql", "--passwords-postgresql=nowhere_postgresql"],
+    ],
+    ids=["mysql", "pgsql"],
+)
 def test_an_unreachable_server_fails_never_skips(project: pytest.Pytester, args: list[str]) -> None:
     project.makeconftest("""
         import types
@@ -215,10 +233,12 @@ def test_an_unreachable_server_fails_never_skips(project: pytest.Pytester, args:
         def nowhere_postgresql():
             return types.SimpleNamespace(host="127.0.0.1", port=1, user="postgres", password=None)
     """)
-    project.makepyfile(test_x="""
+    project.makepyfile(
+        test_x="""
         def test_x(passwords_instance): pass
         def test_y(passwords_instance): pass
-    """)
+    """
+    )
     result = project.runpytest(*plugin_args(), *args)
     result.assert_outcomes(errors=2)
     assert "skipped" not in result.stdout.str()
@@ -228,7 +248,8 @@ def test_an_unreachable_server_fails_never_skips(project: pytest.Pytester, args:
 @pytest.mark.parametrize("engine", ["pgsql", "mysql"])
 def test_server_instances_get_their_own_database(project: pytest.Pytester, engine: str) -> None:
     require_server(engine)
-    project.makepyfile(test_db="""
+    project.makepyfile(
+        test_db="""
         import pytest
         NAMES = []
 
@@ -244,11 +265,17 @@ def test_server_instances_get_their_own_database(project: pytest.Pytester, engin
             assert len(set(NAMES)) == 3
             assert not any(passwords_session.server.exists(name) for name in NAMES)
             assert passwords_session.restores_of("fixtures/example.json") == 1
-    """)
+    """
+    )
     args = [f"--passwords-engine={engine}"]
     if engine == "pgsql":
-        args += ["--passwords-postgresql=noproc", f"--postgresql-host={PG_HOST}", f"--postgresql-port={PG_PORT}",
-                 f"--postgresql-user={PG_USER}", f"--postgresql-dbname=ncp_plugin_{os.getpid()}"]
+        args += [
+            "--passwords-postgresql=noproc",
+            f"--postgresql-host={PG_HOST}",
+            f"--postgresql-port={PG_PORT}",
+            f"--postgresql-user={PG_USER}",
+            f"--postgresql-dbname=ncp_plugin_{os.getpid()}",
+        ]
     else:
         args += [f"--passwords-mysql-dsn=mysql://{MY_USER}:{MY_PASS}@{MY_HOST}:{MY_PORT}"]
     result = project.runpytest(*plugin_args(), *args)

@@ -44,8 +44,11 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def state_of(settings_source: InstalledInstance | ScratchDb) -> dict[str, list[tuple[Any, ...]]]:
-    db = settings_source.connect() if isinstance(settings_source, InstalledInstance) else connect(
-        settings_source.settings())
+    db = (
+        settings_source.connect()
+        if isinstance(settings_source, InstalledInstance)
+        else connect(settings_source.settings())
+    )
     with db:
         return database_state(db)
 
@@ -58,22 +61,33 @@ def app_tables_in(scratch: ScratchDb) -> dict[str, introspect.TableInfo]:
 
 
 def where(settings: ConnectionSettings) -> tuple[Any, ...]:
-    return (settings.dialect, settings.dbname, settings.host, settings.port, settings.user, settings.password,
-            settings.sqlite_path, settings.prefix)
+    return (
+        settings.dialect,
+        settings.dbname,
+        settings.host,
+        settings.port,
+        settings.user,
+        settings.password,
+        settings.sqlite_path,
+        settings.prefix,
+    )
 
 
 def target_of(scratch: ScratchDb) -> Target:
     settings = scratch.settings()
-    return Target.parse(DBTYPE[scratch.engine], settings.user, settings.host, settings.dbname, settings.port,
-                        settings.password)
+    return Target.parse(
+        DBTYPE[scratch.engine], settings.user, settings.host, settings.dbname, settings.port, settings.password
+    )
 
 
 @pytest.mark.parametrize(("source_engine", "target_engine"), PAIRS, ids=[f"{s}-to-{t}" for s, t in PAIRS])
 def test_convert_moves_everything_and_switches_config(
     source_engine: str, target_engine: str, sample: Path, tmp_path: Path
 ) -> None:
-    with source_instance(source_engine, tmp_path / "source", sample) as source, \
-            target_database(target_engine, source, tmp_path / "target") as target:
+    with (
+        source_instance(source_engine, tmp_path / "source", sample) as source,
+        target_database(target_engine, source, tmp_path / "target") as target,
+    ):
         document = document_of(source.instance)
         expected = checksums(source.connect())
         source_state = state_of(source)
@@ -103,7 +117,8 @@ def test_convert_moves_everything_and_switches_config(
         # Only the app's rows of the core tables moved.
         with moved.connect() as db:
             assert {r[0] for r in db.execute_sql(f"SELECT appid FROM {db.table('appconfig')}").fetchall()} == {
-                "passwords"}
+                "passwords"
+            }
             sequences_follow(db)
 
         # occ works against the new database; the source was only read.
@@ -118,8 +133,10 @@ def test_convert_moves_everything_and_switches_config(
 def test_plain_output_progress_and_password_from_stdin(
     sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with source_instance("sqlite", tmp_path / "source", sample, edge=False) as source, \
-            target_database("mysql", source, tmp_path / "target") as target:
+    with (
+        source_instance("sqlite", tmp_path / "source", sample, edge=False) as source,
+        target_database("mysql", source, tmp_path / "target") as target,
+    ):
         settings = target.settings()
         args = ["db:convert-type", f"--port={settings.port}", "mysql", settings.user, settings.host, settings.dbname]
         config = (source.config_dir / "config.php").read_bytes()
@@ -184,8 +201,14 @@ def test_tables_of_others_are_listed_and_need_a_yes(sample: Path, tmp_path: Path
 # -- failures: nothing changes, a second run succeeds ---------------------------------------------
 
 
-def assert_nothing_changed(source: InstalledInstance, config: bytes, source_state: Any, target: ScratchDb,
-                           target_state: dict[str, Any] | None, message: str) -> None:
+def assert_nothing_changed(
+    source: InstalledInstance,
+    config: bytes,
+    source_state: Any,
+    target: ScratchDb,
+    target_state: dict[str, Any] | None,
+    message: str,
+) -> None:
     assert message.count("\n") == 0
     assert (source.config_dir / "config.php").read_bytes() == config
     assert state_of(source.scratch) == source_state
@@ -197,8 +220,10 @@ def assert_nothing_changed(source: InstalledInstance, config: bytes, source_stat
 
 @pytest.mark.parametrize("target_engine", ["pgsql", "mysql"])
 def test_killed_target_connection(target_engine: str, sample: Path, tmp_path: Path) -> None:
-    with source_instance("sqlite", tmp_path / "source", sample) as source, \
-            target_database(target_engine, source, tmp_path / "target") as target:
+    with (
+        source_instance("sqlite", tmp_path / "source", sample) as source,
+        target_database(target_engine, source, tmp_path / "target") as target,
+    ):
         config = (source.config_dir / "config.php").read_bytes()
         source_state = state_of(source)
         killed: list[int] = []
@@ -223,11 +248,15 @@ def test_killed_target_connection(target_engine: str, sample: Path, tmp_path: Pa
 @pytest.mark.parametrize("target_engine", ["pgsql", "mysql"])
 def test_a_row_the_target_refuses(target_engine: str, sample: Path, tmp_path: Path) -> None:
     """SQLite does not enforce VARCHAR lengths; the servers refuse the row."""
-    with source_instance("sqlite", tmp_path / "source", sample) as source, \
-            target_database(target_engine, source, tmp_path / "target") as target:
+    with (
+        source_instance("sqlite", tmp_path / "source", sample) as source,
+        target_database(target_engine, source, tmp_path / "target") as target,
+    ):
         with source.connect() as db:
-            db.execute_sql(f"UPDATE {db.table('passwords_password_rv')} SET user_id = '{'u' * 65}' "
-                           f"WHERE id = (SELECT MAX(id) FROM {db.table('passwords_password_rv')} WHERE id < 900000)")
+            db.execute_sql(
+                f"UPDATE {db.table('passwords_password_rv')} SET user_id = '{'u' * 65}' "
+                f"WHERE id = (SELECT MAX(id) FROM {db.table('passwords_password_rv')} WHERE id < 900000)"
+            )
         config = (source.config_dir / "config.php").read_bytes()
         source_state = state_of(source)
 
@@ -246,22 +275,27 @@ def test_a_row_the_target_refuses(target_engine: str, sample: Path, tmp_path: Pa
 
 def shorten_a_label(original: Any) -> Any:
     """`insert_many` (into MariaDB and SQLite) storing one character less of tag labels."""
+
     def lossy(self: Database, table: str, columns: Any, rows: Any, batch: int = 5000) -> int:
         if table == "passwords_tag_rv":
             rows = ((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8][:-1], *r[9:]) for r in rows)
         return original(self, table, columns, rows, batch)
+
     return lossy
 
 
 def flip_a_boolean(original: Any) -> Any:
     """`copy_binary` (binary tuples into PostgreSQL) negating one boolean of a tag revision."""
+
     def lossy(self: Database, table: str, columns: Any, header: bytes, chunks: Any, trailer: bytes) -> int:
         def flip(chunks: Any) -> Iterator[list[bytes]]:
             for chunk in chunks:
                 if table == "passwords_tag_rv":
                     chunk = [flip_first_boolean(chunk[0]), *chunk[1:]]
                 yield chunk
+
         return original(self, table, columns, header, flip(chunks), trailer)
+
     return lossy
 
 
@@ -269,23 +303,36 @@ def flip_first_boolean(data: bytes) -> bytes:
     """A binary COPY tuple with its first one-byte value (a boolean) negated."""
     at = 2
     while True:
-        length = int.from_bytes(data[at:at + 4], "big", signed=True)
+        length = int.from_bytes(data[at : at + 4], "big", signed=True)
         at += 4
         if length == 1:
-            return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+            return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
         at += max(length, 0)
 
 
-@pytest.mark.parametrize(("source_engine", "target_engine", "method", "spoil"), [
-    ("pgsql", "sqlite", "insert_many", shorten_a_label),
-    ("mysql", "pgsql", "copy_binary", flip_a_boolean),
-], ids=["rows-into-sqlite", "tuples-into-pgsql"])
-def test_a_silent_difference_fails_verification(source_engine: str, target_engine: str, method: str, spoil: Any,
-                                                sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("source_engine", "target_engine", "method", "spoil"),
+    [
+        ("pgsql", "sqlite", "insert_many", shorten_a_label),
+        ("mysql", "pgsql", "copy_binary", flip_a_boolean),
+    ],
+    ids=["rows-into-sqlite", "tuples-into-pgsql"],
+)
+def test_a_silent_difference_fails_verification(
+    source_engine: str,
+    target_engine: str,
+    method: str,
+    spoil: Any,
+    sample: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A target that stores a value differently (simulated) is caught by the checksums."""
     original = getattr(Database, method)
-    with source_instance(source_engine, tmp_path / "source", sample) as source, \
-            target_database(target_engine, source, tmp_path / "target") as target:
+    with (
+        source_instance(source_engine, tmp_path / "source", sample) as source,
+        target_database(target_engine, source, tmp_path / "target") as target,
+    ):
         monkeypatch.setattr(Database, method, spoil(original))
         config = (source.config_dir / "config.php").read_bytes()
         source_state = state_of(source)
@@ -305,18 +352,21 @@ def test_a_silent_difference_fails_verification(source_engine: str, target_engin
 def test_a_latin1_postgresql_database_refuses_what_it_cannot_store(sample: Path, tmp_path: Path) -> None:
     """Text reaches PostgreSQL as UTF-8 whatever the database's encoding: an emoji cannot go into
     a LATIN1 database, so the conversion stops (rather than store other characters)."""
-    with source_instance("mysql", tmp_path / "source", sample) as source, \
-            target_database("pgsql", source, tmp_path / "target") as target:
+    with (
+        source_instance("mysql", tmp_path / "source", sample) as source,
+        target_database("pgsql", source, tmp_path / "target") as target,
+    ):
         name = target.settings().dbname
         with contextlib.closing(_admin("pgsql")) as admin:
             admin.execute(f'DROP DATABASE "{name}"')
-            admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
-                          "TEMPLATE template0")
+            admin.execute(
+                f"CREATE DATABASE \"{name}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+            )
         config = (source.config_dir / "config.php").read_bytes()
         source_state = state_of(source)
         result = source.occ(*convert_args(target))
         assert result.returncode == 1
-        assert "has no equivalent in encoding \"LATIN1\"" in result.stderr, result.stderr
+        assert 'has no equivalent in encoding "LATIN1"' in result.stderr, result.stderr
         assert_nothing_changed(source, config, source_state, target, None, result.stderr.strip())
 
 
@@ -335,8 +385,10 @@ def test_canonical_types_are_postgresqls(tmp_path: Path) -> None:
 def test_a_core_table_of_other_types_is_copied_row_by_row(sample: Path, tmp_path: Path) -> None:
     """A target whose preferences table has wider integers (another Nextcloud version) still
     converts, with the same checksums."""
-    with source_instance("mysql", tmp_path / "source", sample) as source, \
-            target_database("pgsql", source, tmp_path / "target") as target:
+    with (
+        source_instance("mysql", tmp_path / "source", sample) as source,
+        target_database("pgsql", source, tmp_path / "target") as target,
+    ):
         expected = checksums(source.connect())
         with connect(target.settings()) as db, db.transaction():
             db.run_script(migrator.core_schema("pgsql"))
@@ -354,8 +406,10 @@ def test_clear_schema_replaces_the_app_tables_all_or_nothing(
     target_engine: str, sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source_engine = "pgsql" if target_engine == "sqlite" else "sqlite"
-    with source_instance(source_engine, tmp_path / "source", sample) as source, \
-            target_database(target_engine, source, tmp_path / "target") as target:
+    with (
+        source_instance(source_engine, tmp_path / "source", sample) as source,
+        target_database(target_engine, source, tmp_path / "target") as target,
+    ):
         # The target already is an instance with other data, and a value of another app.
         other = Instance(tmp_path / "other" / "config.php", {})
         install(target.install_options(), other.path)

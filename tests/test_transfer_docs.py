@@ -77,16 +77,17 @@ CLEANUP = [
     'dropdb -h "$DBHOST" -U "$PGUSER" "${NEWDB}_dump"',
     'mariadb -h "$DBHOST" -u "$MYUSER" --password="$DBPASS" -e "DROP DATABASE $NEWDB; DROP DATABASE ${NEWDB}_dump"',
 ]
-BLOCKS = [SAMPLE, BACKUP, DATABASES, TO_PGSQL, CHECK, TO_MYSQL, TO_SQLITE, REFUSED, CLEAR, DUMPS, LOADS, POINT,
-          CLEANUP]
+BLOCKS = [SAMPLE, BACKUP, DATABASES, TO_PGSQL, CHECK, TO_MYSQL, TO_SQLITE, REFUSED, CLEAR, DUMPS, LOADS, POINT, CLEANUP]
 
 FENCE = re.compile(r"^```sh run[^\n]*\n(.*?)^```\s*$", re.M | re.S)
 
 
 def page_blocks() -> list[list[str]]:
     """The commands of the page's ```sh run blocks (comments and blank lines dropped)."""
-    return [[line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
-            for block in FENCE.findall(PAGE.read_text())]
+    return [
+        [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+        for block in FENCE.findall(PAGE.read_text())
+    ]
 
 
 def test_the_page_has_exactly_these_commands() -> None:
@@ -104,10 +105,13 @@ class Shell:
         self.env["PATH"] = f"{VENV_BIN}{os.pathsep}{self.env.get('PATH', '')}"
 
     def run(self, commands: list[str]) -> subprocess.CompletedProcess[str]:
-        script = (f'set -euo pipefail\nsource "{self.env_file}"\n'
-                  f"trap 'export -p > \"{self.env_file}\"' EXIT\n" + "\n".join(commands))
-        return subprocess.run(["bash", "-c", script], cwd=self.cwd, env=self.env, capture_output=True, text=True,
-                              timeout=300, check=False)
+        script = (
+            f'set -euo pipefail\nsource "{self.env_file}"\n'
+            f"trap 'export -p > \"{self.env_file}\"' EXIT\n" + "\n".join(commands)
+        )
+        return subprocess.run(
+            ["bash", "-c", script], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=300, check=False
+        )
 
     def ok(self, commands: list[str]) -> str:
         result = self.run(commands)
@@ -169,13 +173,15 @@ def test_the_page_walkthrough(tmp_path: Path) -> None:
         dumped = json.loads((cwd / "passwords.mysql.json").read_text())["tables"]
         assert {k: {"rows": v["rows"], "checksum": v["checksum"]} for k, v in dumped.items()} == original
         assert gzip.decompress((cwd / "data.pgsql.sql.gz").read_bytes()).startswith(
-            b"-- Passwords app data for PostgreSQL")
+            b"-- Passwords app data for PostgreSQL"
+        )
 
         shell.ok(LOADS)
-        for settings in (ConnectionSettings("pgsql", f"{newdb}_dump", host="127.0.0.1", port=5432, user="postgres"),
-                         ConnectionSettings("mysql", f"{newdb}_dump", host="127.0.0.1", port=3306, user="root"),
-                         ConnectionSettings("sqlite", "passwords-loaded",
-                                            sqlite_path=cwd / "data" / "passwords-loaded.db")):
+        for settings in (
+            ConnectionSettings("pgsql", f"{newdb}_dump", host="127.0.0.1", port=5432, user="postgres"),
+            ConnectionSettings("mysql", f"{newdb}_dump", host="127.0.0.1", port=3306, user="root"),
+            ConnectionSettings("sqlite", "passwords-loaded", sqlite_path=cwd / "data" / "passwords-loaded.db"),
+        ):
             assert checksums(connect(settings)) == original, settings.dialect
 
         pointed = shell.ok(POINT)
@@ -184,8 +190,12 @@ def test_the_page_walkthrough(tmp_path: Path) -> None:
         assert checksums(instance().connect()) == original
 
         shell.ok(CLEANUP)
-        listed = shell.ok(['psql -h "$DBHOST" -U "$PGUSER" -d postgres -Atc "SELECT datname FROM pg_database"',
-                           'mariadb -h "$DBHOST" -u "$MYUSER" --password="$DBPASS" -N -e "SHOW DATABASES"'])
+        listed = shell.ok(
+            [
+                'psql -h "$DBHOST" -U "$PGUSER" -d postgres -Atc "SELECT datname FROM pg_database"',
+                'mariadb -h "$DBHOST" -u "$MYUSER" --password="$DBPASS" -N -e "SHOW DATABASES"',
+            ]
+        )
         assert newdb not in listed
     finally:
         _drop(newdb)  # when a step failed half-way

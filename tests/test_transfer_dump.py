@@ -45,8 +45,10 @@ def empty_database(engine: str, base: Path) -> Iterator[ScratchDb]:
 
 @pytest.mark.parametrize(("source_engine", "dialect"), COMBINATIONS, ids=[f"{s}-as-{d}" for s, d in COMBINATIONS])
 def test_dump_loads_with_the_native_client(source_engine: str, dialect: str, sample: Path, tmp_path: Path) -> None:
-    with source_instance(source_engine, tmp_path / "source", sample) as source, \
-            empty_database(dialect, tmp_path / "target") as target:
+    with (
+        source_instance(source_engine, tmp_path / "source", sample) as source,
+        empty_database(dialect, tmp_path / "target") as target,
+    ):
         script = tmp_path / "passwords.sql"
         result = source.occ("passwords:db:dump", f"--dialect={dialect}", "--output=json", str(script))
         assert result.returncode == 0, result.stderr
@@ -74,9 +76,11 @@ def test_dump_loads_with_the_native_client(source_engine: str, dialect: str, sam
         older.write_text(json.dumps({k: v for k, v in summary.items() if k != "checksum_format"}))
         compare = moved.occ("passwords:db:checksum", f"--compare={older}")
         assert compare.returncode == 1
-        assert compare.stderr.strip() == (f"{older} holds checksums of another definition (written by another "
-                                          "version of ncpasswords); write the summary again with this version "
-                                          "to compare")
+        assert compare.stderr.strip() == (
+            f"{older} holds checksums of another definition (written by another "
+            "version of ncpasswords); write the summary again with this version "
+            "to compare"
+        )
         assert "Executed Migrations:             3" in moved.occ("migrations:status", "passwords").stdout
         assert document_of(moved.instance) == document_of(source.instance)
         assert moved.occ("passwords:backup:create", "loaded").returncode == 0
@@ -87,8 +91,10 @@ def test_dump_loads_with_the_native_client(source_engine: str, dialect: str, sam
 
 @pytest.mark.parametrize("dialect", ENGINES)
 def test_schema_only_then_data_only(dialect: str, sample: Path, tmp_path: Path) -> None:
-    with source_instance("sqlite", tmp_path / "source", sample) as source, \
-            empty_database(dialect, tmp_path / "target") as target:
+    with (
+        source_instance("sqlite", tmp_path / "source", sample) as source,
+        empty_database(dialect, tmp_path / "target") as target,
+    ):
         schema, data = tmp_path / "schema.sql", tmp_path / "data.sql"
         assert source.occ("passwords:db:dump", f"--dialect={dialect}", "--schema-only", str(schema)).returncode == 0
         assert source.occ("passwords:db:dump", f"--dialect={dialect}", "--data-only", str(data)).returncode == 0
@@ -109,8 +115,10 @@ def test_schema_only_then_data_only(dialect: str, sample: Path, tmp_path: Path) 
 @pytest.mark.parametrize("dialect", ENGINES)
 def test_a_second_load_fails_and_changes_nothing(dialect: str, sample: Path, tmp_path: Path) -> None:
     """The scripts stop at the first error, and the rows go in one transaction."""
-    with source_instance("pgsql", tmp_path / "source", sample) as source, \
-            empty_database(dialect, tmp_path / "target") as target:
+    with (
+        source_instance("pgsql", tmp_path / "source", sample) as source,
+        empty_database(dialect, tmp_path / "target") as target,
+    ):
         script = tmp_path / "passwords.sql"
         assert source.occ("passwords:db:dump", f"--dialect={dialect}", str(script)).returncode == 0
         assert native_load(target, script).returncode == 0

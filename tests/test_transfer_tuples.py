@@ -44,8 +44,10 @@ def tuples_of(db: Database, table: TransferTable) -> list[bytes]:
 # engine can hold (MySQL's are UNSIGNED, PostgreSQL's signed).
 CORE_ROWS = {
     "appconfig": [("passwords", "min", "", 0, 0), ("passwords", "max", TRICKY, 2147483647, 32767)],
-    "preferences": [("u1", "passwords", "min", "x", 0, 0, 0, ""),
-                    ("u2", "passwords", "max", "", 32767, 32767, 2147483647, TRICKY[:64])],
+    "preferences": [
+        ("u1", "passwords", "min", "x", 0, 0, 0, ""),
+        ("u2", "passwords", "max", "", 32767, 32767, 2147483647, TRICKY[:64]),
+    ],
 }
 
 
@@ -79,8 +81,9 @@ def test_null_in_a_narrow_mysql_integer_column(tmp_path: Path) -> None:
         with scratch.connect() as db:
             table = table_named("passwords_password_rv", db)
             db.execute_sql(f"ALTER TABLE {db.table(table.name)} MODIFY status SMALLINT NULL").close()
-            row = tuple(None if c == "status" else v for c, v in zip(table.columns, edge_rows(table.name)[1],
-                                                                      strict=True))
+            row = tuple(
+                None if c == "status" else v for c, v in zip(table.columns, edge_rows(table.name)[1], strict=True)
+            )
             with db.transaction():
                 db.insert_many(table.name, table.columns, [row])
             assert tuples_of(db, table) == [encode_row(row, table)]
@@ -104,8 +107,9 @@ def test_mysql_values_out_of_postgresqls_range_are_never_packed_as_numbers(tmp_p
 def test_text_in_an_integer_column_is_refused(tmp_path: Path) -> None:
     """SQLite keeps text in an INTEGER column; packed as it is, 8 characters would read as a number."""
     table = tag_rv()
-    row = tuple("abcdefgh" if c == "edited" else v for c, v in zip(table.columns, edge_rows(table.name)[1],
-                                                                   strict=True))
+    row = tuple(
+        "abcdefgh" if c == "edited" else v for c, v in zip(table.columns, edge_rows(table.name)[1], strict=True)
+    )
     with pytest.raises(RowTypeError, match=r"passwords_tag_rv.edited holds a value of type str where an integer"):
         encode_row(row, table)
     with scratch_database("sqlite", tmp_path / "data") as scratch:
@@ -120,8 +124,9 @@ def test_text_in_an_integer_column_is_refused(tmp_path: Path) -> None:
 def test_a_row_past_max_allowed_packet_is_an_error_not_a_null(tmp_path: Path) -> None:
     """CONCAT gives NULL past max_allowed_packet: the tuple must not turn into a NULL value."""
     table = tag_rv()
-    row = tuple("x" * (1536 * 1024) if c == "label" else v for c, v in zip(table.columns, edge_rows(table.name)[1],
-                                                                           strict=True))
+    row = tuple(
+        "x" * (1536 * 1024) if c == "label" else v for c, v in zip(table.columns, edge_rows(table.name)[1], strict=True)
+    )
     with scratch_database("mysql", tmp_path / "data") as scratch:
         install(scratch.install_options(), tmp_path / "config" / "config.php")
         with scratch.connect() as db, db.transaction():
@@ -147,6 +152,8 @@ def test_a_mysql_table_with_latin1_text_is_read_through_the_driver(tmp_path: Pat
             with db.transaction():
                 db.insert_many(table.name, table.columns, [row])
             assert tuples_of(db, table) == [encode_row(row, table)]
-            db.execute_sql(f"ALTER TABLE {db.table(table.name)} MODIFY label LONGTEXT "
-                           "CHARACTER SET latin1 COLLATE latin1_bin DEFAULT NULL").close()
+            db.execute_sql(
+                f"ALTER TABLE {db.table(table.name)} MODIFY label LONGTEXT "
+                "CHARACTER SET latin1 COLLATE latin1_bin DEFAULT NULL"
+            ).close()
             assert tuples_of(db, table) == [encode_row(row, table)]

@@ -74,16 +74,34 @@ def seed(db: Database) -> None:
         add("passwords_password_rv", user, "gone-rv", deleted=True, model=gone, folder=folder)
 
     def share(owner: str, name: str, receiver: str, source: str, target: str | None, deleted: bool = False) -> None:
-        add("passwords_share", owner, name, deleted, receiver=receiver, sourcePassword=uid_of(owner, source),
-            targetPassword=uid_of(receiver, target) if target else None, expires=None)
+        add(
+            "passwords_share",
+            owner,
+            name,
+            deleted,
+            receiver=receiver,
+            sourcePassword=uid_of(owner, source),
+            targetPassword=uid_of(receiver, target) if target else None,
+            expires=None,
+        )
         for row in rows["passwords_password"]:
             if row["userId"] == owner and row["uuid"] == uid_of(owner, source) and not deleted:
                 row["hasShares"] = True
         if target:
-            add("passwords_password", receiver, target, revision=uid_of(receiver, f"{target}-rv"),
-                shareId=uid_of(owner, name))
-            add("passwords_password_rv", receiver, f"{target}-rv", model=uid_of(receiver, target),
-                folder="00000000-0000-0000-0000-000000000000")
+            add(
+                "passwords_password",
+                receiver,
+                target,
+                revision=uid_of(receiver, f"{target}-rv"),
+                shareId=uid_of(owner, name),
+            )
+            add(
+                "passwords_password_rv",
+                receiver,
+                f"{target}-rv",
+                model=uid_of(receiver, target),
+                folder="00000000-0000-0000-0000-000000000000",
+            )
 
     share("alice", "s-alice-bob", "bob", "p1", "copy-from-alice")
     share("carol", "s-carol-alice", "alice", "p1", "copy-from-carol")
@@ -95,9 +113,13 @@ def seed(db: Database) -> None:
             EntityRepository(db, table).insert_many(entities)
         prefs = Preferences(db)
         for key, value in {
-            "SSEv1UserKey": "alice-user-key", "user/challenge/id": uid_of("alice", "challenge"),
-            "client/settings": '{"theme":"dark"}', "login/attempts/failed": "2",
-            "password/generator/strength": "9", "mail/shares": "true", "session/lifetime": "900",
+            "SSEv1UserKey": "alice-user-key",
+            "user/challenge/id": uid_of("alice", "challenge"),
+            "client/settings": '{"theme":"dark"}',
+            "login/attempts/failed": "2",
+            "password/generator/strength": "9",
+            "mail/shares": "true",
+            "session/lifetime": "900",
         }.items():
             prefs.set("alice", key, value)
         prefs.set("bob", "SSEv1UserKey", "bob-user-key")
@@ -110,14 +132,21 @@ def portable(db: Database, sql: str, params: tuple[Any, ...] = ()) -> None:
 
 def add_nextcloud_tables(db: Database, users: dict[str, str | None]) -> None:
     """The core tables a real Nextcloud database has: users (database backend) and jobs."""
-    portable(db, "CREATE TABLE oc_users (uid VARCHAR(64) NOT NULL PRIMARY KEY, displayname VARCHAR(64),"
-                 " password VARCHAR(255) DEFAULT '' NOT NULL, uid_lower VARCHAR(64) DEFAULT '')")
-    portable(db, "CREATE TABLE oc_jobs (id BIGINT NOT NULL PRIMARY KEY, class VARCHAR(255) DEFAULT '' NOT NULL,"
-                 " argument VARCHAR(4000) DEFAULT '' NOT NULL, last_run INT DEFAULT 0)")
+    portable(
+        db,
+        "CREATE TABLE oc_users (uid VARCHAR(64) NOT NULL PRIMARY KEY, displayname VARCHAR(64),"
+        " password VARCHAR(255) DEFAULT '' NOT NULL, uid_lower VARCHAR(64) DEFAULT '')",
+    )
+    portable(
+        db,
+        "CREATE TABLE oc_jobs (id BIGINT NOT NULL PRIMARY KEY, class VARCHAR(255) DEFAULT '' NOT NULL,"
+        " argument VARCHAR(4000) DEFAULT '' NOT NULL, last_run INT DEFAULT 0)",
+    )
     for uid, name in users.items():
         portable(db, "INSERT INTO oc_users (uid, displayname, uid_lower) VALUES (?, ?, ?)", (uid, name, uid.lower()))
-    for job_id, (cls, arg) in enumerate([(DELETE_USER_JOB, '"alice"'), (DELETE_USER_JOB, '"zoe"'),
-                                         ("OCA\\Other\\Job", '"alice"')], start=1):
+    for job_id, (cls, arg) in enumerate(
+        [(DELETE_USER_JOB, '"alice"'), (DELETE_USER_JOB, '"zoe"'), ("OCA\\Other\\Job", '"alice"')], start=1
+    ):
         portable(db, "INSERT INTO oc_jobs (id, class, argument) VALUES (?, ?, ?)", (job_id, cls, arg))
 
 
@@ -127,8 +156,9 @@ def snapshot(db: Database) -> Snapshot:
     with db.transaction(snapshot=True):
         for table in TABLES:
             out[table] = list(EntityRepository(db, table).stream(include_deleted=True))
-        out["preferences"] = [{"user": u, "key": k, "value": v}
-                              for u, values in Preferences(db).all().items() for k, v in values.items()]
+        out["preferences"] = [
+            {"user": u, "key": k, "value": v} for u, values in Preferences(db).all().items() for k, v in values.items()
+        ]
         if db.table_exists("jobs"):
             cur = db.execute_sql("SELECT id, class, argument FROM oc_jobs ORDER BY id")
             out["jobs"] = [{"id": r[0], "class": r[1], "argument": r[2]} for r in cur.fetchall()]
@@ -215,8 +245,10 @@ def normalized_backup(db: Database, secret: str, rename: tuple[str, str] | None 
             return [walk(v) for v in value]
         return value
 
-    return {k: walk(doc[k]) for k in ("passwords", "folders", "tags", "shares", "keychains", "challenges",
-                                       "passwordTagRelations", "keys")}
+    return {
+        k: walk(doc[k])
+        for k in ("passwords", "folders", "tags", "shares", "keychains", "challenges", "passwordTagRelations", "keys")
+    }
 
 
 def test_move_backup_before_and_after_match(seeded: InstalledInstance) -> None:
@@ -258,8 +290,9 @@ def test_move_replaces_existing_target_data_for_good(seeded: InstalledInstance) 
 
 
 @pytest.mark.parametrize("target", ["dave", "bob"])
-def test_failure_mid_move_changes_nothing(seeded: InstalledInstance, monkeypatch: pytest.MonkeyPatch,
-                                          target: str) -> None:
+def test_failure_mid_move_changes_nothing(
+    seeded: InstalledInstance, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
     with seeded.connect() as db:
         before = snapshot(db)
 
@@ -282,7 +315,8 @@ def test_unique_key_collision_in_target_rolls_back(seeded: InstalledInstance) ->
     with seeded.connect() as db:
         with db.transaction():
             EntityRepository(db, "passwords_tag").insert_many(
-                [entity("passwords_tag", "dave", "tag", revision="x", uuid=uid_of("alice", "tag"))])
+                [entity("passwords_tag", "dave", "tag", revision="x", uuid=uid_of("alice", "tag"))]
+            )
         before = snapshot(db)
         with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
             user_data.move_user_data(db, "alice", "dave")
@@ -316,12 +350,15 @@ def test_delete_soft_deletes_rows_ends_shares_and_removes_settings(seeded: Insta
             else:
                 assert new[row_id]["deleted"] is True and new[row_id]["updated"] > T0
                 assert {k: v for k, v in new[row_id].items() if k not in ("deleted", "updated", "hasShares")} == {
-                    k: v for k, v in row.items() if k not in ("deleted", "updated", "hasShares")}
+                    k: v for k, v in row.items() if k not in ("deleted", "updated", "hasShares")
+                }
     shares = by_uuid(after, "passwords_share")
     assert shares[("carol", uid_of("carol", "s-carol-alice"))]["deleted"] is True
     assert shares[("bob", uid_of("bob", "s-bob-alice-pending"))]["deleted"] is True
-    assert shares[("carol", uid_of("carol", "s-carol-bob"))] == by_uuid(before, "passwords_share")[
-        ("carol", uid_of("carol", "s-carol-bob"))]
+    assert (
+        shares[("carol", uid_of("carol", "s-carol-bob"))]
+        == by_uuid(before, "passwords_share")[("carol", uid_of("carol", "s-carol-bob"))]
+    )
     passwords = by_uuid(after, "passwords_password")
     assert passwords[("carol", uid_of("carol", "p1"))]["hasShares"] is False  # its only share ended
     assert passwords[("carol", uid_of("carol", "p2"))]["hasShares"] is True  # still shared with bob
@@ -332,7 +369,8 @@ def test_delete_soft_deletes_rows_ends_shares_and_removes_settings(seeded: Insta
             if row["userId"] in ("bob", "carol") and table != "passwords_share":
                 old_row = by_uuid(before, table)[(row["userId"], row["uuid"])]
                 assert {k: v for k, v in row.items() if k not in ("hasShares", "updated")} == {
-                    k: v for k, v in old_row.items() if k not in ("hasShares", "updated")}
+                    k: v for k, v in old_row.items() if k not in ("hasShares", "updated")
+                }
     assert prefs_of(after, "alice") == {}  # user settings too, unlike the reference
     assert prefs_of(after, "bob") == prefs_of(before, "bob")
     assert after["jobs"] == [j for j in before["jobs"] if j["id"] != 1]  # the lock on "alice" is lifted
@@ -342,18 +380,25 @@ def test_ids_with_edge_whitespace_are_refused(seeded: InstalledInstance) -> None
     """Nextcloud never creates such ids, and MariaDB's collation would match `alice ` to `alice`."""
     with seeded.connect() as db:
         before = snapshot(db)
-    for args in (["passwords:user:delete", "alice "], ["passwords:user:delete", " alice"],
-                 ["passwords:user:delete", ""], ["passwords:user:delete", "\t"],
-                 ["passwords:user:move", "alice ", "dave"], ["passwords:user:move", "dave", "alice "],
-                 ["passwords:user:move", "alice", " "]):
+    for args in (
+        ["passwords:user:delete", "alice "],
+        ["passwords:user:delete", " alice"],
+        ["passwords:user:delete", ""],
+        ["passwords:user:delete", "\t"],
+        ["passwords:user:move", "alice ", "dave"],
+        ["passwords:user:move", "dave", "alice "],
+        ["passwords:user:move", "alice", " "],
+    ):
         result = seeded.occ("-n", *args)
         assert result.returncode == 1, (args, result.stdout)
         assert result.stdout == "" and result.stderr.count("\n") == 1, (args, result.stderr)
         assert result.stderr.startswith("Invalid "), result.stderr
     assert seeded.occ("-n", "passwords:user:delete", "alice ").stderr == (
-        "Invalid user id 'alice ': a user id cannot begin or end with whitespace\n")
+        "Invalid user id 'alice ': a user id cannot begin or end with whitespace\n"
+    )
     assert seeded.occ("-n", "passwords:user:move", "alice", "").stderr == (
-        "Invalid target user id '': a user id cannot be empty\n")
+        "Invalid target user id '': a user id cannot be empty\n"
+    )
     with seeded.connect() as db:
         assert snapshot(db) == before
 
@@ -378,7 +423,8 @@ def test_interactive_rules_and_exit_codes(seeded: InstalledInstance) -> None:
     assert result.stdout.startswith(
         'Found no user for id "nobody" in database, will continue with provided user id.\n'
         "If you are sure that the user was not deleted and should exist, you might have the wrong id.\n\n"
-        '❗❗❗ This command will delete all data for the passwords app from "nobody" ❗❗❗\n')
+        '❗❗❗ This command will delete all data for the passwords app from "nobody" ❗❗❗\n'
+    )
     result = seeded.occ("passwords:user:move", "nobody", "dave")
     assert (result.returncode, result.stdout) == (1, "The source user does not exist\n")
     result = seeded.occ("passwords:user:move", "alice", "nobody")
@@ -419,8 +465,11 @@ def test_accounts_of_other_backends_exist(seeded: InstalledInstance) -> None:
     with seeded.connect() as db:
         add_nextcloud_tables(db, {"alice": "Alice A."})
         portable(db, "CREATE TABLE oc_accounts (uid VARCHAR(64) NOT NULL PRIMARY KEY, data TEXT NOT NULL)")
-        portable(db, "INSERT INTO oc_accounts (uid, data) VALUES (?, ?)",
-                 ("ldap-dave", json.dumps({"displayname": {"value": "Dave (LDAP)", "scope": "v2-federated"}})))
+        portable(
+            db,
+            "INSERT INTO oc_accounts (uid, data) VALUES (?, ?)",
+            ("ldap-dave", json.dumps({"displayname": {"value": "Dave (LDAP)", "scope": "v2-federated"}})),
+        )
     result = seeded.occ("-n", "passwords:user:move", "alice", "ldap-dave")
     assert result.returncode == 0, result.stderr
     assert 'from "Alice A." to "Dave (LDAP)"' in result.stdout

@@ -79,11 +79,20 @@ def add_edge_rows(db: Database) -> None:
     with db.transaction():
         for name, table in TABLES.items():
             db.insert_many(name, table.column_names, edge_rows(name))
-        db.insert_many("appconfig", ["appid", "configkey", "configvalue"],
-                       [("passwords", "edge/tricky", TRICKY), ("passwords", "edge/empty", ""),
-                        ("core", "not-ours", "must stay behind")])
-        db.insert_many("preferences", ["userid", "appid", "configkey", "configvalue"],
-                       [("x" * 63 + "é", "passwords", "edge/long", LONG), ("alice", "core", "not-ours", "x")])
+        db.insert_many(
+            "appconfig",
+            ["appid", "configkey", "configvalue"],
+            [
+                ("passwords", "edge/tricky", TRICKY),
+                ("passwords", "edge/empty", ""),
+                ("core", "not-ours", "must stay behind"),
+            ],
+        )
+        db.insert_many(
+            "preferences",
+            ["userid", "appid", "configkey", "configvalue"],
+            [("x" * 63 + "é", "passwords", "edge/long", LONG), ("alice", "core", "not-ours", "x")],
+        )
 
 
 @contextlib.contextmanager
@@ -147,8 +156,7 @@ def target_config(source: InstalledInstance, scratch: ScratchDb, config_dir: Pat
     if scratch.engine == "sqlite":
         target = Target.parse(dbtype, "", "", settings.dbname)
     else:
-        target = Target.parse(dbtype, settings.user, settings.host, settings.dbname, settings.port,
-                              settings.password)
+        target = Target.parse(dbtype, settings.user, settings.host, settings.dbname, settings.port, settings.password)
     config = target.apply(source.instance.config)
     config["datadirectory"] = str(scratch.sqlite_dir)
     config_dir.mkdir(parents=True, exist_ok=True)
@@ -160,12 +168,32 @@ def native_load(scratch: ScratchDb, script: Path) -> subprocess.CompletedProcess
     """Load a SQL script with the engine's own command-line client, as a user would."""
     settings = scratch.settings()
     if scratch.engine == "pgsql":
-        command = ["psql", "-h", settings.host, "-p", str(settings.port), "-U", settings.user, "-d",
-                   settings.dbname, "-f", str(script)]
+        command = [
+            "psql",
+            "-h",
+            settings.host,
+            "-p",
+            str(settings.port),
+            "-U",
+            settings.user,
+            "-d",
+            settings.dbname,
+            "-f",
+            str(script),
+        ]
         return subprocess.run(command, capture_output=True, text=True, check=False)
     if scratch.engine == "mysql":
-        command = ["mariadb", "-h", settings.host, "-P", str(settings.port), "-u", settings.user,
-                   f"--password={settings.password}", settings.dbname]
+        command = [
+            "mariadb",
+            "-h",
+            settings.host,
+            "-P",
+            str(settings.port),
+            "-u",
+            settings.user,
+            f"--password={settings.password}",
+            settings.dbname,
+        ]
     else:
         assert settings.sqlite_path is not None
         command = ["sqlite3", str(settings.sqlite_path)]
@@ -190,11 +218,15 @@ def kill_connections(engine: str, dbname: str) -> int:
     try:
         with admin.cursor() as cur:
             if engine == "pgsql":
-                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,))
+                cur.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (dbname,),
+                )
                 return len(cur.fetchall())
-            cur.execute("SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
-                        (dbname,))
+            cur.execute(
+                "SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()", (dbname,)
+            )
             ids = [row[0] for row in cur.fetchall()]
             for connection_id in ids:
                 cur.execute(f"KILL {int(connection_id)}")
@@ -208,5 +240,12 @@ def convert_args(scratch: ScratchDb) -> list[str]:
     settings = scratch.settings()
     if scratch.engine == "sqlite":
         return ["db:convert-type", "sqlite3", "", "", settings.dbname]
-    return ["db:convert-type", f"--port={settings.port}", f"--password={settings.password}",
-            DBTYPE[scratch.engine], settings.user, settings.host, settings.dbname]
+    return [
+        "db:convert-type",
+        f"--port={settings.port}",
+        f"--password={settings.password}",
+        DBTYPE[scratch.engine],
+        settings.user,
+        settings.host,
+        settings.dbname,
+    ]

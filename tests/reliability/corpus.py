@@ -180,8 +180,20 @@ def truncations(rng: random.Random) -> Iterator[Case]:
         prefix = text[:cut].encode()
         yield Case(f"truncated-json-at-{cut}", prefix, message="not valid JSON" if cut > 1 else None)
     packed = gzipped(data)
-    for cut in sorted({2, 10, 11, 30, len(packed) // 3, len(packed) // 2, len(packed) - 9, len(packed) - 8,
-                       len(packed) - 4, len(packed) - 1}):
+    for cut in sorted(
+        {
+            2,
+            10,
+            11,
+            30,
+            len(packed) // 3,
+            len(packed) // 2,
+            len(packed) - 9,
+            len(packed) - 8,
+            len(packed) - 4,
+            len(packed) - 1,
+        }
+    ):
         yield Case(f"truncated-gzip-at-{cut}", packed[:cut], gz=True)
 
 
@@ -216,13 +228,23 @@ def wrong_types() -> Iterator[Case]:
             doc = example()
             locate(doc)[column.prop] = value
             ok = value_accepted(table, column, value)
-            yield Case(f"type-{table.entity}-{column.prop}-{json.dumps(value)[:12]}", encode(doc), import_ok=ok,
-                       restore_ok=ok, message=None if ok else f"'{column.prop}'")
+            yield Case(
+                f"type-{table.entity}-{column.prop}-{json.dumps(value)[:12]}",
+                encode(doc),
+                import_ok=ok,
+                restore_ok=ok,
+                message=None if ok else f"'{column.prop}'",
+            )
 
 
 def missing_keys() -> Iterator[Case]:
-    for table_name in ("passwords_password", "passwords_password_rv", "passwords_share", "passwords_pw_tag_rel",
-                       "passwords_keychain"):
+    for table_name in (
+        "passwords_password",
+        "passwords_password_rv",
+        "passwords_share",
+        "passwords_pw_tag_rel",
+        "passwords_keychain",
+    ):
         table = TABLES[table_name]
         _, locate = ENTITY_PATHS[table_name]
         for column in table.columns:
@@ -231,8 +253,13 @@ def missing_keys() -> Iterator[Case]:
             doc = example()
             del locate(doc)[column.prop]
             ok = value_accepted(table, column, MISSING)
-            yield Case(f"missing-{table.entity}-{column.prop}", encode(doc), import_ok=ok, restore_ok=ok,
-                       message=None if ok else f"'{column.prop}'")
+            yield Case(
+                f"missing-{table.entity}-{column.prop}",
+                encode(doc),
+                import_ok=ok,
+                restore_ok=ok,
+                message=None if ok else f"'{column.prop}'",
+            )
 
 
 def extra_keys() -> Iterator[Case]:
@@ -253,15 +280,22 @@ def sizes() -> Iterator[Case]:
     doc["passwords"][0]["revisions"][0]["notes"] = big
     doc["tags"][0]["revisions"][0]["label"] = big
     yield Case("huge-text-values", encode(doc), import_ok=True, restore_ok=True)
-    for table_name, prop, length in (("passwords_share", "client", 257), ("passwords_password", "uuid", 37),
-                                     ("passwords_keychain", "userId", 65), ("passwords_password_rv", "cseType", 11),
-                                     ("passwords_password_rv", "statusCode", 13)):
+    for table_name, prop, length in (
+        ("passwords_share", "client", 257),
+        ("passwords_password", "uuid", 37),
+        ("passwords_keychain", "userId", 65),
+        ("passwords_password_rv", "cseType", 11),
+        ("passwords_password_rv", "statusCode", 13),
+    ):
         doc = example()
         _, locate = ENTITY_PATHS[table_name]
         locate(doc)[prop] = "é" * length
         yield Case(f"too-long-{prop}-{length}", encode(doc), message=f"'{prop}'")
-    for table_name, prop, length in (("passwords_share", "client", 256), ("passwords_password", "uuid", 36),
-                                     ("passwords_keychain", "userId", 64)):
+    for table_name, prop, length in (
+        ("passwords_share", "client", 256),
+        ("passwords_password", "uuid", 36),
+        ("passwords_keychain", "userId", 64),
+    ):
         doc = example()
         _, locate = ENTITY_PATHS[table_name]
         locate(doc)[prop] = "é" * length  # as long as the column allows, in characters
@@ -282,10 +316,12 @@ def encodings() -> Iterator[Case]:
     yield Case("overlong-utf8", data[:at] + b"\xc0\xaf" + data[at:], message="not valid UTF-8")
     yield Case("truncated-utf8-sequence", data[:at] + b"\xe2\x82" + data[at:], message="not valid UTF-8")
     yield Case("lone-high-surrogate", data[:at] + b"\\ud800" + data[at:], message="surrogate")
-    yield Case("lone-low-surrogate-in-settings",
-               data.replace(b'"backup.interval":"21600"', b'"backup.interval":"\\udc00"'), message="surrogate")
-    yield Case("surrogate-pair-is-fine", data[:at] + b"\\ud83d\\udd10" + data[at:], import_ok=True,
-               restore_ok=True)
+    yield Case(
+        "lone-low-surrogate-in-settings",
+        data.replace(b'"backup.interval":"21600"', b'"backup.interval":"\\udc00"'),
+        message="surrogate",
+    )
+    yield Case("surrogate-pair-is-fine", data[:at] + b"\\ud83d\\udd10" + data[at:], import_ok=True, restore_ok=True)
     yield Case("utf8-bom", b"\xef\xbb\xbf" + data)
     yield Case("utf16", json.dumps(example()).encode("utf-16"))
     yield Case("nul-in-string", data[:at] + b"\\u0000" + data[at:], message="NUL")
@@ -296,8 +332,10 @@ def nesting() -> Iterator[Case]:
     deep = "[" * depth + "]" * depth
     data = encode(example())
     yield Case("deep-array-as-entity", data.replace(b'"folders":[', b'"folders":[' + deep.encode() + b",", 1))
-    yield Case("deep-object-as-label", data.replace(b'"label":', b'"label":' + ('{"a":' * depth + "1" + "}" * depth)
-                                                      .encode() + b',"x":', 1))
+    yield Case(
+        "deep-object-as-label",
+        data.replace(b'"label":', b'"label":' + ('{"a":' * depth + "1" + "}" * depth).encode() + b',"x":', 1),
+    )
     yield Case("deep-settings", data.replace(b'"application":', b'"application":' + deep.encode() + b',"y":', 1))
     yield Case("deep-top-level", deep.encode())
 
@@ -305,12 +343,14 @@ def nesting() -> Iterator[Case]:
 def structure() -> Iterator[Case]:
     base = example()
 
-    def variant(name: str, change: Callable[[dict[str, Any]], Any], ok: bool = False,
-                message: str | None = None) -> Case:
+    def variant(
+        name: str, change: Callable[[dict[str, Any]], Any], ok: bool = False, message: str | None = None
+    ) -> Case:
         doc = copy.deepcopy(base)
         result = change(doc)
-        return Case(name, result if isinstance(result, bytes) else encode(doc), import_ok=ok, restore_ok=ok,
-                    message=message)
+        return Case(
+            name, result if isinstance(result, bytes) else encode(doc), import_ok=ok, restore_ok=ok, message=message
+        )
 
     yield variant("version-99", lambda d: d.update(version=99))  # import and restore word it differently
     yield variant("version-107", lambda d: d.update(version=107), message="Unsupported backup version")
@@ -338,8 +378,13 @@ def references() -> Iterator[Case]:
     base = example()
     ghost = "00000000-dead-beef-0000-000000000000"
 
-    def variant(name: str, change: Callable[[dict[str, Any]], Any], import_ok: bool = True,
-                restore_ok: bool = True, message: str | None = None) -> Case:
+    def variant(
+        name: str,
+        change: Callable[[dict[str, Any]], Any],
+        import_ok: bool = True,
+        restore_ok: bool = True,
+        message: str | None = None,
+    ) -> Case:
         doc = copy.deepcopy(base)
         change(doc)
         return Case(name, encode(doc), import_ok=import_ok, restore_ok=restore_ok, message=message)
@@ -350,12 +395,24 @@ def references() -> Iterator[Case]:
     yield variant("share-of-missing-password", lambda d: d["shares"][0].update(sourcePassword=ghost))
     yield variant("current-revision-missing", lambda d: d["passwords"][0].update(revision=ghost))
     yield variant("keys-for-unknown-user", lambda d: d["keys"]["users"].update(nobody={"SSEv1UserKey": "k"}))
-    yield variant("duplicate-password-uuid", lambda d: d["passwords"].append(copy.deepcopy(d["passwords"][0])),
-                  import_ok=False, restore_ok=False, message="same uuid")
-    yield variant("duplicate-challenge", lambda d: d["challenges"].append(copy.deepcopy(d["challenges"][0])),
-                  import_ok=False, restore_ok=False, message="same uuid")
-    yield variant("same-uuid-other-user", lambda d: d["passwords"].append(
-        {**copy.deepcopy(d["passwords"][0]), "userId": "carol", "revisions": []}))
+    yield variant(
+        "duplicate-password-uuid",
+        lambda d: d["passwords"].append(copy.deepcopy(d["passwords"][0])),
+        import_ok=False,
+        restore_ok=False,
+        message="same uuid",
+    )
+    yield variant(
+        "duplicate-challenge",
+        lambda d: d["challenges"].append(copy.deepcopy(d["challenges"][0])),
+        import_ok=False,
+        restore_ok=False,
+        message="same uuid",
+    )
+    yield variant(
+        "same-uuid-other-user",
+        lambda d: d["passwords"].append({**copy.deepcopy(d["passwords"][0]), "userId": "carol", "revisions": []}),
+    )
 
 
 def gzip_bomb() -> Case:
@@ -382,60 +439,103 @@ def one_validation() -> Iterator[Case]:
     """Files the import and the restore once judged differently: now both accept or both refuse."""
     base = example()
 
-    def variant(name: str, change: Callable[[dict[str, Any]], Any], ok: bool = False,
-                message: str | None = None) -> Case:
+    def variant(
+        name: str, change: Callable[[dict[str, Any]], Any], ok: bool = False, message: str | None = None
+    ) -> Case:
         doc = copy.deepcopy(base)
         result = change(doc)
-        return Case(name, result if isinstance(result, bytes) else encode(doc), import_ok=ok, restore_ok=ok,
-                    message=message)
+        return Case(
+            name, result if isinstance(result, bytes) else encode(doc), import_ok=ok, restore_ok=ok, message=message
+        )
 
     yield variant("keys-users-a-string", lambda d: d["keys"].update(users="x"), message="keys.users")
     yield variant("keys-user-an-array", lambda d: d["keys"]["users"].update(alice=["k"]), message="alice")
     yield variant("server-secret-a-number", lambda d: d["keys"]["server"].update(secret=5), message="server secret")
-    yield variant("server-key-an-object", lambda d: d["keys"]["server"].update(SSEv1ServerKey={"a": 1}),
-                  message="server key")
-    yield variant("user-key-a-number", lambda d: d["keys"]["users"]["bob"].update(SSEv1UserKey=7),
-                  message="key of user 'bob'")
+    yield variant(
+        "server-key-an-object", lambda d: d["keys"]["server"].update(SSEv1ServerKey={"a": 1}), message="server key"
+    )
+    yield variant(
+        "user-key-a-number", lambda d: d["keys"]["users"]["bob"].update(SSEv1UserKey=7), message="key of user 'bob'"
+    )
     yield variant("settings-users-a-string", lambda d: d["settings"].update(users="x"), message="settings.users")
     yield variant("settings-clients-a-number", lambda d: d["settings"].update(clients=5), message="settings.clients")
     yield variant("settings-user-a-list", lambda d: d["settings"]["users"].update(bob=[1]), message="bob")
-    yield variant("session-lifetime-a-list", lambda d: d["settings"]["users"]["alice"].update(
-        {"session.lifetime": []}), message="session.lifetime")
-    yield variant("app-setting-an-object", lambda d: d["settings"]["application"].update(
-        {"backup.interval": {"x": 1}}), message="backup.interval")
-    yield variant("client-settings-an-object", lambda d: d["settings"]["clients"].update(bob={"a": 1}),
-                  message="client settings of user 'bob'")
+    yield variant(
+        "session-lifetime-a-list",
+        lambda d: d["settings"]["users"]["alice"].update({"session.lifetime": []}),
+        message="session.lifetime",
+    )
+    yield variant(
+        "app-setting-an-object",
+        lambda d: d["settings"]["application"].update({"backup.interval": {"x": 1}}),
+        message="backup.interval",
+    )
+    yield variant(
+        "client-settings-an-object",
+        lambda d: d["settings"]["clients"].update(bob={"a": 1}),
+        message="client settings of user 'bob'",
+    )
     yield variant("client-settings-a-number", lambda d: d["settings"]["clients"].update(bob=12), ok=True)
     yield variant("settings-null", lambda d: d.update(settings=None), ok=True)
     yield variant("settings-users-null", lambda d: d["settings"].update(users=None, clients=None), ok=True)
-    yield variant("user-id-with-space-in-settings", lambda d: d["settings"]["clients"].update({"bob ": "{}"}),
-                  message="invalid user id")
-    yield variant("user-id-with-space-in-entity", lambda d: d["shares"][0].update(userId="alice "),
-                  message="whitespace")
+    yield variant(
+        "user-id-with-space-in-settings",
+        lambda d: d["settings"]["clients"].update({"bob ": "{}"}),
+        message="invalid user id",
+    )
+    yield variant(
+        "user-id-with-space-in-entity", lambda d: d["shares"][0].update(userId="alice "), message="whitespace"
+    )
     yield variant("uuid-with-space", lambda d: d["tags"][0].update(uuid=" 6e1b9c4d"), message="whitespace")
-    yield variant("inf-in-keys", lambda d: encode(d).replace(b'"SSEv1UserKey":"aF3', b'"x":1e400,"SSEv1UserKey":"aF3'),
-                  message="beyond PHP's range")
-    yield variant("inf-in-settings", lambda d: encode(d).replace(b'"backup.interval":"21600"',
-                                                                 b'"backup.interval":-1e400'),
-                  message="beyond PHP's range")
-    yield variant("inf-in-unknown-entity-key", lambda d: encode(d).replace(
-        b'"revision":"e92a4c7b', b'"extra":1e999,"revision":"e92a4c7b'), message="beyond PHP's range")
+    yield variant(
+        "inf-in-keys",
+        lambda d: encode(d).replace(b'"SSEv1UserKey":"aF3', b'"x":1e400,"SSEv1UserKey":"aF3'),
+        message="beyond PHP's range",
+    )
+    yield variant(
+        "inf-in-settings",
+        lambda d: encode(d).replace(b'"backup.interval":"21600"', b'"backup.interval":-1e400'),
+        message="beyond PHP's range",
+    )
+    yield variant(
+        "inf-in-unknown-entity-key",
+        lambda d: encode(d).replace(b'"revision":"e92a4c7b', b'"extra":1e999,"revision":"e92a4c7b'),
+        message="beyond PHP's range",
+    )
     yield variant("large-finite-float", lambda d: d["tags"][0].update(extra=1e308), ok=True)
     # The document is level 1, `passwords` 2, a password 3: its members may nest 509 more levels.
     yield variant("nesting-at-php-limit", lambda d: d["passwords"][0].update(extra=nested(509)), ok=True)
-    yield variant("nesting-past-php-limit", lambda d: d["passwords"][0].update(extra=nested(510)),
-                  message="nested deeper than 512")
-    yield variant("nesting-900-in-settings", lambda d: d["settings"].update(extra=nested(900)),
-                  message="nested deeper than 512")
+    yield variant(
+        "nesting-past-php-limit",
+        lambda d: d["passwords"][0].update(extra=nested(510)),
+        message="nested deeper than 512",
+    )
+    yield variant(
+        "nesting-900-in-settings", lambda d: d["settings"].update(extra=nested(900)), message="nested deeper than 512"
+    )
     yield variant("version-twice", lambda d: encode(d)[:-1] + b',"version":106}', message="'version' twice")
-    yield variant("version-twice-old-layout", lambda d: b'{"extra":1,' + encode(d)[1:-1] + b',"version":106}',
-                  message="'version' twice")
+    yield variant(
+        "version-twice-old-layout",
+        lambda d: b'{"extra":1,' + encode(d)[1:-1] + b',"version":106}',
+        message="'version' twice",
+    )
 
 
 def corpus(seed: int = 8) -> list[Case]:
     rng = random.Random(seed)
-    cases = [*truncations(rng), *bit_flips(rng), *wrong_types(), *missing_keys(), *extra_keys(), *sizes(),
-             *encodings(), *nesting(), *structure(), *references(), *one_validation()]
+    cases = [
+        *truncations(rng),
+        *bit_flips(rng),
+        *wrong_types(),
+        *missing_keys(),
+        *extra_keys(),
+        *sizes(),
+        *encodings(),
+        *nesting(),
+        *structure(),
+        *references(),
+        *one_validation(),
+    ]
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), [n for n in names if names.count(n) > 1]
     return cases

@@ -62,7 +62,11 @@ class Zygote:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, str(ZYGOTE)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            [sys.executable, str(ZYGOTE)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         self.lock = threading.Lock()
         self._serial = 0
@@ -83,21 +87,51 @@ class Zygote:
         is called that time (`die_before`)."""
         with self.lock:
             out, err = self.workdir / "stdout", self.workdir / "stderr"
-            self._send(config_dir, argv, out, err, env, kill_after=kill_after, die_at=die_at, die_call=die_call,
-                       die_before=die_before)
+            self._send(
+                config_dir,
+                argv,
+                out,
+                err,
+                env,
+                kill_after=kill_after,
+                die_at=die_at,
+                die_call=die_call,
+                die_before=die_before,
+            )
             reply = self._receive()
-            return Run(reply["exit"], reply["signal"], reply["elapsed"], out.read_text(errors="replace"),
-                       err.read_text(errors="replace"))
+            return Run(
+                reply["exit"],
+                reply["signal"],
+                reply["elapsed"],
+                out.read_text(errors="replace"),
+                err.read_text(errors="replace"),
+            )
 
-    def start(self, config_dir: Path, *argv: str, pause_at: str | None = None, pause: float = 0.0,
-              pause_call: int = 1, env: dict[str, str] | None = None) -> int:
+    def start(
+        self,
+        config_dir: Path,
+        *argv: str,
+        pause_at: str | None = None,
+        pause: float = 0.0,
+        pause_call: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> int:
         """Start `occ ARGV` in the background (optionally sleeping `pause` seconds right after the
         `pause_call`-th return of `pause_at`); returns its pid for `wait`."""
         with self.lock:
             self._serial += 1
             out, err = self.workdir / f"bg{self._serial}.out", self.workdir / f"bg{self._serial}.err"
-            self._send(config_dir, argv, out, err, env, background=True, die_at=pause_at, die_call=pause_call,
-                       pause=pause if pause_at else None)
+            self._send(
+                config_dir,
+                argv,
+                out,
+                err,
+                env,
+                background=True,
+                die_at=pause_at,
+                die_call=pause_call,
+                pause=pause if pause_at else None,
+            )
             pid = int(self._receive()["pid"])
             self._files[pid] = (out, err)
             return pid
@@ -109,13 +143,24 @@ class Zygote:
             self.proc.stdin.flush()
             reply = self._receive()
             out, err = self._files.pop(pid)
-            return Run(reply["exit"], reply["signal"], reply["elapsed"], out.read_text(errors="replace"),
-                       err.read_text(errors="replace"))
+            return Run(
+                reply["exit"],
+                reply["signal"],
+                reply["elapsed"],
+                out.read_text(errors="replace"),
+                err.read_text(errors="replace"),
+            )
 
-    def _send(self, config_dir: Path, argv: tuple[str, ...], out: Path, err: Path, env: dict[str, str] | None,
-              **options: Any) -> None:
-        request = {"argv": list(argv), "env": {"NEXTCLOUD_CONFIG_DIR": str(config_dir), **(env or {})},
-                   "stdout": str(out), "stderr": str(err), **options}
+    def _send(
+        self, config_dir: Path, argv: tuple[str, ...], out: Path, err: Path, env: dict[str, str] | None, **options: Any
+    ) -> None:
+        request = {
+            "argv": list(argv),
+            "env": {"NEXTCLOUD_CONFIG_DIR": str(config_dir), **(env or {})},
+            "stdout": str(out),
+            "stderr": str(err),
+            **options,
+        }
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
@@ -141,8 +186,15 @@ class Zygote:
 def run_real_occ(config_dir: Path, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`python -m ncpasswords ARGV` in a fresh interpreter (the real entry point)."""
     env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(config_dir)}
-    return subprocess.run([sys.executable, "-m", "ncpasswords", *argv], env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ncpasswords", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 # -- snapshots ----------------------------------------------------------------------------------
@@ -186,8 +238,9 @@ def checksum(state: dict[str, TableState]) -> str:
     return digest.hexdigest()
 
 
-def without(state: dict[str, TableState], columns: tuple[str, ...] = ("id",),
-            tables: tuple[str, ...] = tuple(TABLES)) -> dict[str, TableState]:
+def without(
+    state: dict[str, TableState], columns: tuple[str, ...] = ("id",), tables: tuple[str, ...] = tuple(TABLES)
+) -> dict[str, TableState]:
     """The state without some columns of some tables (ids a restore reassigns, `updated` a move
     bumps), rows re-sorted: for comparing a finished run with its expected result."""
     out: dict[str, TableState] = {}

@@ -42,8 +42,12 @@ def _deflate(parts: list[bytes], repeat: bytes, times: int, tail: bytes) -> byte
 
 def string_bomb() -> bytes:
     """A backup whose one password note is a 300 MiB string (a few hundred KB on disk)."""
-    return _deflate([b'{"version":106,"passwords":[{"uuid":"u","userId":"alice","revisions":[{"notes":"'],
-                    b"a" * (1 << 20), INFLATED >> 20, b'"}]}],"keys":{}}')
+    return _deflate(
+        [b'{"version":106,"passwords":[{"uuid":"u","userId":"alice","revisions":[{"notes":"'],
+        b"a" * (1 << 20),
+        INFLATED >> 20,
+        b'"}]}],"keys":{}}',
+    )
 
 
 def whitespace_bomb() -> bytes:
@@ -69,8 +73,15 @@ def real_occ(config_dir: Path, *argv: str) -> tuple[int, str, str, int]:
     env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(config_dir)}
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "peak"
-        result = subprocess.run([sys.executable, "-c", _MEASURED_OCC, str(report), *argv], env=env,
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", _MEASURED_OCC, str(report), *argv],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         return result.returncode, result.stdout, result.stderr, int(report.read_text()) * 1024
 
 
@@ -94,8 +105,12 @@ def test_gzip_bomb_on_every_read_path(installed: InstalledInstance, engine: str,
         problems.append(f"list --details: {code} {out[-300:]!r} {err[-300:]!r}")
 
     # restore (all data, one user, settings only) and import refuse it with one line
-    for argv in (["-n", "passwords:backup:restore", "bomb"], ["-n", "passwords:backup:restore", "bomb", "-u", "alice"],
-                 ["-n", "passwords:backup:restore", "bomb", "--no-data"], ["passwords:backup:import", str(upload)]):
+    for argv in (
+        ["-n", "passwords:backup:restore", "bomb"],
+        ["-n", "passwords:backup:restore", "bomb", "-u", "alice"],
+        ["-n", "passwords:backup:restore", "bomb", "--no-data"],
+        ["passwords:backup:import", str(upload)],
+    ):
         code, out, err, rss = real_occ(installed.config_dir, *argv)
         peaks.append((" ".join(argv[-3:]), rss, MAX_RSS_VALUE))
         if code == 0 or not one_line_error(err) or BOMB_MESSAGE not in err:
@@ -135,8 +150,9 @@ class _SwapWhileAsked(io.StringIO):
         return super().readline(size)
 
 
-def test_symlink_swapped_in_while_the_prompt_waits(installed: InstalledInstance, engine: str, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_symlink_swapped_in_while_the_prompt_waits(
+    installed: InstalledInstance, engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     restore_example(installed)
     assert installed.occ("passwords:backup:create", "confirmed").returncode == 0
     backup = service.storage_for(installed.instance).folder_path() / "confirmed.json.gz"

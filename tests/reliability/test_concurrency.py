@@ -65,8 +65,9 @@ def restore_file(installed: InstalledInstance, path: Path) -> None:
         restore_backup(instance, db, path, RestoreOptions())
 
 
-def test_backups_taken_while_users_work_are_snapshots(installed: InstalledInstance, zygote: Zygote,
-                                                      engine: str) -> None:
+def test_backups_taken_while_users_work_are_snapshots(
+    installed: InstalledInstance, zygote: Zygote, engine: str
+) -> None:
     restore_file(installed, EXAMPLE)
     baseline = installed.occ("passwords:backup:create", "baseline")
     assert baseline.returncode == 0, baseline.stderr
@@ -74,8 +75,11 @@ def test_backups_taken_while_users_work_are_snapshots(installed: InstalledInstan
     assert snapshot_problems(json.loads(gzip.decompress((backups / "baseline.json.gz").read_bytes()))) == []
 
     writer = subprocess.Popen(
-        [sys.executable, str(WRITER), settings_to(installed.instance.connection_settings()), str(WRITE_SECONDS),
-         "7"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, str(WRITER), settings_to(installed.instance.connection_settings()), str(WRITE_SECONDS), "7"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     taken = 0
     written_by_writer = set()
     problems: list[str] = []
@@ -131,8 +135,9 @@ def expected_state(installed: InstalledInstance, path: Path) -> dict[str, TableS
     return state
 
 
-def test_two_restores_at_once_are_serialised(installed: InstalledInstance, zygote: Zygote, engine: str,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_restores_at_once_are_serialised(
+    installed: InstalledInstance, zygote: Zygote, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = sample_backup(installed, "first", 11, 200)
     second = sample_backup(installed, "second", 12, 200)
     restore_file(installed, EXAMPLE)
@@ -142,8 +147,14 @@ def test_two_restores_at_once_are_serialised(installed: InstalledInstance, zygot
 
     # The first restore pauses for 2 s right after deleting the current data, inside its
     # transaction and holding the backup lock.
-    one = zygote.start(installed.config_dir, "-n", "passwords:backup:restore", "first",
-                       pause_at="ncpasswords.backup.restore:_delete_data", pause=2.0)
+    one = zygote.start(
+        installed.config_dir,
+        "-n",
+        "passwords:backup:restore",
+        "first",
+        pause_at="ncpasswords.backup.restore:_delete_data",
+        pause=2.0,
+    )
     try:
         _wait_for_lock(installed)
         # Others still see the data as it was: the deletions are not committed.

@@ -61,16 +61,18 @@ def config_of(inst: InstalledInstance) -> phpconfig.PhpArray:
 
 
 # -- the backup lock serialises restore and convert; config.php must follow -----------------------
-def test_restore_queued_behind_convert_refuses(two_backups: InstalledInstance, zygote: Zygote, engine: str,
-                                               tmp_path: Path) -> None:
+def test_restore_queued_behind_convert_refuses(
+    two_backups: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path
+) -> None:
     inst = two_backups
     source = inst.instance.connection_settings()
     with connect(source) as db:
         before = db_state(db)
     source_sums = checksums(connect(source))
     with target_database(CONVERT_TARGET[engine], inst, tmp_path / "target") as target:
-        convert = zygote.start(inst.config_dir, *convert_args(target),
-                               pause_at="ncpasswords.transfer.convert:_check_source", pause=PAUSE)
+        convert = zygote.start(
+            inst.config_dir, *convert_args(target), pause_at="ncpasswords.transfer.convert:_check_source", pause=PAUSE
+        )
         try:
             _wait_for_lock(inst)
             restore = zygote.start(inst.config_dir, "-n", "passwords:backup:restore", "beta")
@@ -92,13 +94,20 @@ def test_restore_queued_behind_convert_refuses(two_backups: InstalledInstance, z
     COUNTERS.add("config.php: writer pairs serialised", engine)
 
 
-def test_convert_queued_behind_restore_keeps_its_secret(two_backups: InstalledInstance, zygote: Zygote, engine: str,
-                                                        tmp_path: Path) -> None:
+def test_convert_queued_behind_restore_keeps_its_secret(
+    two_backups: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path
+) -> None:
     inst = two_backups
     beta = secret_of(tmp_path / "beta.json.gz")
     with target_database(CONVERT_TARGET[engine], inst, tmp_path / "target") as target:
-        restore = zygote.start(inst.config_dir, "-n", "passwords:backup:restore", "beta",
-                               pause_at="ncpasswords.backup.restore:_delete_data", pause=PAUSE)
+        restore = zygote.start(
+            inst.config_dir,
+            "-n",
+            "passwords:backup:restore",
+            "beta",
+            pause_at="ncpasswords.backup.restore:_delete_data",
+            pause=PAUSE,
+        )
         try:
             _wait_for_lock(inst)
             convert = zygote.start(inst.config_dir, *convert_args(target))
@@ -118,7 +127,8 @@ def test_convert_queued_behind_restore_keeps_its_secret(two_backups: InstalledIn
 
 
 def test_restore_after_a_killed_conversion_goes_to_the_converted_database(
-        two_backups: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path) -> None:
+    two_backups: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path
+) -> None:
     """A conversion killed right after its COMMIT leaves the switch of config.php to the journal.
     The next command completes it when it opens the database, and then works on the converted
     database, not on the one it opened first."""
@@ -127,8 +137,12 @@ def test_restore_after_a_killed_conversion_goes_to_the_converted_database(
     with connect(source) as db:
         before = db_state(db)
     with target_database(CONVERT_TARGET[engine], inst, tmp_path / "target") as target:
-        killed = zygote.run(inst.config_dir, *convert_args(target),
-                            die_at="ncpasswords.instance.journal:ConfigChange.apply", die_before=True)
+        killed = zygote.run(
+            inst.config_dir,
+            *convert_args(target),
+            die_at="ncpasswords.instance.journal:ConfigChange.apply",
+            die_before=True,
+        )
         assert killed.killed and (inst.config_dir / JOURNAL_NAME).exists()
         restored = zygote.run(inst.config_dir, "-n", "passwords:backup:restore", "beta")
         assert restored.exit == 0, restored.stderr
@@ -148,16 +162,27 @@ def test_restore_after_a_killed_conversion_goes_to_the_converted_database(
     COUNTERS.add("config.php: writer pairs serialised", engine)
 
 
-@pytest.mark.parametrize("command", [
-    ("config:system:set", "loglevel", "--value", "3", "--type", "integer"),
-    ("config:system:delete", "maintenance_window_start"),
-], ids=["set", "delete"])
-def test_config_change_during_a_restore_survives_it(two_backups: InstalledInstance, zygote: Zygote, engine: str,
-                                                    tmp_path: Path, command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("config:system:set", "loglevel", "--value", "3", "--type", "integer"),
+        ("config:system:delete", "maintenance_window_start"),
+    ],
+    ids=["set", "delete"],
+)
+def test_config_change_during_a_restore_survives_it(
+    two_backups: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path, command: tuple[str, ...]
+) -> None:
     inst = two_backups
     assert inst.occ("config:system:set", "maintenance_window_start", "--value", "1").returncode == 0
-    restore = zygote.start(inst.config_dir, "-n", "passwords:backup:restore", "beta",
-                           pause_at="ncpasswords.backup.restore:_delete_data", pause=PAUSE)
+    restore = zygote.start(
+        inst.config_dir,
+        "-n",
+        "passwords:backup:restore",
+        "beta",
+        pause_at="ncpasswords.backup.restore:_delete_data",
+        pause=PAUSE,
+    )
     try:
         _wait_for_lock(inst)
         changed = inst.occ(*command)
@@ -174,17 +199,30 @@ def test_config_change_during_a_restore_survives_it(two_backups: InstalledInstan
     COUNTERS.add("config.php: writer pairs serialised", engine)
 
 
-def test_recovery_keeps_a_change_made_meanwhile(two_backups: InstalledInstance, zygote: Zygote, engine: str,
-                                               tmp_path: Path) -> None:
+def test_recovery_keeps_a_change_made_meanwhile(
+    two_backups: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path
+) -> None:
     """A restore killed right after its COMMIT leaves the secret to the journal; the next command
     that opens the database writes it. A change made after that command read the configuration
     and before it recovered stays."""
     inst = two_backups
-    killed = zygote.run(inst.config_dir, "-n", "passwords:backup:restore", "beta",
-                        die_at="ncpasswords.instance.journal:ConfigChange.apply", die_before=True)
+    killed = zygote.run(
+        inst.config_dir,
+        "-n",
+        "passwords:backup:restore",
+        "beta",
+        die_at="ncpasswords.instance.journal:ConfigChange.apply",
+        die_before=True,
+    )
     assert killed.killed and (inst.config_dir / JOURNAL_NAME).exists()
-    opener = zygote.start(inst.config_dir, "config:app:get", "passwords", "backup/interval",
-                          pause_at="ncpasswords.instance.instance:Instance.load", pause=PAUSE)
+    opener = zygote.start(
+        inst.config_dir,
+        "config:app:get",
+        "passwords",
+        "backup/interval",
+        pause_at="ncpasswords.instance.instance:Instance.load",
+        pause=PAUSE,
+    )
     try:
         time.sleep(PAUSE / 4)  # the opener has read the configuration and holds still
         changed = inst.occ("config:system:set", "loglevel", "--value", "3", "--type", "integer")
@@ -201,11 +239,27 @@ def test_recovery_keeps_a_change_made_meanwhile(two_backups: InstalledInstance, 
 
 def _install_args(db: ScratchDb) -> list[str]:
     opts = db.install_options()
-    args = ["--no-warnings", "maintenance:install", "--database", opts.database, "--database-name", str(opts.database_name),
-            "--data-dir", str(opts.data_dir)]
+    args = [
+        "--no-warnings",
+        "maintenance:install",
+        "--database",
+        opts.database,
+        "--database-name",
+        str(opts.database_name),
+        "--data-dir",
+        str(opts.data_dir),
+    ]
     if db.engine != "sqlite":
-        args += ["--database-host", opts.database_host, "--database-port", str(opts.database_port or ""),
-                 "--database-user", str(opts.database_user), "--database-pass", str(opts.database_pass or "")]
+        args += [
+            "--database-host",
+            opts.database_host,
+            "--database-port",
+            str(opts.database_port or ""),
+            "--database-user",
+            str(opts.database_user),
+            "--database-pass",
+            str(opts.database_pass or ""),
+        ]
     return args
 
 
@@ -213,8 +267,10 @@ def test_two_installs_at_once(zygote: Zygote, engine: str, tmp_path: Path) -> No
     """Both find no installed instance, both create their tables; only one may write config.php."""
     config_dir = tmp_path / "config"
     with scratch_database(engine, tmp_path / "one") as one, scratch_database(engine, tmp_path / "two") as two:
-        pids = [zygote.start(config_dir, *_install_args(db), pause_at="ncpasswords.db.migrator:migrate", pause=PAUSE)
-                for db in (one, two)]
+        pids = [
+            zygote.start(config_dir, *_install_args(db), pause_at="ncpasswords.db.migrator:migrate", pause=PAUSE)
+            for db in (one, two)
+        ]
         runs = [zygote.wait(pid) for pid in pids]
         assert sorted(r.exit or 0 for r in runs) == [0, 1], [r.stderr for r in runs]
         winner, loser = (one, runs[1]) if runs[0].exit == 0 else (two, runs[0])
@@ -226,8 +282,15 @@ def test_two_installs_at_once(zygote: Zygote, engine: str, tmp_path: Path) -> No
 # -- the configuration read before a write is never written back ------------------------------------
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_two_config_changes_at_once_both_land(installed: InstalledInstance, zygote: Zygote, engine: str) -> None:
-    first = zygote.start(installed.config_dir, "config:system:set", "first", "--value", "1",
-                         pause_at="ncpasswords.instance.instance:Instance.load", pause=PAUSE)
+    first = zygote.start(
+        installed.config_dir,
+        "config:system:set",
+        "first",
+        "--value",
+        "1",
+        pause_at="ncpasswords.instance.instance:Instance.load",
+        pause=PAUSE,
+    )
     try:
         time.sleep(PAUSE / 4)  # the first has read the configuration and holds still
         second = installed.occ("config:system:set", "second", "--value", "2")
@@ -242,15 +305,25 @@ def test_two_config_changes_at_once_both_land(installed: InstalledInstance, zygo
 # -- Nextcloud's own writer -------------------------------------------------------------------------
 def _nextcloud_writes(installed: InstalledInstance, *extra: str) -> subprocess.Popen[str]:
     """A Nextcloud-like writer of config.php holding its lock (see nextcloud_config_writer.py)."""
-    writer = subprocess.Popen([sys.executable, str(NEXTCLOUD_WRITER), str(installed.config_dir / "config.php"),
-                               "nextcloud", "wrote", str(PAUSE), *extra], stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            str(NEXTCLOUD_WRITER),
+            str(installed.config_dir / "config.php"),
+            "nextcloud",
+            "wrote",
+            str(PAUSE),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert writer.stdout is not None and writer.stdout.readline() == "locked\n"
     return writer
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-def test_a_write_waits_for_nextclouds_and_keeps_it(installed: InstalledInstance, zygote: Zygote,
-                                                  engine: str) -> None:
+def test_a_write_waits_for_nextclouds_and_keeps_it(installed: InstalledInstance, zygote: Zygote, engine: str) -> None:
     writer = _nextcloud_writes(installed)
     ours = zygote.start(installed.config_dir, "config:system:set", "ours", "--value", "1")
     assert writer.wait(timeout=60) == 0
@@ -262,8 +335,9 @@ def test_a_write_waits_for_nextclouds_and_keeps_it(installed: InstalledInstance,
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-def test_a_read_waits_for_nextclouds_write_in_progress(installed: InstalledInstance, zygote: Zygote,
-                                                       engine: str) -> None:
+def test_a_read_waits_for_nextclouds_write_in_progress(
+    installed: InstalledInstance, zygote: Zygote, engine: str
+) -> None:
     writer = _nextcloud_writes(installed, "--truncate-first")  # config.php is empty until it writes
     got = zygote.run(installed.config_dir, "config:system:get", "dbtype")
     assert writer.wait(timeout=60) == 0

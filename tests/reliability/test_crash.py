@@ -67,10 +67,17 @@ class Harness:
         with self.inst.connect() as db:
             return snapshot(self.inst.config_dir, self.appdata, db)
 
-    def run(self, *argv: str, kill_after: float | None = None, die_at: str | None = None, die_call: int = 1,
-            die_before: bool = False) -> Run:
-        return self.zygote.run(self.inst.config_dir, *argv, kill_after=kill_after, die_at=die_at, die_call=die_call,
-                               die_before=die_before)
+    def run(
+        self,
+        *argv: str,
+        kill_after: float | None = None,
+        die_at: str | None = None,
+        die_call: int = 1,
+        die_before: bool = False,
+    ) -> Run:
+        return self.zygote.run(
+            self.inst.config_dir, *argv, kill_after=kill_after, die_at=die_at, die_call=die_call, die_before=die_before
+        )
 
     def simulate(self, work: Callable[[Instance, Any], None]) -> dict[str, TableState]:
         """The database state `work` produces, computed inside a transaction that is rolled back
@@ -141,8 +148,13 @@ def measure(h: Harness, argv: Callable[[], list[str]], reset: Callable[[], None]
 
 
 def temp_files(h: Harness) -> list[str]:
-    return [f"{folder}/{p.name}" for folder in BACKUP_FOLDERS if (h.appdata / folder).is_dir()
-            for p in (h.appdata / folder).iterdir() if p.name.startswith(TEMP_PREFIX)]
+    return [
+        f"{folder}/{p.name}"
+        for folder in BACKUP_FOLDERS
+        if (h.appdata / folder).is_dir()
+        for p in (h.appdata / folder).iterdir()
+        if p.name.startswith(TEMP_PREFIX)
+    ]
 
 
 def listed_backups(h: Harness, parse: bool = True) -> dict[str, Path]:
@@ -254,8 +266,9 @@ def test_restore_survives_kill_9(restore_setup: Harness, tmp_path: Path) -> None
         assert opened.returncode in (0, 1) and opened.stderr == "", opened.stderr
         recovered = h.snap()
         assert without(recovered.db) == expected_state(), diff(without(recovered.db), expected_state())
-        assert Instance.load(h.inst.config_dir / "config.php").server_secret == secrets[target()], \
+        assert Instance.load(h.inst.config_dir / "config.php").server_secret == secrets[target()], (
             "data restored but config.php has the old secret"
+        )
         assert not (h.inst.config_dir / JOURNAL_NAME).exists()
         current[0] = target()
         return True
@@ -369,8 +382,11 @@ def test_create_survives_kill_9(installed: InstalledInstance, zygote: Zygote, en
 
     # Exactly placed: the document written but not renamed; renamed but the folder not fsynced;
     # a new label whose first file is not yet in place.
-    for point, name in (("ncpasswords.backup.service:write_document", "crash"), ("os:replace", "crash"),
-                        ("ncpasswords.backup.service:write_document", "fresh")):
+    for point, name in (
+        ("ncpasswords.backup.service:write_document", "crash"),
+        ("os:replace", "crash"),
+        ("ncpasswords.backup.service:write_document", "fresh"),
+    ):
         result = h.run("passwords:backup:create", name, die_at=point)
         assert result.killed, (point, result.exit, result.stderr)
         COUNTERS.add("crash: kill -9 at chosen points", engine)
@@ -391,8 +407,7 @@ def _user_harness(installed: InstalledInstance, zygote: Zygote, engine: str, tmp
     return h
 
 
-def test_user_move_survives_kill_9(installed: InstalledInstance, zygote: Zygote, engine: str,
-                                   tmp_path: Path) -> None:
+def test_user_move_survives_kill_9(installed: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path) -> None:
     h = _user_harness(installed, zygote, engine, tmp_path)
     rng = random.Random(f"{SEED}-move-{engine}")
     pair: list[str] = []
@@ -429,8 +444,9 @@ def test_user_move_survives_kill_9(installed: InstalledInstance, zygote: Zygote,
     kill_series(h, "passwords:user:move", argv, check, next_run, duration, rng, before_each=prepare)
 
 
-def _user_checks(h: Harness, argv: Callable[[], list[str]], want_now: list[dict[str, TableState]]
-                 ) -> tuple[Callable[[Snapshot, Snapshot, Run], bool], Callable[[Snapshot], None]]:
+def _user_checks(
+    h: Harness, argv: Callable[[], list[str]], want_now: list[dict[str, TableState]]
+) -> tuple[Callable[[Snapshot, Snapshot, Run], bool], Callable[[Snapshot], None]]:
     """The kill series' checks for a user command: after a kill the database is as before or
     exactly as `want_now[0]` (config.php and files untouched); a next run completes it."""
 
@@ -451,8 +467,7 @@ def _user_checks(h: Harness, argv: Callable[[], list[str]], want_now: list[dict[
     return check, next_run
 
 
-def test_user_delete_survives_kill_9(installed: InstalledInstance, zygote: Zygote, engine: str,
-                                     tmp_path: Path) -> None:
+def test_user_delete_survives_kill_9(installed: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path) -> None:
     h = _user_harness(installed, zygote, engine, tmp_path)
     backup = tmp_path / "alpha.json.gz"
     rng = random.Random(f"{SEED}-delete-{engine}")
@@ -466,8 +481,7 @@ def test_user_delete_survives_kill_9(installed: InstalledInstance, zygote: Zygot
             restore_in_process(installed, backup)
             alive = list(USERS)
         victim[0] = rng.choice(alive)
-        want_now[0] = without(h.simulate(lambda shadow, db: delete_user_data(db, victim[0])),
-                              APP_TABLES_WITH_UPDATED)
+        want_now[0] = without(h.simulate(lambda shadow, db: delete_user_data(db, victim[0])), APP_TABLES_WITH_UPDATED)
 
     def argv() -> list[str]:
         return ["-n", "passwords:user:delete", victim[0]]

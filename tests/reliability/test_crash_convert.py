@@ -86,8 +86,7 @@ def test_convert_survives_kill_9(installed: InstalledInstance, zygote: Zygote, e
 
         reset()
         duration = measure(h, lambda: args, reset)
-        kill_series(h, "db:convert-type", lambda: args, check, next_run, duration, rng, before_each=reset,
-                    snap=snap)
+        kill_series(h, "db:convert-type", lambda: args, check, next_run, duration, rng, before_each=reset, snap=snap)
     with connect(source) as db:
         assert db_state(db) == source_state
 
@@ -103,8 +102,9 @@ CONVERT_POINTS = (
 )
 
 
-def test_convert_killed_at_chosen_points(installed: InstalledInstance, zygote: Zygote, engine: str,
-                                         tmp_path: Path) -> None:
+def test_convert_killed_at_chosen_points(
+    installed: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path
+) -> None:
     target_engine = CONVERT_TARGET[engine]
     h = Harness(installed, zygote, engine)
     restore_in_process(installed, sample(installed, tmp_path, "alpha", 6, passwords=PASSWORDS // 4))
@@ -141,8 +141,13 @@ def test_convert_killed_at_chosen_points(installed: InstalledInstance, zygote: Z
             before = db_state(db)
         assert [t for t in TABLES if t in before and before[t][1]], "the target holds a converted copy"
         for call in (3, 7, 12):
-            result = h.run("db:convert-type", "--clear-schema", *args[1:],
-                           die_at="ncpasswords.transfer.convert:rename_table", die_call=call)
+            result = h.run(
+                "db:convert-type",
+                "--clear-schema",
+                *args[1:],
+                die_at="ncpasswords.transfer.convert:rename_table",
+                die_call=call,
+            )
             assert result.killed, (call, result.exit, result.stderr)
             COUNTERS.add("crash: kill -9 at chosen points", engine)
             opened = run_occ(installed.config_dir, "config:app:get", "passwords", "backup/interval")

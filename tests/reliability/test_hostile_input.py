@@ -39,8 +39,11 @@ def reader(installed: InstalledInstance) -> StateReader:
 
 
 def instance_state(installed: InstalledInstance) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
-    return (reader(installed).state(), (installed.config_dir / "config.php").read_bytes(),
-            files_state(installed.instance.appdata_dir))
+    return (
+        reader(installed).state(),
+        (installed.config_dir / "config.php").read_bytes(),
+        files_state(installed.instance.appdata_dir),
+    )
 
 
 def files_and_config(installed: InstalledInstance) -> tuple[bytes, dict[str, Any]]:
@@ -77,9 +80,11 @@ def run_case(installed: InstalledInstance, case: Case, workdir: Path) -> list[st
         imported.unlink(missing_ok=True)
     after_files = files_and_config(installed)
     if after_files != before_files:
-        problems.append(f"{case.name}: import changed the instance: "
-                        f"config {'changed' if after_files[0] != before_files[0] else 'same'}, "
-                        f"files {sorted(set(after_files[1].items()) ^ set(before_files[1].items()))[:4]}")
+        problems.append(
+            f"{case.name}: import changed the instance: "
+            f"config {'changed' if after_files[0] != before_files[0] else 'same'}, "
+            f"files {sorted(set(after_files[1].items()) ^ set(before_files[1].items()))[:4]}"
+        )
         imported.unlink(missing_ok=True)
 
     before = instance_state(installed)
@@ -129,8 +134,7 @@ def test_hostile_and_corrupt_files(installed: InstalledInstance, engine: str, tm
     for case in cases:
         problems += run_case(installed, case, tmp_path)
     COUNTERS.add("hostile input: corpus cases (import + restore)", engine, len(cases))
-    COUNTERS.add("hostile input: cases accepted as the reference would", engine,
-                 sum(c.restore_ok for c in cases))
+    COUNTERS.add("hostile input: cases accepted as the reference would", engine, sum(c.restore_ok for c in cases))
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 
@@ -189,8 +193,13 @@ def test_hostile_names_and_paths(installed: InstalledInstance, engine: str, tmp_
     assert files_state(outside) == outside_before
 
     # Names that are cleaned or cut, never followed: create keeps [A-Za-z0-9_.-] and 20 bytes.
-    for name, label in (("../../etc/passwd", "....etcpasswd"), ("a/b\\c", "abc"), ("x" * 300, "x" * 20),
-                        ("\x00evil", "evil"), ("..", "..")):
+    for name, label in (
+        ("../../etc/passwd", "....etcpasswd"),
+        ("a/b\\c", "abc"),
+        ("x" * 300, "x" * 20),
+        ("\x00evil", "evil"),
+        ("..", ".."),
+    ):
         result = installed.occ("passwords:backup:create", name)
         if result.returncode != 0 or not result.stdout.startswith(f"Created new backup: {label},"):
             problems.append(f"create {name[:30]!r}: {result.returncode} {result.stdout[:80]!r} {result.stderr[:120]!r}")
@@ -229,9 +238,13 @@ def test_symlinked_backup_folders_and_files(installed: InstalledInstance, engine
     backups.rename(moved)
     backups.symlink_to(outside)
     before = instance_state(installed)
-    for args in (["passwords:backup:list"], ["passwords:backup:create", "x"],
-                 ["-n", "passwords:backup:restore", "planted"], ["passwords:backup:import", str(EXAMPLE)],
-                 ["passwords:backup:delete", "planted"]):
+    for args in (
+        ["passwords:backup:list"],
+        ["passwords:backup:create", "x"],
+        ["-n", "passwords:backup:restore", "planted"],
+        ["passwords:backup:import", str(EXAMPLE)],
+        ["passwords:backup:delete", "planted"],
+    ):
         result = installed.occ(*args)
         if result.returncode == 0 or not one_line_error(result.stderr) or "outside" not in result.stderr:
             problems.append(f"{args!r} through a symlink leading outside: {result.returncode} {result.stderr!r}")

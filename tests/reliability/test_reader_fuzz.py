@@ -32,8 +32,13 @@ from ncpasswords.backup.service import validate_and_write
 from .corpus import EXAMPLE, encode, example
 from .helpers import COUNTERS
 
-FUZZ = settings(max_examples=400, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 SECRET = "fuzz-secret"
 _DIR = Path(tempfile.mkdtemp(prefix="ncp-fuzz-"))
 _COUNT = {"n": 0}
@@ -95,8 +100,12 @@ def mutated(draw: st.DrawFn, base: bytes) -> bytes:
         if action == "flip":
             data[at] ^= 1 << draw(st.integers(0, 7))
         elif action == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=8) | st.sampled_from(
-                [b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"\\u", b"\\ud800", b"null", b"1e999", b"\x00"]))
+            data[at:at] = draw(
+                st.binary(min_size=1, max_size=8)
+                | st.sampled_from(
+                    [b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"\\u", b"\\ud800", b"null", b"1e999", b"\x00"]
+                )
+            )
         elif action == "delete":
             del data[at : at + draw(st.integers(1, 16))]
         elif action == "cut":
@@ -135,8 +144,11 @@ def test_mutated_gzip_backups_are_read_or_refused(data: bytes) -> None:
 
 # -- JSON values in every place -------------------------------------------------------------------
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=40)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 @st.composite
@@ -189,8 +201,12 @@ def reformatted(draw: st.DrawFn) -> tuple[bytes, dict[str, Any]]:
     order = draw(st.permutations(sections))
     ordered = {"version": 106, **{k: doc[k] for k in order}}
     indent = draw(st.sampled_from([None, 0, 1, 4, "\t"]))
-    text = json.dumps(ordered, ensure_ascii=draw(st.booleans()), indent=indent,
-                      separators=draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,\n", " :\r\n")])))
+    text = json.dumps(
+        ordered,
+        ensure_ascii=draw(st.booleans()),
+        indent=indent,
+        separators=draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,\n", " :\r\n")])),
+    )
     return text.encode(), ordered
 
 

@@ -126,10 +126,15 @@ def test_sql_injection_attempts_are_inert(installed: InstalledInstance, engine: 
             problems.append(f"{what}: {diff(before, after)}")
 
     for text in INJECTIONS[:-1]:
-        for args in (["passwords:backup:create", text], ["-n", "passwords:backup:restore", text],
-                     ["passwords:backup:delete", text], ["passwords:backup:export", text],
-                     ["-n", "passwords:user:delete", text], ["-n", "passwords:user:move", text, "alice"],
-                     ["-n", "passwords:backup:restore", "odd", f"--user={text}"]):
+        for args in (
+            ["passwords:backup:create", text],
+            ["-n", "passwords:backup:restore", text],
+            ["passwords:backup:delete", text],
+            ["passwords:backup:export", text],
+            ["-n", "passwords:user:delete", text],
+            ["-n", "passwords:user:move", text, "alice"],
+            ["-n", "passwords:backup:restore", "odd", f"--user={text}"],
+        ):
             result = installed.occ(*args)
             tried += 1
             if "Unexpected error" in result.stderr or "Traceback" in result.stderr:
@@ -142,11 +147,18 @@ def test_sql_injection_attempts_are_inert(installed: InstalledInstance, engine: 
         # Moving alice's data to a user with that id stores the id literally, and nothing else changes.
         result = installed.occ("-n", "passwords:user:move", "alice", text)
         after = reader.state()
-        owners = {table: sorted(row[cols.index("user_id")] for row in rows)
-                  for table, (cols, rows) in after.items() if "user_id" in cols}
-        expected = {table: sorted(repr(text) if row[cols.index("user_id")] == "'alice'" else row[cols.index("user_id")]
-                                  for row in rows)
-                    for table, (cols, rows) in before.items() if "user_id" in cols}
+        owners = {
+            table: sorted(row[cols.index("user_id")] for row in rows)
+            for table, (cols, rows) in after.items()
+            if "user_id" in cols
+        }
+        expected = {
+            table: sorted(
+                repr(text) if row[cols.index("user_id")] == "'alice'" else row[cols.index("user_id")] for row in rows
+            )
+            for table, (cols, rows) in before.items()
+            if "user_id" in cols
+        }
         if result.returncode != 0 or owners != expected:
             problems.append(f"move alice -> {text!r}: {result.returncode} {result.stderr.strip()[:120]}")
         if installed.occ("-n", "passwords:user:move", text, "alice").returncode != 0:
@@ -197,8 +209,13 @@ def test_table_prefix_injection_is_refused(installed: InstalledInstance, engine:
     config = phpconfig.read(path)
     config["dbtableprefix"] = prefix
     phpconfig.write(path, config)
-    for args in (["passwords:backup:create"], ["passwords:system:report"], ["status"],
-                 ["migrations:migrate", "passwords"], ["config:app:get", "passwords", "x"]):
+    for args in (
+        ["passwords:backup:create"],
+        ["passwords:system:report"],
+        ["status"],
+        ["migrations:migrate", "passwords"],
+        ["config:app:get", "passwords", "x"],
+    ):
         result = installed.occ(*args)
         if args == ["status"] and result.returncode == 0:
             continue
@@ -247,8 +264,10 @@ def secrets_in(installed: InstalledInstance) -> list[str]:
     found = [DB_PASSWORD, SECRET, APP_SECRET, SALT]
     with instance.connect() as db:
         for table, column in (("appconfig", "configvalue"), ("preferences", "configvalue")):
-            cur = db.execute_sql(f"SELECT {column} FROM {db.table(table)} WHERE configkey IN "
-                                 "('SSEv1ServerKey', 'SSEv1UserKey', 'user/challenge/id')")
+            cur = db.execute_sql(
+                f"SELECT {column} FROM {db.table(table)} WHERE configkey IN "
+                "('SSEv1ServerKey', 'SSEv1UserKey', 'user/challenge/id')"
+            )
             found += [str(r[0]) for r in cur.fetchall() if r[0]]
             cur.close()
     doc = example()
@@ -284,10 +303,23 @@ def test_no_secrets_in_reports_or_errors(secret_instance: InstalledInstance, eng
     run("-n", "passwords:backup:restore", "bad")
     run("-v", "-n", "passwords:backup:restore", "missing")
     run("-n", "passwords:user:move", "alice", "alice")
-    run("db:convert-type", f"--password={DB_PASSWORD}", "pgsql" if engine != "pgsql" else "mysql", "u",
-        "127.0.0.1:1", "nowhere")
-    run("-v", "db:convert-type", f"--password={DB_PASSWORD}", "mysql" if engine != "mysql" else "pgsql",
-        "root", "127.0.0.1:1", "nowhere")
+    run(
+        "db:convert-type",
+        f"--password={DB_PASSWORD}",
+        "pgsql" if engine != "pgsql" else "mysql",
+        "u",
+        "127.0.0.1:1",
+        "nowhere",
+    )
+    run(
+        "-v",
+        "db:convert-type",
+        f"--password={DB_PASSWORD}",
+        "mysql" if engine != "mysql" else "pgsql",
+        "root",
+        "127.0.0.1:1",
+        "nowhere",
+    )
     run("passwords:db:dump", str(tmp_path / "missing" / "dump.sql"))
     run("passwords:backup:import", str(tmp_path / "nothing.json"))
 
@@ -298,13 +330,19 @@ def test_no_secrets_in_reports_or_errors(secret_instance: InstalledInstance, eng
     if engine == "pgsql":
         config["dbhost"] = "127.0.0.1:1"  # trust authentication ignores passwords: an unreachable port instead
     phpconfig.write(path, config)
-    for args in (["status"], ["-v", "passwords:backup:create"], ["-vvv", "passwords:system:report"],
-                 ["-n", "passwords:backup:restore", "s"], ["-n", "passwords:user:delete", "alice"]):
+    for args in (
+        ["status"],
+        ["-v", "passwords:backup:create"],
+        ["-vvv", "passwords:system:report"],
+        ["-n", "passwords:backup:restore", "s"],
+        ["-n", "passwords:user:delete", "alice"],
+    ):
         run(*args)
         if engine != "sqlite" and args != ["status"]:  # status does not open the database
             assert "Cannot connect" in outputs[" ".join(args)], outputs[" ".join(args)]
 
-    leaks = [f"{command!r} shows {secret[:6]}…" for command, text in outputs.items() for secret in secrets
-             if secret in text]
+    leaks = [
+        f"{command!r} shows {secret[:6]}…" for command, text in outputs.items() for secret in secrets if secret in text
+    ]
     COUNTERS.add("security: outputs checked for secrets", engine, len(outputs))
     assert not leaks, "\n".join(leaks)

@@ -45,11 +45,13 @@ def other_session(engine: str, dbname: str) -> int:
     try:
         with admin.cursor() as cur:
             if engine == "pgsql":
-                cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                            (dbname,))
+                cur.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)
+                )
             else:
-                cur.execute("SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
-                            (dbname,))
+                cur.execute(
+                    "SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()", (dbname,)
+                )
             ids = [int(row[0]) for row in cur.fetchall()]
     finally:
         admin.close()
@@ -71,8 +73,9 @@ def kill_session(engine: str, session: int) -> None:
 
 
 @contextlib.contextmanager
-def killed_at_insert(monkeypatch: pytest.MonkeyPatch, nth: int,
-                     victim: Callable[[Database], tuple[str, int]]) -> Iterator[list[str]]:
+def killed_at_insert(
+    monkeypatch: pytest.MonkeyPatch, nth: int, victim: Callable[[Database], tuple[str, int]]
+) -> Iterator[list[str]]:
     """Kill `victim(db)` right before the n-th bulk insert; yields the tables inserted into."""
     calls: list[str] = []
 
@@ -83,6 +86,7 @@ def killed_at_insert(monkeypatch: pytest.MonkeyPatch, nth: int,
             if len(calls) == nth:
                 kill_session(*victim(self))
             return original(self, table, *args, **kwargs)
+
         return bulk_write
 
     with monkeypatch.context() as patch:
@@ -114,8 +118,11 @@ def instance_on(engine: str, tmp_path: Path, seed: int, passwords: int) -> Itera
 
 def whole_state(installed: InstalledInstance) -> tuple[Any, bytes, Any]:
     with installed.connect() as db:
-        return (db_state(db), (installed.config_dir / "config.php").read_bytes(),
-                files_state(installed.instance.appdata_dir))
+        return (
+            db_state(db),
+            (installed.config_dir / "config.php").read_bytes(),
+            files_state(installed.instance.appdata_dir),
+        )
 
 
 def assert_unchanged(installed: InstalledInstance, before: tuple[Any, bytes, Any]) -> None:
@@ -128,8 +135,7 @@ def assert_unchanged(installed: InstalledInstance, before: tuple[Any, bytes, Any
 
 @pytest.mark.parametrize("engine", SERVERS)
 @pytest.mark.parametrize("nth", [1, 3])
-def test_connection_dropped_mid_restore(engine: str, nth: int, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_dropped_mid_restore(engine: str, nth: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with instance_on(engine, tmp_path, 1, 300) as installed:
         storage = service.storage_for(installed.instance)
         (storage.folder_path() / "other.json.gz").write_bytes(sample_file(tmp_path, 2, 300).read_bytes())
@@ -158,16 +164,26 @@ def app_tables(target: ScratchDb) -> list[str]:
         return [t for t in TABLES if db.table_exists(t)]
 
 
-CONVERT_FAULTS = [("pgsql", "mysql", "source"), ("mysql", "pgsql", "source"), ("pgsql", "sqlite", "source"),
-                  ("sqlite", "mysql", "target"), ("mysql", "pgsql", "target"), ("sqlite", "pgsql", "target")]
+CONVERT_FAULTS = [
+    ("pgsql", "mysql", "source"),
+    ("mysql", "pgsql", "source"),
+    ("pgsql", "sqlite", "source"),
+    ("sqlite", "mysql", "target"),
+    ("mysql", "pgsql", "target"),
+    ("sqlite", "pgsql", "target"),
+]
 
 
-@pytest.mark.parametrize(("source_engine", "target_engine", "killed"), CONVERT_FAULTS,
-                         ids=[f"{s}-to-{t}-{k}" for s, t, k in CONVERT_FAULTS])
-def test_connection_dropped_mid_convert(source_engine: str, target_engine: str, killed: str, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    with instance_on(source_engine, tmp_path, 3, 200) as installed, \
-            target_database(target_engine, installed, tmp_path / "target") as target:
+@pytest.mark.parametrize(
+    ("source_engine", "target_engine", "killed"), CONVERT_FAULTS, ids=[f"{s}-to-{t}-{k}" for s, t, k in CONVERT_FAULTS]
+)
+def test_connection_dropped_mid_convert(
+    source_engine: str, target_engine: str, killed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (
+        instance_on(source_engine, tmp_path, 3, 200) as installed,
+        target_database(target_engine, installed, tmp_path / "target") as target,
+    ):
         source = installed.instance.connection_settings()
         before = whole_state(installed)
 
@@ -178,13 +194,15 @@ def test_connection_dropped_mid_convert(source_engine: str, target_engine: str, 
 
         with killed_at_insert(monkeypatch, 4, victim):
             result = installed.occ(*convert_args(target))
-        COUNTERS.add("server faults: connection killed mid-work", target_engine if killed == "target"
-                     else source_engine)
+        COUNTERS.add(
+            "server faults: connection killed mid-work", target_engine if killed == "target" else source_engine
+        )
         assert result.returncode == 1
         assert one_line_error(result.stderr), result.stderr
         assert result.stderr.startswith("Conversion failed while copying "), result.stderr
-        assert result.stderr.rstrip().endswith(
-            "The target database was left as it was and config.php is unchanged."), result.stderr
+        assert result.stderr.rstrip().endswith("The target database was left as it was and config.php is unchanged."), (
+            result.stderr
+        )
         assert_unchanged(installed, before)
         assert app_tables(target) == []
 

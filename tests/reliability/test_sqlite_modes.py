@@ -83,8 +83,10 @@ def test_database_files_are_private_in_an_open_data_folder(tmp_path: Path, mask:
         modes = sqlite_files(instance)
     COUNTERS.add("security: SQLite file modes checked", f"umask {mask:03o}", len(modes))
     assert modes == dict.fromkeys(modes, 0o600), {k: oct(v) for k, v in modes.items()}
-    assert warnings == (f"Warning: The data folder {data} is open to other users (mode 0755); "
-                        f"run chmod o-rwx {data} so that only the web server can read it\n")
+    assert warnings == (
+        f"Warning: The data folder {data} is open to other users (mode 0755); "
+        f"run chmod o-rwx {data} so that only the web server can read it\n"
+    )
 
 
 def test_a_new_data_folder_is_closed_even_with_umask_000(tmp_path: Path) -> None:
@@ -93,8 +95,11 @@ def test_a_new_data_folder_is_closed_even_with_umask_000(tmp_path: Path) -> None
         instance, warnings = install(tmp_path, data)
         modes = sqlite_files(instance)
     assert modes == dict.fromkeys(modes, 0o600), {k: oct(v) for k, v in modes.items()}
-    folders = {"data": mode(data), "appdata": mode(instance.appdata_dir.parent),
-               "passwords": mode(instance.appdata_dir)}
+    folders = {
+        "data": mode(data),
+        "appdata": mode(instance.appdata_dir.parent),
+        "passwords": mode(instance.appdata_dir),
+    }
     assert folders == {"data": 0o770, "appdata": 0o750, "passwords": 0o750}, {k: oct(v) for k, v in folders.items()}
     assert warnings == ""
 

@@ -41,8 +41,11 @@ def restored(installed: InstalledInstance) -> None:
     with instance.connect() as db:
         restore_backup(instance, db, EXAMPLE, RestoreOptions())
         # Nextcloud's account tables, with alice known to another backend only (accounts).
-        execute(db, "CREATE TABLE oc_users (uid VARCHAR(64) NOT NULL PRIMARY KEY, displayname VARCHAR(64),"
-                    " uid_lower VARCHAR(64) DEFAULT '')")
+        execute(
+            db,
+            "CREATE TABLE oc_users (uid VARCHAR(64) NOT NULL PRIMARY KEY, displayname VARCHAR(64),"
+            " uid_lower VARCHAR(64) DEFAULT '')",
+        )
         execute(db, "CREATE TABLE oc_accounts (uid VARCHAR(64) NOT NULL PRIMARY KEY, data TEXT NOT NULL)")
         execute(db, "INSERT INTO oc_accounts (uid, data) VALUES (?, ?)", ("alice", '{"displayname":{"value":"A"}}'))
 
@@ -84,10 +87,13 @@ def test_padded_and_blank_ids_are_refused_by_the_commands(installed: InstalledIn
         before = db_state(db)
     tried = 0
     for uid in (*PADDED, "", " ", "\t"):
-        for args in (["passwords:user:delete", uid], ["passwords:user:move", uid, "carol"],
-                     ["passwords:user:move", "alice", uid],
-                     ["passwords:backup:restore", "worked-example-v106", f"--user={uid}"],
-                     ["passwords:backup:restore", "worked-example-v106", "-u", uid, "--no-data"]):
+        for args in (
+            ["passwords:user:delete", uid],
+            ["passwords:user:move", uid, "carol"],
+            ["passwords:user:move", "alice", uid],
+            ["passwords:backup:restore", "worked-example-v106", f"--user={uid}"],
+            ["passwords:backup:restore", "worked-example-v106", "-u", uid, "--no-data"],
+        ):
             result = installed.occ("-n", *args)
             tried += 1
             assert result.returncode == 1 and result.stdout == "", (args, result.stdout)
@@ -98,8 +104,9 @@ def test_padded_and_blank_ids_are_refused_by_the_commands(installed: InstalledIn
 
 
 @pytest.mark.parametrize("engine", ["mysql"])
-def test_exact_comparisons_still_use_the_user_id_indexes(installed: InstalledInstance, engine: str,
-                                                         tmp_path: Path) -> None:
+def test_exact_comparisons_still_use_the_user_id_indexes(
+    installed: InstalledInstance, engine: str, tmp_path: Path
+) -> None:
     """A comparison that made MariaDB scan whole tables would be a regression on large instances."""
     sample = tmp_path / "sample.json.gz"
     with atomic_write(sample) as out:
@@ -116,8 +123,11 @@ def test_exact_comparisons_still_use_the_user_id_indexes(installed: InstalledIns
             ("entities.by_user", (("TABLE", "passwords_password"), ("COLUMNS", '"id"')), {"user_id": "alice "}),
             ("preferences.get", (), {"userid": "alice ", "appid": "passwords", "configkey": "SSEv1UserKey"}),
             ("preferences.for_user", (), {"userid": "alice ", "appid": "passwords"}),
-            ("preferences.update", (), {"userid": "alice ", "appid": "passwords", "configkey": "k",
-                                        "configvalue": "v"}),
+            (
+                "preferences.update",
+                (),
+                {"userid": "alice ", "appid": "passwords", "configkey": "k", "configvalue": "v"},
+            ),
             ("preferences.delete_user", (), {"userid": "alice ", "appid": "passwords"}),
         ]
         unindexed = []

@@ -44,8 +44,14 @@ class Writer:
         self.db = db
         self.rng = rng
         self.mark = "?" if db.dialect == "sqlite" else "%s"
-        self.tags = {user: self.rows(f"SELECT uuid, revision FROM {db.table('passwords_tag')} WHERE user_id = "
-                                     f"{self.mark} AND deleted = {self.mark}", (user, False)) for user in USERS}
+        self.tags = {
+            user: self.rows(
+                f"SELECT uuid, revision FROM {db.table('passwords_tag')} WHERE user_id = "
+                f"{self.mark} AND deleted = {self.mark}",
+                (user, False),
+            )
+            for user in USERS
+        }
         self.passwords = EntityRepository(db, "passwords_password")
         self.revisions = EntityRepository(db, "passwords_password_rv")
         self.relations = EntityRepository(db, "passwords_pw_tag_rel")
@@ -58,14 +64,32 @@ class Writer:
         now = int(time.time())
         tag, revision = self.new_uuid(), self.new_uuid()
         with self.db.transaction():
-            EntityRepository(self.db, "passwords_tag_rv").insert_many([{
-                "uuid": revision, "userId": user, "model": tag, "label": "writer", "color": "#000000",
-                "cseType": "none", "cseKey": "", "sseType": "none", "sseKey": "", "favorite": False, "hidden": False,
-                "trashed": False, "deleted": False, "edited": now, "created": now, "updated": now,
-                "client": "writer"}])
-            EntityRepository(self.db, "passwords_tag").insert_many([{
-                "uuid": tag, "userId": user, "revision": revision, "deleted": False, "created": now,
-                "updated": now}])
+            EntityRepository(self.db, "passwords_tag_rv").insert_many(
+                [
+                    {
+                        "uuid": revision,
+                        "userId": user,
+                        "model": tag,
+                        "label": "writer",
+                        "color": "#000000",
+                        "cseType": "none",
+                        "cseKey": "",
+                        "sseType": "none",
+                        "sseKey": "",
+                        "favorite": False,
+                        "hidden": False,
+                        "trashed": False,
+                        "deleted": False,
+                        "edited": now,
+                        "created": now,
+                        "updated": now,
+                        "client": "writer",
+                    }
+                ]
+            )
+            EntityRepository(self.db, "passwords_tag").insert_many(
+                [{"uuid": tag, "userId": user, "revision": revision, "deleted": False, "created": now, "updated": now}]
+            )
         return tag, revision
 
     def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -82,16 +106,40 @@ class Writer:
         return WRITER_PREFIX + str(uuid.UUID(int=self.rng.getrandbits(128)))[9:]
 
     def revision(self, user: str, model: str, now: int) -> dict[str, Any]:
-        return {"uuid": self.new_uuid(), "userId": user, "model": model, "folder": ROOT_FOLDER, "hidden": False,
-                "trashed": False, "cseType": "none", "cseKey": "", "sseType": "none", "sseKey": "",
-                "username": "u", "password": "p" * self.rng.randrange(1, 40), "label": f"L{now}", "url": "",
-                "notes": "", "customFields": None, "hash": "0" * 40, "favorite": False, "status": 0,
-                "statusCode": "GOOD", "deleted": False, "edited": now, "created": now, "updated": now,
-                "client": "writer"}
+        return {
+            "uuid": self.new_uuid(),
+            "userId": user,
+            "model": model,
+            "folder": ROOT_FOLDER,
+            "hidden": False,
+            "trashed": False,
+            "cseType": "none",
+            "cseKey": "",
+            "sseType": "none",
+            "sseKey": "",
+            "username": "u",
+            "password": "p" * self.rng.randrange(1, 40),
+            "label": f"L{now}",
+            "url": "",
+            "notes": "",
+            "customFields": None,
+            "hash": "0" * 40,
+            "favorite": False,
+            "status": 0,
+            "statusCode": "GOOD",
+            "deleted": False,
+            "edited": now,
+            "created": now,
+            "updated": now,
+            "client": "writer",
+        }
 
     def mine(self, user: str) -> list[str]:
-        found = self.rows(f"SELECT uuid FROM {self.db.table('passwords_password')} WHERE user_id = {self.mark} "
-                          f"AND deleted = {self.mark} AND uuid LIKE {self.mark}", (user, False, WRITER_PREFIX + "%"))
+        found = self.rows(
+            f"SELECT uuid FROM {self.db.table('passwords_password')} WHERE user_id = {self.mark} "
+            f"AND deleted = {self.mark} AND uuid LIKE {self.mark}",
+            (user, False, WRITER_PREFIX + "%"),
+        )
         return [str(r[0]) for r in found]
 
     def step(self) -> None:
@@ -104,33 +152,71 @@ class Writer:
                 model = self.new_uuid()
                 revision = self.revision(user, model, now)
                 self.revisions.insert_many([revision])
-                self.passwords.insert_many([{"uuid": model, "userId": user, "revision": revision["uuid"],
-                                             "shareId": None, "hasShares": False, "editable": True,
-                                             "suspended": False, "deleted": False, "created": now,
-                                             "updated": now}])
+                self.passwords.insert_many(
+                    [
+                        {
+                            "uuid": model,
+                            "userId": user,
+                            "revision": revision["uuid"],
+                            "shareId": None,
+                            "hasShares": False,
+                            "editable": True,
+                            "suspended": False,
+                            "deleted": False,
+                            "created": now,
+                            "updated": now,
+                        }
+                    ]
+                )
                 tag, tag_revision = self.rng.choice(self.tags[user])
-                self.relations.insert_many([{"uuid": self.new_uuid(), "userId": user, "password": model,
-                                             "passwordRevision": revision["uuid"], "tag": tag,
-                                             "tagRevision": tag_revision, "hidden": False, "deleted": False,
-                                             "created": now, "updated": now, "client": "writer"}])
+                self.relations.insert_many(
+                    [
+                        {
+                            "uuid": self.new_uuid(),
+                            "userId": user,
+                            "password": model,
+                            "passwordRevision": revision["uuid"],
+                            "tag": tag,
+                            "tagRevision": tag_revision,
+                            "hidden": False,
+                            "deleted": False,
+                            "created": now,
+                            "updated": now,
+                            "client": "writer",
+                        }
+                    ]
+                )
                 return
             model = self.rng.choice(existing)
             m = self.mark
             if action == "update":
                 revision = self.revision(user, model, now)
                 self.revisions.insert_many([revision])
-                self.run(f"UPDATE {self.db.table('passwords_password')} SET revision = {m}, updated = {m} "
-                         f"WHERE user_id = {m} AND uuid = {m}", (revision["uuid"], now, user, model))
+                self.run(
+                    f"UPDATE {self.db.table('passwords_password')} SET revision = {m}, updated = {m} "
+                    f"WHERE user_id = {m} AND uuid = {m}",
+                    (revision["uuid"], now, user, model),
+                )
             elif action == "delete":
-                for table, column in (("passwords_pw_tag_rel", "password"), ("passwords_password_rv", "model"),
-                                      ("passwords_password", "uuid")):
-                    self.run(f"DELETE FROM {self.db.table(table)} WHERE user_id = {m} AND {column} = {m}",
-                             (user, model))
+                for table, column in (
+                    ("passwords_pw_tag_rel", "password"),
+                    ("passwords_password_rv", "model"),
+                    ("passwords_password", "uuid"),
+                ):
+                    self.run(
+                        f"DELETE FROM {self.db.table(table)} WHERE user_id = {m} AND {column} = {m}", (user, model)
+                    )
             else:
-                for table, column in (("passwords_pw_tag_rel", "password"), ("passwords_password_rv", "model"),
-                                      ("passwords_password", "uuid")):
-                    self.run(f"UPDATE {self.db.table(table)} SET deleted = {m}, updated = {m} "
-                             f"WHERE user_id = {m} AND {column} = {m}", (True, now, user, model))
+                for table, column in (
+                    ("passwords_pw_tag_rel", "password"),
+                    ("passwords_password_rv", "model"),
+                    ("passwords_password", "uuid"),
+                ):
+                    self.run(
+                        f"UPDATE {self.db.table(table)} SET deleted = {m}, updated = {m} "
+                        f"WHERE user_id = {m} AND {column} = {m}",
+                        (True, now, user, model),
+                    )
 
 
 def main() -> None:

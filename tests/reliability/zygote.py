@@ -85,8 +85,12 @@ def _child(request: dict[str, Any]) -> None:
         os.environ.update(request.get("env") or {})
         if request.get("die_at"):
             pause = request.get("pause")
-            _install_die_at(request["die_at"], int(request.get("die_call") or 1), bool(request.get("die_before")),
-                            None if pause is None else float(pause))
+            _install_die_at(
+                request["die_at"],
+                int(request.get("die_call") or 1),
+                bool(request.get("die_before")),
+                None if pause is None else float(pause),
+            )
         code = main(request["argv"])
         sys.stdout.flush()
         sys.stderr.flush()

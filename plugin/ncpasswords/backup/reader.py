@@ -316,8 +316,11 @@ def _read(source: BackupSource, server_secret: str, done: Callable[[], None]) ->
     return Document(106, _closing(items, stream, done), 106)
 
 
-def _closing(items: Iterator[tuple[str, Any]], stream: IO[bytes], done: Callable[[], None],
-             ) -> Iterator[tuple[str, Any]]:
+def _closing(
+    items: Iterator[tuple[str, Any]],
+    stream: IO[bytes],
+    done: Callable[[], None],
+) -> Iterator[tuple[str, Any]]:
     try:
         yield from items
     finally:
@@ -380,8 +383,7 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
     del data
     duplicates = _TopLevelDuplicates()
     try:
-        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_php_float,
-                         object_pairs_hook=duplicates)
+        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_php_float, object_pairs_hook=duplicates)
     except ValueError as exc:
         raise BackupFormatError(f"The backup file is not valid JSON: {exc}") from None
     except RecursionError:

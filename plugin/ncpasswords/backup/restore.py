@@ -33,8 +33,15 @@ from .validation import Keys, Validator
 
 # Tables a restore clears (the reference's deleteData; sessions and registrations are kept).
 DATA_TABLES = (
-    "passwords_tag", "passwords_share", "passwords_folder", "passwords_password", "passwords_keychain",
-    "passwords_challenge", "passwords_tag_rv", "passwords_folder_rv", "passwords_password_rv",
+    "passwords_tag",
+    "passwords_share",
+    "passwords_folder",
+    "passwords_password",
+    "passwords_keychain",
+    "passwords_challenge",
+    "passwords_tag_rv",
+    "passwords_folder_rv",
+    "passwords_password_rv",
     "passwords_pw_tag_rel",
 )
 BATCH = 2000

@@ -23,8 +23,16 @@ from .phpjson import BinaryWriter, dumps
 
 ROOT_FOLDER = "00000000-0000-0000-0000-000000000000"
 _CLIENTS = ("CLIENT::UNKNOWN", "Firefox on Linux", "Passwords für Android 日本", "CLIENT::CLI", "Safari 🧭 iOS")
-_PLAIN = ("Bank — Konto", "Ünïcödé label", "mail@example.org", "https://example.com/login?a=1&b=2", "",
-          "Quote \" and backslash \\ and slash /", "Emoji 🔐 key", "行 中文")
+_PLAIN = (
+    "Bank — Konto",
+    "Ünïcödé label",
+    "mail@example.org",
+    "https://example.com/login?a=1&b=2",
+    "",
+    'Quote " and backslash \\ and slash /',
+    "Emoji 🔐 key",
+    "行 中文",
+)
 
 
 @dataclass(frozen=True)
@@ -95,19 +103,37 @@ def _revision(g: _Gen, kind: str, model: str, user: str, folder: str, sse_key: s
     if kind == "password":
         custom = '[{"label":"PIN","type":"secret","value":"1234"}]' if plain else g.cipher(120)
         head.update(
-            url=field(40), hash=hashlib.sha1(g.hex(8).encode()).hexdigest(), notes=field(g.rng.randrange(0, 400)),
-            label=field(20), folder=folder, username=field(16), password=field(24),
+            url=field(40),
+            hash=hashlib.sha1(g.hex(8).encode()).hexdigest(),
+            notes=field(g.rng.randrange(0, 400)),
+            label=field(20),
+            folder=folder,
+            username=field(16),
+            password=field(24),
             statusCode=g.rng.choice(("GOOD", "GOOD", "GOOD", "OUTDATED", "DUPLICATE", "BREACHED")),
-            customFields=custom if g.flag(0.8) else None, status=g.rng.randrange(0, 4),
+            customFields=custom if g.flag(0.8) else None,
+            status=g.rng.randrange(0, 4),
         )
     elif kind == "folder":
         head.update(label=field(20), parent=folder)
     else:
         head.update(label=field(12), color="#1e88e5" if plain else g.cipher(7))
     head.update(
-        sseType="none" if plain else "SSEv1r2", sseKey="" if plain else sse_key, cseType="none", cseKey="",
-        model=model, client=g.rng.choice(_CLIENTS), edited=t, hidden=g.flag(0.02), trashed=g.flag(0.05),
-        favorite=g.flag(0.1), uuid=g.uuid(), userId=user, deleted=False, created=t, updated=t,
+        sseType="none" if plain else "SSEv1r2",
+        sseKey="" if plain else sse_key,
+        cseType="none",
+        cseKey="",
+        model=model,
+        client=g.rng.choice(_CLIENTS),
+        edited=t,
+        hidden=g.flag(0.02),
+        trashed=g.flag(0.05),
+        favorite=g.flag(0.1),
+        uuid=g.uuid(),
+        userId=user,
+        deleted=False,
+        created=t,
+        updated=t,
     )
     return head
 
@@ -121,8 +147,15 @@ def _model(g: _Gen, kind: str, user: str, folder: str) -> dict[str, Any]:
         model.update(shareId=None, editable=True, suspended=False, hasShares=False)
     elif kind == "folder":
         model.update(suspended=False)
-    model.update(revision=revisions[-1]["uuid"], uuid=uid, userId=user, deleted=False, created=created,
-                 updated=revisions[-1]["updated"], revisions=revisions)
+    model.update(
+        revision=revisions[-1]["uuid"],
+        uuid=uid,
+        userId=user,
+        deleted=False,
+        created=created,
+        updated=revisions[-1]["updated"],
+        revisions=revisions,
+    )
     return model
 
 
@@ -131,8 +164,15 @@ def generate(out: BinaryWriter, size: SampleSize) -> dict[str, int]:
     g = _Gen(size)
     folders = {u: [_model(g, "folder", u, ROOT_FOLDER) for _ in range(size.folders_per_user)] for u in g.users}
     tags = {u: [_model(g, "tag", u, "") for _ in range(size.tags_per_user)] for u in g.users}
-    counts = {"passwords": 0, "folders": 0, "tags": 0, "shares": 0, "keychains": 0, "challenges": 0,
-              "passwordTagRelations": 0}
+    counts = {
+        "passwords": 0,
+        "folders": 0,
+        "tags": 0,
+        "shares": 0,
+        "keychains": 0,
+        "challenges": 0,
+        "passwordTagRelations": 0,
+    }
     relations: list[dict[str, Any]] = []
     shares: list[dict[str, Any]] = []
 
@@ -156,19 +196,46 @@ def generate(out: BinaryWriter, size: SampleSize) -> dict[str, int]:
             if len(relations) < 5000 and g.flag(0.3):
                 tag = g.rng.choice(tags[user])
                 t = g.time()
-                relations.append({"id": g.next_id(), "tag": tag["uuid"], "client": g.rng.choice(_CLIENTS),
-                                  "password": model["uuid"], "tagRevision": tag["revision"],
-                                  "passwordRevision": model["revision"], "hidden": False, "uuid": g.uuid(),
-                                  "userId": user, "deleted": False, "created": t, "updated": t})
+                relations.append(
+                    {
+                        "id": g.next_id(),
+                        "tag": tag["uuid"],
+                        "client": g.rng.choice(_CLIENTS),
+                        "password": model["uuid"],
+                        "tagRevision": tag["revision"],
+                        "passwordRevision": model["revision"],
+                        "hidden": False,
+                        "uuid": g.uuid(),
+                        "userId": user,
+                        "deleted": False,
+                        "created": t,
+                        "updated": t,
+                    }
+                )
             if len(shares) < 2000 and len(g.users) > 1 and g.flag(0.05):
                 model["hasShares"] = True
                 receiver = g.users[(g.users.index(user) + 1) % len(g.users)]
                 t = g.time()
-                shares.append({"id": g.next_id(), "type": "user", "client": "CLIENT::UNKNOWN", "receiver": receiver,
-                               "sourcePassword": model["uuid"], "targetPassword": None if g.flag(0.3) else g.uuid(),
-                               "expires": None if g.flag(0.8) else t + 86400, "editable": g.flag(0.5),
-                               "shareable": g.flag(0.5), "sourceUpdated": False, "targetUpdated": False,
-                               "uuid": g.uuid(), "userId": user, "deleted": False, "created": t, "updated": t})
+                shares.append(
+                    {
+                        "id": g.next_id(),
+                        "type": "user",
+                        "client": "CLIENT::UNKNOWN",
+                        "receiver": receiver,
+                        "sourcePassword": model["uuid"],
+                        "targetPassword": None if g.flag(0.3) else g.uuid(),
+                        "expires": None if g.flag(0.8) else t + 86400,
+                        "editable": g.flag(0.5),
+                        "shareable": g.flag(0.5),
+                        "sourceUpdated": False,
+                        "targetUpdated": False,
+                        "uuid": g.uuid(),
+                        "userId": user,
+                        "deleted": False,
+                        "created": t,
+                        "updated": t,
+                    }
+                )
             yield model
 
     write(f'{{"version":{BACKUP_VERSION},')
@@ -180,11 +247,33 @@ def generate(out: BinaryWriter, size: SampleSize) -> dict[str, int]:
     challenges = []
     for user in g.users:
         t = g.time()
-        keychains.append({"id": g.next_id(), "data": g.cipher(600), "type": "SSEv2r1", "scope": "server",
-                          "uuid": g.uuid(), "userId": user, "deleted": False, "created": t, "updated": t})
-        challenges.append({"id": g.next_id(), "type": "PWDv1r1", "secret": g.cipher(64), "clientData": g.cipher(64),
-                           "serverData": g.cipher(128), "uuid": g.uuid(), "userId": user, "deleted": False,
-                           "created": t, "updated": t})
+        keychains.append(
+            {
+                "id": g.next_id(),
+                "data": g.cipher(600),
+                "type": "SSEv2r1",
+                "scope": "server",
+                "uuid": g.uuid(),
+                "userId": user,
+                "deleted": False,
+                "created": t,
+                "updated": t,
+            }
+        )
+        challenges.append(
+            {
+                "id": g.next_id(),
+                "type": "PWDv1r1",
+                "secret": g.cipher(64),
+                "clientData": g.cipher(64),
+                "serverData": g.cipher(128),
+                "uuid": g.uuid(),
+                "userId": user,
+                "deleted": False,
+                "created": t,
+                "updated": t,
+            }
+        )
     section("keychains", iter(keychains))
     section("challenges", iter(challenges))
     section("passwordTagRelations", iter(relations))
@@ -198,10 +287,18 @@ def generate(out: BinaryWriter, size: SampleSize) -> dict[str, int]:
 
     stored = {"password.generator.strength": "2", "session.lifetime": "1800"}
     settings = {
-        "application": {"entity.purge.timeout": None, "backup.interval": "21600", "backup.files.max": "14",
-                        "backup.update.autorestore": None, "survey.server": None, "default.mail.security": None,
-                        "default.mail.shares": True, "default.password.hash": None, "nightly.enabled": None,
-                        "encryption.ssev3.enabled": None},
+        "application": {
+            "entity.purge.timeout": None,
+            "backup.interval": "21600",
+            "backup.files.max": "14",
+            "backup.update.autorestore": None,
+            "survey.server": None,
+            "default.mail.security": None,
+            "default.mail.shares": True,
+            "default.password.hash": None,
+            "nightly.enabled": None,
+            "encryption.ssev3.enabled": None,
+        },
         "users": {u: {name: stored.get(name) for name in USER_SETTINGS} for u in g.users},
         "clients": {u: '{"client.ui.theme":"dark"}' for u in g.users},
     }

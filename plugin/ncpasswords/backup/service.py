@@ -128,7 +128,7 @@ def validate_and_write(
             if section in MODEL_SECTIONS or section in ROW_SECTIONS:
                 out.write(b"]")
             section = name
-            out.write(f',{dumps(name)}:'.encode("ascii") + (b"[" if is_list else b""))
+            out.write(f",{dumps(name)}:".encode("ascii") + (b"[" if is_list else b""))
             first = True
         if is_list:
             out.write((b"" if first else b",") + dumps(value).encode("ascii"))
@@ -145,8 +145,15 @@ def validate_and_write(
     return count
 
 
-def import_file(instance: Instance, db: Database, source: BackupSource, name: str,
-                progress: Progress | None = None, *, force: bool = False) -> BackupFile:
+def import_file(
+    instance: Instance,
+    db: Database,
+    source: BackupSource,
+    name: str,
+    progress: Progress | None = None,
+    *,
+    force: bool = False,
+) -> BackupFile:
     """Check a backup file fully (against this instance's database limits) and store it,
     re-encoded, in `backups/` under the label of `name` (the file name the admin gave)."""
     storage = storage_for(instance, db)

@@ -24,10 +24,16 @@ class AppSetting:
 
 
 APP_SETTINGS: tuple[AppSetting, ...] = (
-    AppSetting("entity.purge.timeout", "entity/purge/timeout", "select:number", -1,
-               (-1, 0, 7200, 86400, 1209600, 2592000, 31536000)),
-    AppSetting("backup.interval", "backup/interval", "select:number", 86400,
-               (3600, 21600, 86400, 172800, 604800, 1209600)),
+    AppSetting(
+        "entity.purge.timeout",
+        "entity/purge/timeout",
+        "select:number",
+        -1,
+        (-1, 0, 7200, 86400, 1209600, 2592000, 31536000),
+    ),
+    AppSetting(
+        "backup.interval", "backup/interval", "select:number", 86400, (3600, 21600, 86400, 172800, 604800, 1209600)
+    ),
     AppSetting("backup.files.max", "backup/files/maximum", "number", 28),
     AppSetting("backup.update.autorestore", "backup/update/autorestore", "boolean", True),
     AppSetting("survey.server", "survey/server/mode", "select:number", 0, (0, 1, 2)),
@@ -155,8 +161,11 @@ def user_default(name: str, app_values: dict[str, str], prefs: dict[str, str]) -
     if name == "encryption.cse":
         return 1 if prefs.get("user/challenge/id") else 0
     fixed: dict[str, int | bool] = {
-        "password.generator.strength": 1, "password.security.age": 0, "session.lifetime": 600,
-        "encryption.sse": 0, "password.security.duplicates": True,
+        "password.generator.strength": 1,
+        "password.security.age": 0,
+        "session.lifetime": 600,
+        "encryption.sse": 0,
+        "password.security.duplicates": True,
     }
     if name in fixed:
         return fixed[name]

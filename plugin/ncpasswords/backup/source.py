@@ -58,8 +58,13 @@ class BackupSource:
         self.size = info.st_size
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, follow_symlinks: bool = True, dir_fd: int | None = None,
-             ) -> BackupSource:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        follow_symlinks: bool = True,
+        dir_fd: int | None = None,
+    ) -> BackupSource:
         """Open `path` for reading (relative to `dir_fd` when given).
 
         Without `follow_symlinks` a symlink is refused (O_NOFOLLOW). Opening never blocks (a FIFO

@@ -370,12 +370,15 @@ class _GzipWriter(io.BufferedIOBase):
         self._raw.write(struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF))
 
 
-
-
 @contextlib.contextmanager
 def atomic_write(
-    target: str | os.PathLike[str], *, compress: bool | None = None, mode: int = _FILE_MODE, fast: bool = False,
-    gzip_name: str | None = None, files: AppDataFiles | None = None,
+    target: str | os.PathLike[str],
+    *,
+    compress: bool | None = None,
+    mode: int = _FILE_MODE,
+    fast: bool = False,
+    gzip_name: str | None = None,
+    files: AppDataFiles | None = None,
 ) -> Iterator[io.BufferedIOBase]:
     """Write ``target`` atomically.
 
@@ -693,8 +696,7 @@ class BackupStorage:
         if previous is not None and not force:
             self._check_replace(previous, made_as)
         recorded = made_as + ".json" if made_as != label and compress else None
-        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded,
-                          files=self.files) as stream:
+        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded, files=self.files) as stream:
             pending = NewBackup(label, folder, file_name, target.path, stream)
             yield pending
         if previous is not None and (previous.folder, previous.name) != (folder, file_name):
@@ -717,8 +719,7 @@ class BackupStorage:
         if not force and os.path.lexists(target.path):
             self._check_replace(target, made_as)
         recorded = made_as + ".json" if made_as != label and compress else None
-        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded,
-                          files=self.files) as stream:
+        with atomic_write(target.path, compress=compress, fast=True, gzip_name=recorded, files=self.files) as stream:
             pending = NewBackup(label, BACKUPS, file_name, target.path, stream)
             yield pending
         pending.result = target

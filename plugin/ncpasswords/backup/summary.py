@@ -40,8 +40,14 @@ _NUMBER_START: Final = frozenset("-0123456789")
 # 1 minus, 2 leading zero, 3 integer digits, 4 point, 5 fraction digits, 6 e, 7 exponent sign,
 # 8 exponent digits.
 _NUMBER_STEPS: Final[dict[int, dict[str, int]]] = {
-    0: {"-": 1, "0": 2, "d": 3}, 1: {"0": 2, "d": 3}, 2: {".": 4, "e": 6}, 3: {"d": 3, "0": 3, ".": 4, "e": 6},
-    4: {"d": 5, "0": 5}, 5: {"d": 5, "0": 5, "e": 6}, 6: {"+": 7, "-": 7, "d": 8, "0": 8}, 7: {"d": 8, "0": 8},
+    0: {"-": 1, "0": 2, "d": 3},
+    1: {"0": 2, "d": 3},
+    2: {".": 4, "e": 6},
+    3: {"d": 3, "0": 3, ".": 4, "e": 6},
+    4: {"d": 5, "0": 5},
+    5: {"d": 5, "0": 5, "e": 6},
+    6: {"+": 7, "-": 7, "d": 8, "0": 8},
+    7: {"d": 8, "0": 8},
     8: {"d": 8, "0": 8},
 }
 _NUMBER_DONE: Final = frozenset({2, 3, 5, 8})
@@ -88,7 +94,7 @@ class _Scanner:
         except UnicodeDecodeError:
             raise _Null from None
         self.eof = not data
-        self.text = self.text[self.pos:] + chunk
+        self.text = self.text[self.pos :] + chunk
         self.pos = 0
         return True
 
@@ -216,9 +222,9 @@ class _Scanner:
             if char != "\\":
                 raise _Null  # a control character
             self._ensure(6)
-            escape = self.text[self.pos + 1:self.pos + 2]
+            escape = self.text[self.pos + 1 : self.pos + 2]
             if escape == "u":
-                digits = self.text[self.pos + 2:self.pos + 6]
+                digits = self.text[self.pos + 2 : self.pos + 6]
                 if not _HEX4.fullmatch(digits):
                     raise _Null
                 code = int(digits, 16)

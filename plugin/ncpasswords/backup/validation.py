@@ -123,8 +123,18 @@ class RowBuilder:
         columns = [c for c in table.columns if c.name != "id"]
         # (property, type, column, longest string or lowest integer, highest integer)
         self._spec = [
-            (c.prop, _PYTHON_TYPES[c.type], c, *((c.max_length or self._text_cap, 0) if c.type == "str"
-                                                  else int_range(table, c) if c.type == "int" else (0, 0)))
+            (
+                c.prop,
+                _PYTHON_TYPES[c.type],
+                c,
+                *(
+                    (c.max_length or self._text_cap, 0)
+                    if c.type == "str"
+                    else int_range(table, c)
+                    if c.type == "int"
+                    else (0, 0)
+                ),
+            )
             for c in columns
         ]
         names = [c.name for c in columns]
@@ -163,8 +173,11 @@ class RowBuilder:
     def _check_row_size(self, obj: dict[str, Any], row: tuple[Any, ...]) -> None:
         assert self.row_limit is not None
         self._long.clear()
-        sizes = {c.prop: len(v.encode("utf-8")) for (prop, _, c, _, _), v in zip(self._spec, row, strict=True)
-                 if type(v) is str}
+        sizes = {
+            c.prop: len(v.encode("utf-8"))
+            for (prop, _, c, _, _), v in zip(self._spec, row, strict=True)
+            if type(v) is str
+        }
         if sum(sizes.values()) + _ROW_OVERHEAD > self.row_limit.bytes:
             largest = max(sizes, key=sizes.__getitem__)
             raise _too_long(f"{self.table.entity} {_label(obj)}: '{largest}'", sizes[largest], self.row_limit)
@@ -250,7 +263,7 @@ class Settings:
 
 
 def _check_user_id(uid: str, what: str) -> str:
-    if (not uid or len(uid) > _USER_ID_LENGTH or "\x00" in uid or uid.strip(_PHP_TRIM) != uid):
+    if not uid or len(uid) > _USER_ID_LENGTH or "\x00" in uid or uid.strip(_PHP_TRIM) != uid:
         raise BackupFormatError(f"The backup's {what} names an invalid user id {uid[:70]!r}")
     return uid
 
@@ -298,11 +311,13 @@ def validate_keys(value: Any, limit: RowLimit | None = None) -> Keys:
         entry = php_map(entry)
         if not isinstance(entry, dict):
             raise BackupFormatError(f"The backup's keys of user '{uid}' are not an object")
-        users.append(UserKeys(
-            uid,
-            _text(entry.get("SSEv1UserKey"), f"The backup's key of user '{uid}' (SSEv1UserKey)", limit),
-            _text(entry.get("ChallengeId"), f"The backup's challenge id of user '{uid}'", limit),
-        ))
+        users.append(
+            UserKeys(
+                uid,
+                _text(entry.get("SSEv1UserKey"), f"The backup's key of user '{uid}' (SSEv1UserKey)", limit),
+                _text(entry.get("ChallengeId"), f"The backup's challenge id of user '{uid}'", limit),
+            )
+        )
     return Keys(
         _text(server.get("secret"), "The backup's server secret", limit),
         _text(server.get("SSEv1ServerKey"), "The backup's server key (SSEv1ServerKey)", limit),

@@ -67,13 +67,20 @@ def list_command(details: bool) -> None:
 
 @click.command("passwords:backup:restore")
 @click.argument("name", help="The name of the backup", shell_complete=backup_names)
-@click.option("-u", "--user", "user", is_flag=False, flag_value=None, default=None,
-              help="Restore data only for this user", shell_complete=user_ids)
+@click.option(
+    "-u",
+    "--user",
+    "user",
+    is_flag=False,
+    flag_value=None,
+    default=None,
+    help="Restore data only for this user",
+    shell_complete=user_ids,
+)
 @click.option("--no-data", is_flag=True, help="Do not restore user data and encryption keys")
 @click.option("--no-user-settings", is_flag=True, help="Do not restore user settings")
 @click.option("--no-app-settings", is_flag=True, help="Do not restore application settings")
-def restore_command(name: str, user: str | None, no_data: bool, no_user_settings: bool,
-                    no_app_settings: bool) -> None:
+def restore_command(name: str, user: str | None, no_data: bool, no_user_settings: bool, no_app_settings: bool) -> None:
     """Restores a backup"""
     if user is not None:  # `--user` alone means no user, as in the reference; `--user=` is a mistake
         check_user_id(user, "--user")
@@ -137,7 +144,9 @@ def export_command(name: str, file: str) -> None:
     except ReadOnlyExportFileError:
         # Unlike the reference, a read-only target is replaced only when the admin says so.
         if not con.interactive or not click.prompt(
-            f"The file {target} is read-only. Replace it (y/n)? [n]", default="n", show_default=False,
+            f"The file {target} is read-only. Replace it (y/n)? [n]",
+            default="n",
+            show_default=False,
             prompt_suffix=" ",
         ).strip().lower().startswith("y"):
             raise
@@ -163,8 +172,10 @@ def import_command(file: str, force: bool) -> None:
         with instance.connect() as db:
             backup = service.import_file(instance, db, source, name, progress, force=force)
     progress.finish()
-    con.line(f"Imported backup: {backup.label}, {human_file_size(backup.size)} "
-             f"{'compressed' if backup.compressed else 'json'}")
+    con.line(
+        f"Imported backup: {backup.label}, {human_file_size(backup.size)} "
+        f"{'compressed' if backup.compressed else 'json'}"
+    )
 
 
 @click.command("passwords:backup:delete")

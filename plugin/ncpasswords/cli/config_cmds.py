@@ -118,10 +118,16 @@ def system_get(name: tuple[str, ...], default_value: str | None, output: str) ->
 
 
 @click.command("config:system:set")
-@click.argument("name", nargs=-1, required=True,
-                help="Name of the config parameter, specify multiple for array parameter")
-@click.option("--type", "type_name", default="string", show_default=True,
-              help="Value type [string, integer, double, boolean, null, json].")
+@click.argument(
+    "name", nargs=-1, required=True, help="Name of the config parameter, specify multiple for array parameter"
+)
+@click.option(
+    "--type",
+    "type_name",
+    default="string",
+    show_default=True,
+    help="Value type [string, integer, double, boolean, null, json].",
+)
 @click.option("--value", help="The new value of the config.")
 @click.option("--update-only", is_flag=True, help="Only update a value that is already set.")
 def system_set(name: tuple[str, ...], type_name: str, value: str | None, update_only: bool) -> None:
@@ -150,8 +156,9 @@ def system_set(name: tuple[str, ...], type_name: str, value: str | None, update_
 
 
 @click.command("config:system:delete")
-@click.argument("name", nargs=-1, required=True,
-                help="Name of the config to delete, specify multiple for array parameter")
+@click.argument(
+    "name", nargs=-1, required=True, help="Name of the config to delete, specify multiple for array parameter"
+)
 @click.option("--error-if-not-exists", is_flag=True, help="Checks whether the config exists before deleting it.")
 def system_delete(name: tuple[str, ...], error_if_not_exists: bool) -> None:
     """Delete a system config value"""
@@ -263,8 +270,9 @@ def app_get(app: str, name: str, default_value: str | None, details: bool, outpu
 @click.option("--lazy/--no-lazy", default=None, help="Accepted for compatibility (values are read eagerly here).")
 @click.option("--sensitive/--no-sensitive", default=None, help="Accepted for compatibility.")
 @click.option("--update-only", is_flag=True, help="Only update a value that is already set.")
-def app_set(app: str, name: str, value: str, type_name: str | None, lazy: bool | None,
-            sensitive: bool | None, update_only: bool) -> None:
+def app_set(
+    app: str, name: str, value: str, type_name: str | None, lazy: bool | None, sensitive: bool | None, update_only: bool
+) -> None:
     """Set an app config value"""
     _check_app_key(app, name)
     _check_utf8(value)

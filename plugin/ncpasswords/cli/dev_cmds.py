@@ -14,14 +14,20 @@ from .console import console
 
 @click.command("dev:sample-backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), help="The file to write")
-@click.option("--size", type=click.Choice(sorted(SIZES)), default="S", show_default=True,
-              help="S: 1k passwords, M: 20k x 3 revisions, L: 100k x 3 revisions.")
+@click.option(
+    "--size",
+    type=click.Choice(sorted(SIZES)),
+    default="S",
+    show_default=True,
+    help="S: 1k passwords, M: 20k x 3 revisions, L: 100k x 3 revisions.",
+)
 @click.option("--passwords", type=int, help="Number of passwords (overrides --size).")
 @click.option("--revisions", type=int, help="Revisions per password (overrides --size).")
 @click.option("--users", type=int, help="Number of users (overrides --size).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: same seed, same file.")
-def sample_backup(file: Path, size: str, passwords: int | None, revisions: int | None, users: int | None,
-                  seed: int) -> None:
+def sample_backup(
+    file: Path, size: str, passwords: int | None, revisions: int | None, users: int | None, seed: int
+) -> None:
     """Write a deterministic sample backup
 
     Format 106 with realistic data; gzip-compressed when the file name ends in .gz.
@@ -35,8 +41,9 @@ def sample_backup(file: Path, size: str, passwords: int | None, revisions: int |
         chosen = replace(chosen, users=max(1, users))
     with atomic_write(file.resolve(), mode=0o600) as out:
         counts = generate(out, chosen)
-    console().line(f"Wrote {file}: {counts['passwords']} passwords with {chosen.revisions} revisions each, "
-                   f"{len(counts)} sections")
+    console().line(
+        f"Wrote {file}: {counts['passwords']} passwords with {chosen.revisions} revisions each, {len(counts)} sections"
+    )
 
 
 COMMANDS = [sample_backup]

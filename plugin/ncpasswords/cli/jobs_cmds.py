@@ -14,13 +14,22 @@ from .console import console, output_option, php_json, render, table
 
 @click.command("background-job:worker")
 @click.argument("job_classes", nargs=-1, help="The classes of the jobs to look for in the database")
-@click.option("--once", is_flag=True,
-              help="Only execute the worker once (as a regular cron execution would do it)")
-@click.option("-i", "--interval", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Seconds to wait before looking again when no job is due (0: exit instead)")
-@click.option("-t", "--stop_after", "stop_after",
-              help='Duration after which the worker should stop and exit; a running job is finished first '
-                   '("30" or "30s" for 30 seconds, "10m" for 10 minutes and "2h" for 2 hours)')
+@click.option("--once", is_flag=True, help="Only execute the worker once (as a regular cron execution would do it)")
+@click.option(
+    "-i",
+    "--interval",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Seconds to wait before looking again when no job is due (0: exit instead)",
+)
+@click.option(
+    "-t",
+    "--stop_after",
+    "stop_after",
+    help="Duration after which the worker should stop and exit; a running job is finished first "
+    '("30" or "30s" for 30 seconds, "10m" for 10 minutes and "2h" for 2 hours)',
+)
 def worker_command(job_classes: tuple[str, ...], once: bool, interval: int, stop_after: str | None) -> None:
     """Run a background job worker"""
     con = console()
@@ -32,18 +41,21 @@ def worker_command(job_classes: tuple[str, ...], once: bool, interval: int, stop
             raise UserError(f"Invalid job class: {name}")
         jobs.append(job)
     out = WorkerOutput(con.line, con.error, con.verbosity)
-    code = run_worker(installed_instance, jobs or list(registry.JOBS), out, once=once, interval=interval,
-                      stop_after=seconds)
+    code = run_worker(
+        installed_instance, jobs or list(registry.JOBS), out, once=once, interval=interval, stop_after=seconds
+    )
     if code:
         raise click.exceptions.Exit(code)
 
 
 @click.command("background-job:list")
 @click.option("-c", "--class", "class_name", help="Job class to search for")
-@click.option("-l", "--limit", type=click.IntRange(min=0), default=500, show_default=True,
-              help="Number of jobs to retrieve")
-@click.option("-o", "--offset", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Offset for retrieving jobs")
+@click.option(
+    "-l", "--limit", type=click.IntRange(min=0), default=500, show_default=True, help="Number of jobs to retrieve"
+)
+@click.option(
+    "-o", "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Offset for retrieving jobs"
+)
 @click.option("--group", is_flag=True, help="Group jobs by class")
 @output_option()
 def list_command(class_name: str | None, limit: int, offset: int, group: bool, output: str) -> None:

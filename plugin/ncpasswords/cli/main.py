@@ -90,8 +90,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "occ") -> int:
     except Exception as exc:  # a bug: say so on one line; -v shows the traceback
         detail = " ".join(str(exc).split())
         if connection_lost(exc):  # not a bug: the server went away or ended the session
-            con.error(f"The connection to the database was lost ({detail or type(exc).__name__}); "
-                      "what was not committed has been rolled back")
+            con.error(
+                f"The connection to the database was lost ({detail or type(exc).__name__}); "
+                "what was not committed has been rolled back"
+            )
         else:
             con.error(f"Unexpected error: {type(exc).__name__}: {detail}")
         if con.verbosity:

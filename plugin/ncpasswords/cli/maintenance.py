@@ -24,11 +24,18 @@ from .console import console, output_option, render
 @click.option("--database-user", help="Login to connect to the database.")
 @click.option("--database-pass", help="Password of the database user.")
 @click.option("--database-table-prefix", default="oc_", show_default=True, help="Prefix for all tables.")
-@click.option("--database-table-space", is_flag=False, flag_value="",
-              help="Table space of the database (oci only; accepted and ignored).")
+@click.option(
+    "--database-table-space",
+    is_flag=False,
+    flag_value="",
+    help="Table space of the database (oci only; accepted and ignored).",
+)
 @click.option("--data-dir", help="Path to the data directory (default: <config dir>/../data).")
-@click.option("--disable-admin-user", is_flag=True,
-              help="Disable the creation of an admin user (accepted; no accounts are created here).")
+@click.option(
+    "--disable-admin-user",
+    is_flag=True,
+    help="Disable the creation of an admin user (accepted; no accounts are created here).",
+)
 @click.option("--admin-user", hidden=True, help="Accepted for compatibility; there are no accounts here.")
 @click.option("--admin-pass", hidden=True, help="Accepted for compatibility; there are no accounts here.")
 @click.option("--admin-email", hidden=True, help="Accepted for compatibility; there are no accounts here.")
@@ -49,9 +56,14 @@ def install_command(**options: Any) -> None:
 
 @click.command("status")
 @output_option()
-@click.option("-e", "--exit-code", "exit_code", is_flag=True,
-              help="exit with 0 if running in normal mode, 1 when in maintenance mode, 2 when "
-                   "`./occ upgrade` is needed. Does not write any output to STDOUT.")
+@click.option(
+    "-e",
+    "--exit-code",
+    "exit_code",
+    is_flag=True,
+    help="exit with 0 if running in normal mode, 1 when in maintenance mode, 2 when "
+    "`./occ upgrade` is needed. Does not write any output to STDOUT.",
+)
 def status_command(output: str, exit_code: bool) -> None:
     """show some status information"""
     con = console()
@@ -71,8 +83,12 @@ def _check_app(app: str) -> None:
 
 @click.command("migrations:migrate")
 @click.argument("app", help="Name of the app this migration command shall work on")
-@click.argument("version", required=False, default="latest",
-                help="The version number (YYYYMMDDHHMMSS) or alias (first, prev, next, latest)")
+@click.argument(
+    "version",
+    required=False,
+    default="latest",
+    help="The version number (YYYYMMDDHHMMSS) or alias (first, prev, next, latest)",
+)
 def migrate_command(app: str, version: str) -> None:
     """Execute a migration to a specified version or the latest available version."""
     _check_app(app)

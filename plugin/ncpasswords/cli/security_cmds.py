@@ -47,17 +47,24 @@ def _select(con: Console, path: Path, quota: int, spill: pwned.SpillStore) -> in
             con.error(f"Line {exc.line} of {path}")
         raise
     if con.verbosity:
-        con.error(f"Took {taken} hashes: every hash seen more than {minimum} times, "
-                  f"and the first {slots} seen exactly {minimum} times")
+        con.error(
+            f"Took {taken} hashes: every hash seen more than {minimum} times, "
+            f"and the first {slots} seen exactly {minimum} times"
+        )
     return taken
 
 
 @click.command("passwords:pwned-list:process")
 @click.argument("file", required=False, default="pwnedpasswords.txt", help="The path to pwned passwords hash file")
 @click.option("-s", "--size", default="25", show_default=True, help="Amount of hashes to import in millions")
-@click.option("-m", "--mode", default="import", show_default=True,
-              help="Mode for packing the hashes (file|json|gzip|import). Use import to import directly, "
-                   "otherwise a ZIP file will be created")
+@click.option(
+    "-m",
+    "--mode",
+    default="import",
+    show_default=True,
+    help="Mode for packing the hashes (file|json|gzip|import). Use import to import directly, "
+    "otherwise a ZIP file will be created",
+)
 def process_command(file: str, size: str, mode: str) -> None:
     """Convert the haveibeenpwned pwned passwords list for the passwords app"""
     con = console()
@@ -91,8 +98,11 @@ def process_command(file: str, size: str, mode: str) -> None:
             con.line(f"Created {name}")
             return
         con.line("Importing hashes…")
-        with instance.connect() as db, db.advisory_lock(
-            "passwords-cache", wait=60, busy_message="Another process is updating the local password database"
+        with (
+            instance.connect() as db,
+            db.advisory_lock(
+                "passwords-cache", wait=60, busy_message="Another process is updating the local password database"
+            ),
         ):
             app_data = app_data_files(instance, db)
             bar = _bar(con, groups)
@@ -110,8 +120,10 @@ def process_command(file: str, size: str, mode: str) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
     con.line(f"Password database updated to v{pwned.PASSWORD_VERSION}")
     if files < pwned.MIN_CACHE_FILES:
-        con.error(f"Warning: {pwned.CACHE_FOLDER} holds {files} files; the app treats fewer than "
-                  f"{pwned.MIN_CACHE_FILES} as a missing database and replaces it on its next daily update.")
+        con.error(
+            f"Warning: {pwned.CACHE_FOLDER} holds {files} files; the app treats fewer than "
+            f"{pwned.MIN_CACHE_FILES} as a missing database and replaces it on its next daily update."
+        )
 
 
 @click.command("passwords:security:check-hash")

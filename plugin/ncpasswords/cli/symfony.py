@@ -144,11 +144,19 @@ class Definition:
 APPLICATION_DEFINITION = Definition(
     (Argument("command", required=True, description="The command to execute"),),
     (
-        Option("help", "h", description="Display help for the given command. When no command is given display "
-                                        "help for the <info>list</info> command"),
+        Option(
+            "help",
+            "h",
+            description="Display help for the given command. When no command is given display "
+            "help for the <info>list</info> command",
+        ),
         Option("quiet", "q", description="Do not output any message"),
-        Option("verbose", "v|vv|vvv", description="Increase the verbosity of messages: 1 for normal output, 2 for "
-                                                  "more verbose output and 3 for debug"),
+        Option(
+            "verbose",
+            "v|vv|vvv",
+            description="Increase the verbosity of messages: 1 for normal output, 2 for "
+            "more verbose output and 3 for debug",
+        ),
         Option("version", "V", description="Display this application version"),
         Option("ansi", negatable=True, default=None, description="Force (or disable --no-ansi) ANSI output"),
         Option("no-interaction", "n", description="Do not ask any interactive question"),
@@ -186,8 +194,9 @@ def _option_of(param: click.Option) -> Option:
             return Option(name, shortcut, negatable=True, default=default, **common)
         return Option(name, shortcut, default=False, **common)
     if param.multiple:
-        return Option(name, shortcut, accept_value=True, value_required=True, is_array=True,
-                      default=list(default or ()), **common)
+        return Option(
+            name, shortcut, accept_value=True, value_required=True, is_array=True, default=list(default or ()), **common
+        )
     optional = bool(getattr(param, "_flag_needs_value", False))
     return Option(name, shortcut, accept_value=True, value_required=not optional, default=default, **common)
 
@@ -328,7 +337,7 @@ class _Parser:
             if option is None:
                 raise InputError(f'The "-{char}" option does not exist.')
             if option.accept_value:
-                self._add(option.name, None if i == len(name) - 1 else name[i + 1:])
+                self._add(option.name, None if i == len(name) - 1 else name[i + 1 :])
                 return
             self._add(option.name, None)
 
@@ -491,8 +500,9 @@ def color_support(stream: Any) -> bool:
     term = os.environ.get("TERM", "")
     if term == "dumb":
         return False
-    return bool(re.match(r"^((screen|xterm|vt100|vt220|putty|rxvt|ansi|cygwin|linux).*)|(.*-256(color)?(-bce)?)$",
-                         term))
+    return bool(
+        re.match(r"^((screen|xterm|vt100|vt220|putty|rxvt|ansi|cygwin|linux).*)|(.*-256(color)?(-bce)?)$", term)
+    )
 
 
 _RUNNING: ContextVar[Application] = ContextVar("ncpasswords_symfony_application")
@@ -521,8 +531,13 @@ class Application:
 
     definition = APPLICATION_DEFINITION
 
-    def __init__(self, commands: Mapping[str, click.Command], name: str = APPLICATION_NAME,
-                 version: Callable[[], str] | None = None, prog: str = "occ") -> None:
+    def __init__(
+        self,
+        commands: Mapping[str, click.Command],
+        name: str = APPLICATION_NAME,
+        version: Callable[[], str] | None = None,
+        prog: str = "occ",
+    ) -> None:
         order = [n for n in _BUILT_IN if n in commands] + [n for n in commands if n not in _BUILT_IN]
         self.commands = {n: Command.of(n, commands[n]) for n in order}
         self.name = name
@@ -562,7 +577,10 @@ class Application:
         if len(matches) > 1 and not exact:
             raise NamespaceNotFoundError(
                 f'The namespace "{namespace}" is ambiguous.\nDid you mean one of these?\n'
-                + "\n".join(f"    {n}" for n in matches) + ".", matches)
+                + "\n".join(f"    {n}" for n in matches)
+                + ".",
+                matches,
+            )
         return namespace if exact else matches[0]
 
     def find(self, name: str) -> Command:
@@ -579,8 +597,7 @@ class Application:
             if ":" in name:
                 self.find_namespace(name.rsplit(":", 1)[0])
             alternatives = [n for n in find_alternatives(name, names) if not self.commands[n].hidden]
-            raise CommandNotFoundError(f'Command "{name}" is not defined.' + _did_you_mean(alternatives),
-                                       alternatives)
+            raise CommandNotFoundError(f'Command "{name}" is not defined.' + _did_you_mean(alternatives), alternatives)
         if len(matches) > 1:
             visible = [n for n in matches if not self.commands[n].hidden]
             if len(visible) > 1:
@@ -592,7 +609,10 @@ class Application:
                     lines.append(line[: usable - 3] + "..." if len(line) > usable else line)
                 raise CommandNotFoundError(
                     f'Command "{name}" is ambiguous.\nDid you mean one of these?\n'
-                    + "\n".join(f"    {line}" for line in lines) + ".", visible)
+                    + "\n".join(f"    {line}" for line in lines)
+                    + ".",
+                    visible,
+                )
             matches = visible
         command = self.commands[matches[0]]
         if command.hidden:
@@ -718,8 +738,11 @@ def configure(con: Console, tokens: Sequence[str], given: Input | None = None) -
         con.verbosity = max(con.verbosity, int(shell))
     if has_parameter_option(tokens, ("--quiet", "-q")):
         con.quiet = True
-    for level, values in ((3, ("-vvv", "--verbose=3")), (2, ("-vv", "--verbose=2")),
-                          (1, ("-v", "--verbose=1", "--verbose"))):
+    for level, values in (
+        (3, ("-vvv", "--verbose=3")),
+        (2, ("-vv", "--verbose=2")),
+        (1, ("-v", "--verbose=1", "--verbose")),
+    ):
         if has_parameter_option(tokens, values):
             con.verbosity = max(con.verbosity, level)
             break
@@ -784,8 +807,9 @@ def _check_format(format_name: str) -> None:
 @click.command("list")
 @click.argument("namespace", required=False, help="The namespace name", shell_complete=_namespace_names)
 @click.option("--raw", is_flag=True, help="To output raw command list")
-@click.option("--format", "format_name", default="txt", help="The output format (txt, xml, json, or md)",
-              shell_complete=_formats)
+@click.option(
+    "--format", "format_name", default="txt", help="The output format (txt, xml, json, or md)", shell_complete=_formats
+)
 @click.option("--short", is_flag=True, help="To skip describing commands' arguments")
 def list_command(namespace: str | None, raw: bool, format_name: str, short: bool) -> None:
     """List commands
@@ -797,15 +821,18 @@ def list_command(namespace: str | None, raw: bool, format_name: str, short: bool
     _check_format(format_name)
     app = running()
     con = console()
-    con.write(describe_application(app, format_name, namespace=namespace or None, raw=raw, short=short,
-                                   decorated=con.decorated))
+    con.write(
+        describe_application(
+            app, format_name, namespace=namespace or None, raw=raw, short=short, decorated=con.decorated
+        )
+    )
 
 
 @click.command("help")
-@click.argument("command_name", required=False, default="help", help="The command name",
-                shell_complete=_command_names)
-@click.option("--format", "format_name", default="txt", help="The output format (txt, xml, json, or md)",
-              shell_complete=_formats)
+@click.argument("command_name", required=False, default="help", help="The command name", shell_complete=_command_names)
+@click.option(
+    "--format", "format_name", default="txt", help="The output format (txt, xml, json, or md)", shell_complete=_formats
+)
 @click.option("--raw", is_flag=True, help="To output raw command help")
 def help_command(command_name: str, format_name: str, raw: bool) -> None:
     """Display help for a command
@@ -821,4 +848,3 @@ def help_command(command_name: str, format_name: str, raw: bool) -> None:
 
 
 COMMANDS = [list_command, help_command]
-

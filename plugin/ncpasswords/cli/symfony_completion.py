@@ -158,8 +158,9 @@ def _version_below(given: str, required: str) -> bool:
 @click.option("-c", "--current", help='The index of the "input" array that the cursor is in (e.g. COMP_CWORD)')
 @click.option("-a", "--api-version", help="The API version of the completion script")
 @click.option("-S", "--symfony", help="deprecated")
-def complete_command(shell: str | None, tokens: tuple[str, ...], current: str | None, api_version: str | None,
-                     symfony: str | None) -> None:
+def complete_command(
+    shell: str | None, tokens: tuple[str, ...], current: str | None, api_version: str | None, symfony: str | None
+) -> None:
     """Internal command to provide shell completion suggestions
 
     Called by the scripts of `occ completion`: -s names the shell, each -i is one word of the
@@ -168,8 +169,10 @@ def complete_command(shell: str | None, tokens: tuple[str, ...], current: str | 
     con = console()
     version = "1" if symfony else api_version
     if version and _version_below(version, API_VERSION):
-        con.line(f'Completion script version is not supported ("{version}" given, ">={API_VERSION}" required). '
-                 f"Install the completion script again by using the \"completion\" command.")
+        con.line(
+            f'Completion script version is not supported ("{version}" given, ">={API_VERSION}" required). '
+            f'Install the completion script again by using the "completion" command.'
+        )
         raise click.exceptions.Exit(126)
     try:
         if shell not in SHELLS or not current or not current.isdigit() or int(current) == 0:
@@ -187,8 +190,7 @@ def _function_name(prog: str) -> str:
 def script(shell: str, prog: str) -> str:
     """The completion script of a shell of SHELLS for the program `prog`."""
     template = {"bash": _BASH, "zsh": _ZSH, "fish": _FISH}[shell]
-    return template.replace("@PROG@", prog).replace("@FUNCTION@", _function_name(prog)) \
-        .replace("@API@", API_VERSION)
+    return template.replace("@PROG@", prog).replace("@FUNCTION@", _function_name(prog)).replace("@API@", API_VERSION)
 
 
 def _shells(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
@@ -196,9 +198,12 @@ def _shells(ctx: click.Context, param: click.Parameter, incomplete: str) -> list
 
 
 @click.command("completion")
-@click.argument("shell", required=False, shell_complete=_shells,
-                help='The shell type (e.g. "bash"), the value of the "$SHELL" env var will be used if this is not '
-                     "given")
+@click.argument(
+    "shell",
+    required=False,
+    shell_complete=_shells,
+    help='The shell type (e.g. "bash"), the value of the "$SHELL" env var will be used if this is not given',
+)
 def completion_command(shell: str | None) -> None:
     """Dump the shell completion script
 
@@ -216,8 +221,10 @@ def completion_command(shell: str | None) -> None:
     if chosen not in SHELLS:
         supported = '", "'.join(SHELLS)
         if chosen:
-            con.error(f'Detected shell "{chosen}", which is not supported by shell completion '
-                      f'(supported shells: "{supported}").')
+            con.error(
+                f'Detected shell "{chosen}", which is not supported by shell completion '
+                f'(supported shells: "{supported}").'
+            )
         else:
             con.error(f'Shell not detected, shell completion only supports "{supported}".')
         raise click.exceptions.Exit(2)

@@ -112,8 +112,9 @@ def _options_width(options: Iterable[Option]) -> int:
 
 
 def _text_argument(argument: Argument, width: int) -> str:
-    default = f"<comment> [default: {_default_text(argument.default)}]</comment>" \
-        if _has_default(argument.default) else ""
+    default = (
+        f"<comment> [default: {_default_text(argument.default)}]</comment>" if _has_default(argument.default) else ""
+    )
     spacing = " " * (width - len(argument.name))
     return f"  <info>{argument.name}</info>  {spacing}{_indent_lines(argument.description, width + 4)}{default}"
 
@@ -198,24 +199,36 @@ def _one_line(text: str) -> str:
 
 
 def _json_argument(argument: Argument) -> dict[str, Any]:
-    return {"name": argument.name, "is_required": argument.required, "is_array": argument.is_array,
-            "description": _one_line(argument.description), "default": argument.default}
+    return {
+        "name": argument.name,
+        "is_required": argument.required,
+        "is_array": argument.is_array,
+        "description": _one_line(argument.description),
+        "default": argument.default,
+    }
 
 
 def _json_options(option: Option) -> dict[str, dict[str, Any]]:
-    data = {option.name: {
-        "name": f"--{option.name}",
-        "shortcut": "-" + option.shortcut.replace("|", "|-") if option.shortcut else "",
-        "accept_value": option.accept_value,
-        "is_value_required": option.value_required,
-        "is_multiple": option.is_array,
-        "description": _one_line(option.description),
-        "default": option.default,
-    }}
+    data = {
+        option.name: {
+            "name": f"--{option.name}",
+            "shortcut": "-" + option.shortcut.replace("|", "|-") if option.shortcut else "",
+            "accept_value": option.accept_value,
+            "is_value_required": option.value_required,
+            "is_multiple": option.is_array,
+            "description": _one_line(option.description),
+            "default": option.default,
+        }
+    }
     if option.negatable:
         data[f"no-{option.name}"] = {
-            "name": f"--no-{option.name}", "shortcut": "", "accept_value": False, "is_value_required": False,
-            "is_multiple": False, "description": f'Negate the "--{option.name}" option', "default": False,
+            "name": f"--no-{option.name}",
+            "shortcut": "",
+            "accept_value": False,
+            "is_value_required": False,
+            "is_multiple": False,
+            "description": f'Negate the "--{option.name}" option',
+            "default": False,
         }
     return data
 
@@ -241,8 +254,10 @@ def _json_command(command: Command, short: bool) -> dict[str, Any]:
 
 def _json_application(app: Application, namespace: str | None, short: bool) -> dict[str, Any]:
     namespaces = application_namespaces(app, namespace, show_hidden=True)
-    data: dict[str, Any] = {"application": {"name": app.name, "version": app.version},
-                            "commands": [_json_command(c, short) for c in _listed(namespaces)]}
+    data: dict[str, Any] = {
+        "application": {"name": app.name, "version": app.version},
+        "commands": [_json_command(c, short) for c in _listed(namespaces)],
+    }
     if namespace:
         data["namespace"] = namespace
     else:
@@ -266,7 +281,7 @@ def _escape_text(text: str) -> str:
 
 
 def _escape_attribute(text: str) -> str:
-    return (_escape_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))
+    return _escape_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
 
 
 def _serialize(element: _Element, level: int = 0) -> str:
@@ -307,10 +322,14 @@ def _xml_defaults(default: Any) -> list[_Element]:
 
 
 def _xml_argument(argument: Argument) -> _Element:
-    return _Element("argument", [("name", argument.name), ("is_required", _flag(argument.required)),
-                                 ("is_array", _flag(argument.is_array))],
-                    [_Element("description", text=argument.description),
-                     _Element("defaults", children=_xml_defaults(argument.default))])
+    return _Element(
+        "argument",
+        [("name", argument.name), ("is_required", _flag(argument.required)), ("is_array", _flag(argument.is_array))],
+        [
+            _Element("description", text=argument.description),
+            _Element("defaults", children=_xml_defaults(argument.default)),
+        ],
+    )
 
 
 def _xml_options(option: Option) -> list[_Element]:
@@ -320,16 +339,29 @@ def _xml_options(option: Option) -> list[_Element]:
         attributes += [("shortcut", "-" + shortcut.split("|")[0]), ("shortcuts", "-" + shortcut.replace("|", "|-"))]
     else:
         attributes.append(("shortcut", f"-{shortcut}" if shortcut else ""))
-    attributes += [("accept_value", _flag(option.accept_value)), ("is_value_required", _flag(option.value_required)),
-                   ("is_multiple", _flag(option.is_array))]
+    attributes += [
+        ("accept_value", _flag(option.accept_value)),
+        ("is_value_required", _flag(option.value_required)),
+        ("is_multiple", _flag(option.is_array)),
+    ]
     children = [_Element("description", text=option.description)]
     if option.accept_value:
         children.append(_Element("defaults", children=_xml_defaults(option.default)))
     elements = [_Element("option", attributes, children)]
     if option.negatable:
-        elements.append(_Element("option", [("name", f"--no-{option.name}"), ("shortcut", ""), ("accept_value", "0"),
-                                            ("is_value_required", "0"), ("is_multiple", "0")],
-                                 [_Element("description", text=f'Negate the "--{option.name}" option')]))
+        elements.append(
+            _Element(
+                "option",
+                [
+                    ("name", f"--no-{option.name}"),
+                    ("shortcut", ""),
+                    ("accept_value", "0"),
+                    ("is_value_required", "0"),
+                    ("is_multiple", "0"),
+                ],
+                [_Element("description", text=f'Negate the "--{option.name}" option')],
+            )
+        )
     return elements
 
 
@@ -349,13 +381,22 @@ def _xml_command(command: Command, short: bool) -> _Element:
 def _xml_application(app: Application, namespace: str | None, short: bool) -> _Element:
     root = _Element("symfony", [("name", app.name), ("version", app.version)])
     namespaces = application_namespaces(app, namespace, show_hidden=True)
-    commands = _Element("commands", [("namespace", namespace)] if namespace else [],
-                        [_xml_command(c, short) for c in _listed(namespaces)])
+    commands = _Element(
+        "commands",
+        [("namespace", namespace)] if namespace else [],
+        [_xml_command(c, short) for c in _listed(namespaces)],
+    )
     root.children.append(commands)
     if not namespace:
-        root.children.append(_Element("namespaces", children=[
-            _Element("namespace", [("id", key)], [_Element("command", text=c.name) for c in listed])
-            for key, listed in namespaces.items()]))
+        root.children.append(
+            _Element(
+                "namespaces",
+                children=[
+                    _Element("namespace", [("id", key)], [_Element("command", text=c.name) for c in listed])
+                    for key, listed in namespaces.items()
+                ],
+            )
+        )
     return root
 
 
@@ -381,9 +422,11 @@ def _yes(value: bool) -> str:
 
 def _md_argument(argument: Argument) -> str:
     description = re.sub(r"\s*[\r\n]\s*", "\n", argument.description) + "\n\n" if argument.description else ""
-    return (f"#### `{argument.name or '<none>'}`\n\n{description}"
-            f"* Is required: {_yes(argument.required)}\n* Is array: {_yes(argument.is_array)}\n"
-            f"* Default: `{var_export(argument.default)}`")
+    return (
+        f"#### `{argument.name or '<none>'}`\n\n{description}"
+        f"* Is required: {_yes(argument.required)}\n* Is array: {_yes(argument.is_array)}\n"
+        f"* Default: `{var_export(argument.default)}`"
+    )
 
 
 def _md_option(option: Option) -> str:
@@ -393,10 +436,12 @@ def _md_option(option: Option) -> str:
     if option.shortcut:
         name += "|-" + option.shortcut.replace("|", "|-")
     description = re.sub(r"\s*[\r\n]\s*", "\n", option.description) + "\n\n" if option.description else ""
-    return (f"#### `{name}`\n\n{description}"
-            f"* Accept value: {_yes(option.accept_value)}\n* Is value required: {_yes(option.value_required)}\n"
-            f"* Is multiple: {_yes(option.is_array)}\n* Is negatable: {_yes(option.negatable)}\n"
-            f"* Default: `{var_export(option.default)}`")
+    return (
+        f"#### `{name}`\n\n{description}"
+        f"* Accept value: {_yes(option.accept_value)}\n* Is value required: {_yes(option.value_required)}\n"
+        f"* Is multiple: {_yes(option.is_array)}\n* Is negatable: {_yes(option.negatable)}\n"
+        f"* Default: `{var_export(option.default)}`"
+    )
 
 
 def _md_definition(definition: Definition) -> str:
@@ -440,8 +485,14 @@ def _md_application(app: Application, namespace: str | None, short: bool) -> str
 # -- entry points -------------------------------------------------------------------------------
 
 
-def describe_application(app: Application, format_name: str, namespace: str | None = None, raw: bool = False,
-                         short: bool = False, decorated: bool = False) -> str:
+def describe_application(
+    app: Application,
+    format_name: str,
+    namespace: str | None = None,
+    raw: bool = False,
+    short: bool = False,
+    decorated: bool = False,
+) -> str:
     """`occ list [namespace]` in a format of FORMATS."""
     if format_name == "json":
         return php_json(_json_application(app, namespace, short))
@@ -452,8 +503,9 @@ def describe_application(app: Application, format_name: str, namespace: str | No
     return format_styles(_text_application(app, namespace, raw), decorated and not raw)
 
 
-def describe_command(command: Command, format_name: str, raw: bool = False, short: bool = False,
-                     decorated: bool = False) -> str:
+def describe_command(
+    command: Command, format_name: str, raw: bool = False, short: bool = False, decorated: bool = False
+) -> str:
     """`occ help <command>` (and `occ <command> --help`) in a format of FORMATS."""
     if format_name == "json":
         return php_json(_json_command(command, short))
@@ -462,5 +514,3 @@ def describe_command(command: Command, format_name: str, raw: bool = False, shor
     if format_name == "md":
         return format_styles(_md_command(command, short), False)
     return format_styles(_text_command(command), decorated and not raw)
-
-

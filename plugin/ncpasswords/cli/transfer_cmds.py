@@ -67,8 +67,11 @@ def _read_password(con: Console) -> str:
         if stream.isatty():
             if not con.interactive:
                 return ""
-            return str(click.prompt("What is the database password?", hide_input=True, default="",
-                                    show_default=False, prompt_suffix=" "))
+            return str(
+                click.prompt(
+                    "What is the database password?", hide_input=True, default="", show_default=False, prompt_suffix=" "
+                )
+            )
         with contextlib.suppress(OSError, ValueError):  # not a real file (tests, StringIO): just read
             ready, _, _ = select.select([stream], [], [], _STDIN_WAIT_SECONDS)
             if not ready:
@@ -83,12 +86,15 @@ def _confirm_extra_tables(con: Console) -> ConfirmExtraTables:
         con.line("The following tables will not be converted:")
         for name in tables:
             con.line(f" - {name}")
-        con.line("They belong to Nextcloud or to other apps and stay in the old database, while config.php will "
-                 "point at the new one; Nextcloud's own occ db:convert-type moves them.")
+        con.line(
+            "They belong to Nextcloud or to other apps and stay in the old database, while config.php will "
+            "point at the new one; Nextcloud's own occ db:convert-type moves them."
+        )
         if not con.interactive:
             return False
-        answer = click.prompt("Continue with the conversion (y/n)? [n]", default="n", show_default=False,
-                              prompt_suffix=" ")
+        answer = click.prompt(
+            "Continue with the conversion (y/n)? [n]", default="n", show_default=False, prompt_suffix=" "
+        )
         return str(answer).strip().lower().startswith("y")
 
     return ask
@@ -101,14 +107,32 @@ def _confirm_extra_tables(con: Console) -> ConfirmExtraTables:
 @click.argument("database", help="the name of the database to convert to")
 @click.option("--port", help="the port of the database server, or give it as hostname:port")
 @click.option("--password", help="the password of the database user (default: read from stdin, else asked)")
-@click.option("--clear-schema", is_flag=True,
-              help="replace the app's tables the target already has (undone with everything else on failure)")
+@click.option(
+    "--clear-schema",
+    is_flag=True,
+    help="replace the app's tables the target already has (undone with everything else on failure)",
+)
 @click.option("--all-apps", is_flag=True, help="accepted for compatibility; this tool converts the Passwords app")
-@click.option("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, show_default=True,
-              help="rows read from the source per round trip (and inserted per statement on MySQL)")
+@click.option(
+    "--chunk-size",
+    type=int,
+    default=DEFAULT_CHUNK_SIZE,
+    show_default=True,
+    help="rows read from the source per round trip (and inserted per statement on MySQL)",
+)
 @output_option()
-def convert_type(type: str, username: str, hostname: str, database: str, port: str | None,
-                 password: str | None, clear_schema: bool, all_apps: bool, chunk_size: int, output: str) -> None:
+def convert_type(
+    type: str,
+    username: str,
+    hostname: str,
+    database: str,
+    port: str | None,
+    password: str | None,
+    clear_schema: bool,
+    all_apps: bool,
+    chunk_size: int,
+    output: str,
+) -> None:
     """Convert the Nextcloud database to the newly configured one
 
     Moves the Passwords app's data to another database (mysql, pgsql or sqlite3): copies the
@@ -121,22 +145,29 @@ def convert_type(type: str, username: str, hostname: str, database: str, port: s
     instance = installed_instance()
     target = Target.parse(type, username, hostname, database, port)
     if target.dialect != "sqlite":
-        target = Target.parse(type, username, hostname, database, port,
-                              password if password is not None else _read_password(con))
+        target = Target.parse(
+            type, username, hostname, database, port, password if password is not None else _read_password(con)
+        )
     plain = output == "plain"
     progress = _TableProgress(con, instance.prefix)
     try:
         report = convert(
-            instance, target, ConvertOptions(clear_schema=clear_schema, chunk_size=chunk_size),
-            progress=progress, log=progress.log if plain else None, confirm_extra_tables=_confirm_extra_tables(con),
+            instance,
+            target,
+            ConvertOptions(clear_schema=clear_schema, chunk_size=chunk_size),
+            progress=progress,
+            log=progress.log if plain else None,
+            confirm_extra_tables=_confirm_extra_tables(con),
         )
     finally:
         progress.finish()
     if not plain:
         con.line(render(report.summary(), output))
         return
-    con.line(f"Converted {report.rows} rows of {len(report.tables)} tables in {report.seconds:.1f} s "
-             f"({report.rows / max(report.seconds, 1e-9):,.0f} rows/s) to the {report.target}")
+    con.line(
+        f"Converted {report.rows} rows of {len(report.tables)} tables in {report.seconds:.1f} s "
+        f"({report.rows / max(report.seconds, 1e-9):,.0f} rows/s) to the {report.target}"
+    )
     con.line("config.php now points at the new database")
 
 
@@ -152,10 +183,17 @@ class _TextOut:
 
 
 @click.command("passwords:db:dump")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path),
-                help="The file to write (without it, the script goes to stdout)")
-@click.option("--dialect", type=click.Choice(["mysql", "pgsql", "sqlite"]),
-              help="the engine the script is for (default: the instance's)")
+@click.argument(
+    "file",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write (without it, the script goes to stdout)",
+)
+@click.option(
+    "--dialect",
+    type=click.Choice(["mysql", "pgsql", "sqlite"]),
+    help="the engine the script is for (default: the instance's)",
+)
 @click.option("--schema-only", is_flag=True, help="only the tables (and the app's migration records)")
 @click.option("--data-only", is_flag=True, help="only the rows (and the app's settings)")
 @output_option()
@@ -196,8 +234,12 @@ def _summary(con: Console, report: TransferReport, output: str, what: str) -> No
 
 
 @click.command("passwords:db:checksum")
-@click.option("--compare", "compare_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="a JSON summary of db:convert-type or passwords:db:dump: exit 1 unless its tables match")
+@click.option(
+    "--compare",
+    "compare_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="a JSON summary of db:convert-type or passwords:db:dump: exit 1 unless its tables match",
+)
 @output_option()
 def checksum_command(compare_file: Path | None, output: str) -> None:
     """Print row counts and checksums of the app's tables
@@ -209,15 +251,21 @@ def checksum_command(compare_file: Path | None, output: str) -> None:
         sums = table_checksums(db)
     con = console()
     if output != "plain":
-        data = {"tables": {name: s.as_dict() for name, s in sums.items()}, "rows": sum(s.rows for s in sums.values()),
-                "checksum_format": CHECKSUM_FORMAT}
+        data = {
+            "tables": {name: s.as_dict() for name, s in sums.items()},
+            "rows": sum(s.rows for s in sums.values()),
+            "checksum_format": CHECKSUM_FORMAT,
+        }
         con.line(render(data, output))
     else:
         con.line(table(["Table", "Rows", "Checksum"], [[name, s.rows, s.hex] for name, s in sums.items()]))
     if expected is None:
         return
-    differ = [name for name, want in expected.items()
-              if name not in sums or sums[name].as_dict() != {k: want.get(k) for k in ("rows", "checksum")}]
+    differ = [
+        name
+        for name, want in expected.items()
+        if name not in sums or sums[name].as_dict() != {k: want.get(k) for k in ("rows", "checksum")}
+    ]
     if differ:
         raise UserError(f"Different from {compare_file}: {', '.join(differ)}")
     if output == "plain":
@@ -231,8 +279,10 @@ def _read_summary(path: Path) -> dict[str, dict[str, Any]]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"Cannot read a summary with tables from {path}: {exc}") from None
     if summary.get("checksum_format") != CHECKSUM_FORMAT:
-        raise UserError(f"{path} holds checksums of another definition (written by another version of "
-                        "ncpasswords); write the summary again with this version to compare")
+        raise UserError(
+            f"{path} holds checksums of another definition (written by another version of "
+            "ncpasswords); write the summary again with this version to compare"
+        )
     if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
         raise UserError(f"Cannot read a summary with tables from {path}")
     return tables

@@ -51,14 +51,17 @@ def _user_id_for_delete(con: Console, directory: UserDirectory, user_id: str) ->
         return user_id
     if account.uid == user_id:
         return user_id
-    con.line(f'❗❗❗ Found user "{account.display_name}" for user id "{user_id}" '
-             f'but it has the id "{account.uid}" instead ❗❗❗')
+    con.line(
+        f'❗❗❗ Found user "{account.display_name}" for user id "{user_id}" '
+        f'but it has the id "{account.uid}" instead ❗❗❗'
+    )
     if not con.interactive:
         con.line("ignoring")
         con.line()
         return user_id
-    answer = click.prompt(f'Type "change" to change the user id to "{account.uid}"', default="",
-                          show_default=False, prompt_suffix=": ")
+    answer = click.prompt(
+        f'Type "change" to change the user id to "{account.uid}"', default="", show_default=False, prompt_suffix=": "
+    )
     # The reference inverts this test (any answer but "change" changes the id); here the
     # answer means what the question says.
     if answer.strip() == "change":
@@ -115,8 +118,7 @@ def move_command(source_user: str, target_user: str) -> None:
         if source.uid == target.uid:
             con.line("The source user and the target user are the same")
             raise click.exceptions.Exit(1)
-        if not confirm(con, f'This command will move all data from "{source.display_name}" '
-                            f'to "{target.display_name}"'):
+        if not confirm(con, f'This command will move all data from "{source.display_name}" to "{target.display_name}"'):
             raise click.exceptions.Exit(2)
         if not has_data(db, source.uid):
             con.line(f'The user "{source.display_name}" has no data.')

@@ -27,6 +27,8 @@ from .dialects import Dialect, check_prefix, quote_ident, split_statements, subs
 Params = Sequence[Any] | dict[str, Any] | None
 
 _cursor_ids = itertools.count(1)
+
+
 # -- encoding rows for the bulk paths (Database.encode_rows) ---------------------------------------
 @dataclass
 class EncodedRows:
@@ -71,8 +73,15 @@ def _copy_line(row: tuple[Any, ...]) -> str:
 # max_allowed_packet) and the characters a quoted string must escape (PyMySQL's escape_string).
 _NO_BACKSLASH_ESCAPES = 512
 _MYSQL_STATEMENT = 1 << 20
-_MYSQL_ESCAPES = {0: "\\0", ord("\\"): "\\\\", ord("\n"): "\\n", ord("\r"): "\\r", 0x1A: "\\Z",
-                  ord('"'): '\\"', ord("'"): "\\'"}
+_MYSQL_ESCAPES = {
+    0: "\\0",
+    ord("\\"): "\\\\",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    0x1A: "\\Z",
+    ord('"'): '\\"',
+    ord("'"): "\\'",
+}
 
 
 def _mysql_row(row: tuple[Any, ...]) -> str:
@@ -81,8 +90,15 @@ def _mysql_row(row: tuple[Any, ...]) -> str:
     for value in row:
         kind = type(value)
         if kind is str:
-            if ("'" in value or "\\" in value or '"' in value or "\n" in value or "\r" in value
-                    or "\x00" in value or "\x1a" in value):
+            if (
+                "'" in value
+                or "\\" in value
+                or '"' in value
+                or "\n" in value
+                or "\r" in value
+                or "\x00" in value
+                or "\x1a" in value
+            ):
                 value = value.translate(_MYSQL_ESCAPES)
             out.append("'" + value + "'")
         elif value is None:
@@ -284,8 +300,9 @@ class Database:
             for data in copy:
                 yield bytes(data)
 
-    def copy_binary(self, table: str, columns: Sequence[str], header: bytes, chunks: Iterable[list[bytes]],
-                    trailer: bytes) -> int:
+    def copy_binary(
+        self, table: str, columns: Sequence[str], header: bytes, chunks: Iterable[list[bytes]], trailer: bytes
+    ) -> int:
         """PostgreSQL: load rows in binary COPY format into an app table (unprefixed name): the
         stream's header, the tuples, the trailer. Returns the number of tuples sent."""
         assert self.dialect == "pgsql"
@@ -583,8 +600,12 @@ def _connect_pgsql(settings: ConnectionSettings) -> Any:
 
     # Text travels as UTF-8 whatever the database's encoding (binary COPY takes text in the
     # client's encoding): the server converts, and refuses what the database cannot store.
-    kwargs: dict[str, Any] = {"dbname": settings.dbname, "user": settings.user or None, "autocommit": True,
-                              "client_encoding": "UTF8"}
+    kwargs: dict[str, Any] = {
+        "dbname": settings.dbname,
+        "user": settings.user or None,
+        "autocommit": True,
+        "client_encoding": "UTF8",
+    }
     kwargs["host"] = settings.socket or settings.host
     if settings.port:
         kwargs["port"] = settings.port

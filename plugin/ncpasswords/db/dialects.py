@@ -76,9 +76,7 @@ def translate(canonical_sql: str, dialect: Dialect) -> str:
     tree = sqlglot.parse_one(canonical_sql, read=read)
     tree = tree.transform(lambda node: _exact(node, dialect))
     if dialect == "mysql":
-        tree = tree.transform(
-            lambda node: exp.var(f"%({node.name})s") if isinstance(node, exp.Placeholder) else node
-        )
+        tree = tree.transform(lambda node: exp.var(f"%({node.name})s") if isinstance(node, exp.Placeholder) else node)
     return tree.sql(dialect=_SQLGLOT_NAME[dialect])
 
 

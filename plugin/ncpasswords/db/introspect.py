@@ -60,7 +60,7 @@ def describe(db: Database, prefix: str | None = None) -> dict[str, TableInfo]:
     tables: dict[str, TableInfo] = {}
 
     def table(physical: str) -> TableInfo:
-        short = physical[len(prefix):]
+        short = physical[len(prefix) :]
         return tables.setdefault(short, TableInfo(short))
 
     if db.dialect == "pgsql":

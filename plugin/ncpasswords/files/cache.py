@@ -21,8 +21,21 @@ from ..db.introspect import tables_exist
 from .metadata import LocalStorage, Metadata
 from .mimetypes import FOLDER
 
-_INSERT_COLUMNS = ("storage", "path", "path_hash", "parent", "name", "mimetype", "mimepart", "size", "mtime",
-                   "storage_mtime", "etag", "permissions", "checksum")
+_INSERT_COLUMNS = (
+    "storage",
+    "path",
+    "path_hash",
+    "parent",
+    "name",
+    "mimetype",
+    "mimepart",
+    "size",
+    "mtime",
+    "storage_mtime",
+    "etag",
+    "permissions",
+    "checksum",
+)
 
 #: The tables that make a database a Nextcloud database with a file cache.
 FILE_CACHE_TABLES = ("filecache", "storages", "mimetypes")
@@ -113,8 +126,18 @@ class FileCache:
     def _entry(self, row: tuple[Any, ...]) -> Entry:
         fileid, parent, name, mimetype, size, mtime, storage_mtime, etag, permissions, unencrypted = row
         storage_mtime = int(storage_mtime) or int(mtime)  # Nextcloud reads 0 as "same as mtime"
-        return Entry(int(fileid), int(parent), str(name or ""), self.mimetype(int(mimetype)), int(size), int(mtime),
-                     storage_mtime, None if etag is None else str(etag), int(permissions or 0), int(unencrypted))
+        return Entry(
+            int(fileid),
+            int(parent),
+            str(name or ""),
+            self.mimetype(int(mimetype)),
+            int(size),
+            int(mtime),
+            storage_mtime,
+            None if etag is None else str(etag),
+            int(permissions or 0),
+            int(unencrypted),
+        )
 
     def get(self, path: str) -> Entry | None:
         """The row of a path, or None."""
@@ -123,8 +146,10 @@ class FileCache:
 
     def children(self, fileid: int) -> list[Entry]:
         """The rows whose parent is the folder, ordered by name."""
-        return [self._entry(row) for row in
-                self.db.rows("filecache.children", {"parent": fileid, "storage": self.numeric_id})]
+        return [
+            self._entry(row)
+            for row in self.db.rows("filecache.children", {"parent": fileid, "storage": self.numeric_id})
+        ]
 
     # -- writing -------------------------------------------------------------------------------
     def _values(self, path: str, parent: int, meta: Metadata, etag: str, mtime: int, size: int) -> dict[str, Any]:
@@ -159,8 +184,7 @@ class FileCache:
         if rows:
             self.db.insert_many("filecache", _INSERT_COLUMNS, [tuple(row[c] for c in _INSERT_COLUMNS) for row in rows])
 
-    def update(self, entry: Entry, path: str, parent: int, meta: Metadata, *, etag: str, mtime: int,
-               size: int) -> None:
+    def update(self, entry: Entry, path: str, parent: int, meta: Metadata, *, etag: str, mtime: int, size: int) -> None:
         """Rewrite a row from the storage's report (the values the scanner decided to keep)."""
         values = self._values(path, parent, meta, etag, mtime, size)
         values["fileid"] = entry.fileid
@@ -216,8 +240,9 @@ class FileCache:
                 unencrypted_total = 0
         else:
             unencrypted_total = entry.unencrypted_size
-        self.db.execute("filecache.update_size",
-                        {"fileid": entry.fileid, "size": total, "unencrypted_size": unencrypted_total}).close()
+        self.db.execute(
+            "filecache.update_size", {"fileid": entry.fileid, "size": total, "unencrypted_size": unencrypted_total}
+        ).close()
 
     def correct_folder_size(self, path: str) -> None:
         """Recalculate a folder's size and that of every folder above it up to the storage's root."""

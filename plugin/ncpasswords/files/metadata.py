@@ -102,8 +102,14 @@ class Metadata:
 class LocalStorage:
     """The data directory as Nextcloud's root storage sees it; paths are relative to it."""
 
-    def __init__(self, datadirectory: str, *, blacklisted: tuple[str, ...] = (".htaccess",),
-                 allow_symlinks: bool = False, detector: MimeTypeDetector | None = None) -> None:
+    def __init__(
+        self,
+        datadirectory: str,
+        *,
+        blacklisted: tuple[str, ...] = (".htaccess",),
+        allow_symlinks: bool = False,
+        detector: MimeTypeDetector | None = None,
+    ) -> None:
         self.datadir = datadirectory.replace("//", "/")
         if not self.datadir.endswith("/"):
             self.datadir += "/"

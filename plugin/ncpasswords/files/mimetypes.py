@@ -204,8 +204,13 @@ def _mapping(custom_file: Path | None) -> dict[str, str]:
             custom = None
         if isinstance(custom, dict):
             for ext, types in custom.items():
-                if isinstance(ext, str) and not ext.startswith("_") and isinstance(types, list) \
-                        and types and isinstance(types[0], str):
+                if (
+                    isinstance(ext, str)
+                    and not ext.startswith("_")
+                    and isinstance(types, list)
+                    and types
+                    and isinstance(types[0], str)
+                ):
                     mapping[ext] = types[0]
     return mapping
 

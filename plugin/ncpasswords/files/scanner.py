@@ -52,8 +52,15 @@ class Scanner:
     """Scans paths of a storage into its cache; without a cache (a standalone instance) it only
     walks the folders and reports what it finds."""
 
-    def __init__(self, storage: LocalStorage, cache: FileCache | None = None, *, on_file: Listener | None = None,
-                 on_folder: Listener | None = None, on_mismatch: Listener | None = None) -> None:
+    def __init__(
+        self,
+        storage: LocalStorage,
+        cache: FileCache | None = None,
+        *,
+        on_file: Listener | None = None,
+        on_folder: Listener | None = None,
+        on_mismatch: Listener | None = None,
+    ) -> None:
         self.storage = storage
         self.cache = cache
         self._on_file = on_file
@@ -69,8 +76,14 @@ class Scanner:
                 yield
 
     # -- one entry -----------------------------------------------------------------------------
-    def scan_file(self, path: str, parent_id: int = -1, existing: Entry | _Lookup | None = _LOOKUP,
-                  meta: Metadata | None = None, new_files: list[dict[str, Any]] | None = None) -> Scanned | None:
+    def scan_file(
+        self,
+        path: str,
+        parent_id: int = -1,
+        existing: Entry | _Lookup | None = _LOOKUP,
+        meta: Metadata | None = None,
+        new_files: list[dict[str, Any]] | None = None,
+    ) -> Scanned | None:
         """Scan one file or folder (not its contents); None when it is not scanned. The row of a new
         file goes to ``new_files`` when given, for the caller to add in bulk."""
         if path and not is_valid_name(path.rsplit("/", 1)[-1]):
@@ -108,11 +121,15 @@ class Scanner:
             if size == -1:
                 size = entry.size
             etag = entry.etag or meta.etag
-        changed = (
-            (bool(path) and entry.parent != parent_id)
-            or (entry.name, entry.mimetype, entry.size, entry.mtime, entry.storage_mtime, entry.etag,
-                entry.permissions) != (meta.name, meta.mimetype, size, mtime, meta.mtime, etag, meta.permissions)
-        )
+        changed = (bool(path) and entry.parent != parent_id) or (
+            entry.name,
+            entry.mimetype,
+            entry.size,
+            entry.mtime,
+            entry.storage_mtime,
+            entry.etag,
+            entry.permissions,
+        ) != (meta.name, meta.mimetype, size, mtime, meta.mtime, etag, meta.permissions)
         if changed:
             cache.update(entry, path, parent_id, meta, etag=etag, mtime=mtime, size=size)
         return Scanned(entry.fileid, meta, size, entry.etag != etag)
@@ -189,7 +206,7 @@ class Scanner:
         if folder != scan_root and not folder.startswith(scan_root + "/"):
             raise ValueError(f"{folder!r} is not below {scan_root!r}")
         chain = [scan_root]
-        for part in folder[len(scan_root):].strip("/").split("/") if folder != scan_root else []:
+        for part in folder[len(scan_root) :].strip("/").split("/") if folder != scan_root else []:
             chain.append(f"{chain[-1]}/{part}")
         levels: list[Scanned] = []
         for path in chain:

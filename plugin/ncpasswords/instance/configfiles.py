@@ -86,8 +86,10 @@ class SystemConfig:
 
 def computed_error(key: Any, source: Source) -> UserError:
     """The error for a value the tool needs but only PHP can compute."""
-    return UserError(f"'{key}' is computed by PHP code in {source.describe()}, which this tool cannot run; "
-                     f"give it as a plain value there or as the environment variable {ENV_PREFIX}{key}")
+    return UserError(
+        f"'{key}' is computed by PHP code in {source.describe()}, which this tool cannot run; "
+        f"give it as a plain value there or as the environment variable {ENV_PREFIX}{key}"
+    )
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -238,8 +240,7 @@ def _read_extras(path: Path) -> list[tuple[Path, ExtraConfig]]:
     return extras
 
 
-def _merge(own: phpconfig.PhpArray, extras: list[tuple[Path, ExtraConfig]],
-           environ: Mapping[str, str]) -> SystemConfig:
+def _merge(own: phpconfig.PhpArray, extras: list[tuple[Path, ExtraConfig]], environ: Mapping[str, str]) -> SystemConfig:
     system = SystemConfig(own, _array_merge({}, own))
     for path, extra in extras:
         system.values = _array_merge(system.values, extra.values)
@@ -253,7 +254,7 @@ def _merge(own: phpconfig.PhpArray, extras: list[tuple[Path, ExtraConfig]],
                 system.computed[key] = system.overrides[key] = Source(str(path), line)
     for name, value in environ.items():
         if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
-            key = name[len(ENV_PREFIX):]
+            key = name[len(ENV_PREFIX) :]
             system.values[key] = value
             system.computed.pop(key, None)
             system.overrides[key] = Source(env=name)
@@ -300,8 +301,9 @@ def update(path: Path, decide: Decide, environ: Mapping[str, str] | None = None)
         return after
 
 
-def check_update(path: Path, set_values: Mapping[Any, Any], unset: Iterable[Any] = (),
-                 environ: Mapping[str, str] | None = None) -> None:
+def check_update(
+    path: Path, set_values: Mapping[Any, Any], unset: Iterable[Any] = (), environ: Mapping[str, str] | None = None
+) -> None:
     """Raise the UserError `update` would raise for this change, or an OSError when config.php's
     folder takes no new file; writes nothing."""
     env = os.environ if environ is None else environ
@@ -344,8 +346,10 @@ def _check_effective(path: Path, after: SystemConfig, set_values: Mapping[Any, A
         wanted = set_values.get(key, missing)
         if key not in after.computed and _identical(after.values.get(key, missing), wanted):
             continue
-        raise UserError(f"Cannot change '{key}' in {path}: {after.overrides[key].describe()} sets it and "
-                        "overrides config.php; change it there")
+        raise UserError(
+            f"Cannot change '{key}' in {path}: {after.overrides[key].describe()} sets it and "
+            "overrides config.php; change it there"
+        )
 
 
 def _identical(a: Any, b: Any) -> bool:

@@ -97,12 +97,15 @@ def data_folder_warning(data_dir: Path) -> str | None:
     mode = data_dir.stat().st_mode & 0o777
     if not mode & 0o007:
         return None
-    return (f"The data folder {data_dir} is open to other users (mode {mode:04o}); "
-            f"run chmod o-rwx {data_dir} so that only the web server can read it")
+    return (
+        f"The data folder {data_dir} is open to other users (mode {mode:04o}); "
+        f"run chmod o-rwx {data_dir} so that only the web server can read it"
+    )
 
 
-def _unless_installed(current: Mapping[Any, Any], config: dict[Any, Any],
-                     config_file: Path) -> tuple[dict[Any, Any], list[str]]:
+def _unless_installed(
+    current: Mapping[Any, Any], config: dict[Any, Any], config_file: Path
+) -> tuple[dict[Any, Any], list[str]]:
     """The keys an install writes, unless another install finished meanwhile."""
     if php_boolval(current.get("installed", False)):
         raise UserError(f"Nextcloud is already installed ({config_file})")

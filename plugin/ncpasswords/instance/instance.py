@@ -69,8 +69,13 @@ class Instance:
         except OSError as exc:
             raise UserError(f"Cannot read {exc.filename or self.path}: {exc.strerror}") from exc
 
-    def update_config(self, set_values: Mapping[Any, Any] | None = None, unset: Iterable[Any] = (), *,
-                      decide: configfiles.Decide | None = None) -> None:
+    def update_config(
+        self,
+        set_values: Mapping[Any, Any] | None = None,
+        unset: Iterable[Any] = (),
+        *,
+        decide: configfiles.Decide | None = None,
+    ) -> None:
         """Change config.php: set and delete these top-level keys (or the ones `decide` names,
         given the values found under the lock), leaving every other key as it is in the file now.
 
@@ -103,8 +108,10 @@ class Instance:
             journal.recover(self, db)
         now = self.connection_settings()
         if now != db.settings:
-            raise UserError(f"config.php was changed while this command waited for another one: the instance "
-                            f"now uses the {now.describe()}. Nothing was changed; run the command again")
+            raise UserError(
+                f"config.php was changed while this command waited for another one: the instance "
+                f"now uses the {now.describe()}. Nothing was changed; run the command again"
+            )
 
     def _take(self, system: configfiles.SystemConfig) -> None:
         self.config = system.values

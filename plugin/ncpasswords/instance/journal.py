@@ -88,8 +88,13 @@ class ConfigChange:
 
     def _write(self) -> None:
         path = journal_path(self.instance)
-        payload = {"token": self.token, "set": self.set_values, "unset": self.unset, "kind": self.kind,
-                   "data": self.data}
+        payload = {
+            "token": self.token,
+            "set": self.set_values,
+            "unset": self.unset,
+            "kind": self.kind,
+            "data": self.data,
+        }
         try:
             fd, temp = tempfile.mkstemp(prefix=".ncpasswords-journal-", dir=path.parent)
         except OSError as exc:
@@ -226,8 +231,10 @@ def _connect_target(settings: ConnectionSettings, path: Path) -> Database | None
     try:
         return connect(settings)
     except UserError as exc:
-        raise UserError(f"An interrupted operation left {path}; it cannot be finished because {exc}. "
-                        f"If config.php is right as it is, remove that file") from None
+        raise UserError(
+            f"An interrupted operation left {path}; it cannot be finished because {exc}. "
+            f"If config.php is right as it is, remove that file"
+        ) from None
 
 
 def _finish(instance: Instance, db: Database, fd: int | None) -> None:
@@ -243,5 +250,3 @@ def _remove_journal(instance: Instance, fd: int | None) -> None:
         if fd is None or os.fstat(fd).st_ino == os.stat(path).st_ino:
             os.unlink(path)
     fsync_dir(path.parent)
-
-

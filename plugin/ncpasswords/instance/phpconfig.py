@@ -147,9 +147,7 @@ class _Lexer:
 
     def error(self, pos: int, reason: str, kind: str = "Syntax error") -> NoReturn:
         line = self.line_of(pos)
-        raise PhpConfigError(
-            f"{kind} in {self.filename} on line {line}: {reason}", filename=self.filename, line=line
-        )
+        raise PhpConfigError(f"{kind} in {self.filename} on line {line}: {reason}", filename=self.filename, line=line)
 
     # -- the open tag ----------------------------------------------------------
 
@@ -501,9 +499,7 @@ class _Parser:
             else:
                 key = 0 if max_int_key is None else max_int_key + 1
                 if key > PHP_INT_MAX:
-                    self.lexer.error(
-                        key_tok.pos, "cannot add an element: the next array index is already occupied"
-                    )
+                    self.lexer.error(key_tok.pos, "cannot add an element: the next array index is already occupied")
             if isinstance(key, int) and (max_int_key is None or key > max_int_key):
                 max_int_key = key
             result[key] = value
@@ -614,9 +610,7 @@ def _export(value: object, level: int, out: list[str], path: list[int | str], se
         out.append("false")
     elif isinstance(value, int):
         if not PHP_INT_MIN < value <= PHP_INT_MAX:
-            raise PhpConfigError(
-                f"Cannot write config: {_where(path)}: {value} is out of PHP's integer range"
-            )
+            raise PhpConfigError(f"Cannot write config: {_where(path)}: {value} is out of PHP's integer range")
         out.append(str(value))
     elif isinstance(value, float):
         if not math.isfinite(value):
@@ -646,9 +640,7 @@ def _export_array(
     written: set[int | str] = set()
     for raw_key, item in array.items():
         if isinstance(raw_key, bool) or not isinstance(raw_key, int | str):
-            raise PhpConfigError(
-                f"Cannot write config: {_where(path)}: key {raw_key!r} is not a string or an integer"
-            )
+            raise PhpConfigError(f"Cannot write config: {_where(path)}: key {raw_key!r} is not a string or an integer")
         key = normalize_key(raw_key)
         if key in written:
             raise PhpConfigError(
@@ -658,9 +650,7 @@ def _export_array(
         out.append(" " * (level + 1))
         if isinstance(key, int):
             if not PHP_INT_MIN < key <= PHP_INT_MAX:
-                raise PhpConfigError(
-                    f"Cannot write config: {_where(path)}: key {key} is out of PHP's integer range"
-                )
+                raise PhpConfigError(f"Cannot write config: {_where(path)}: key {key} is out of PHP's integer range")
             out.append(str(key))
         else:
             out.append(_php_string(key, _where(path)))

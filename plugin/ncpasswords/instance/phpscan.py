@@ -62,7 +62,7 @@ class _CodeLexer(_Lexer):
         if tok.kind == "op" and tok.value == "`":
             end = self._skip_quoted(tok.pos, "`")
             self.pos = end
-            return _Token("dyn", "", tok.pos, self.text[tok.pos:end])
+            return _Token("dyn", "", tok.pos, self.text[tok.pos : end])
         return tok
 
     def _double_quoted(self, start: int) -> _Token:
@@ -115,7 +115,7 @@ class _CodeLexer(_Lexer):
         if end is None:
             self.error(start, "unterminated heredoc")
         self.pos = end.end()
-        return _Token("dyn", "", start, self.text[start:self.pos])
+        return _Token("dyn", "", start, self.text[start : self.pos])
 
 
 # -- the scan -------------------------------------------------------------------------------------
@@ -123,8 +123,7 @@ _OPENERS = {"(": ")", "[": "]", "{": "}", "#[": "]"}
 _CLOSERS = {")", "]", "}"}
 _ENDS_FLOW = {"return", "exit", "die", "throw", "goto", "__halt_compiler"}
 _ALTERNATIVE_SYNTAX = {"endif", "endwhile", "endfor", "endforeach", "endswitch", "enddeclare"}
-_HIDES_KEYS = {"include", "include_once", "require", "require_once", "eval", "extract", "parse_str",
-               "mb_parse_str"}
+_HIDES_KEYS = {"include", "include_once", "require", "require_once", "eval", "extract", "parse_str", "mb_parse_str"}
 _LITERAL_NAMES = {"array", "true", "false", "null"}
 _STATEMENT_START = {None, ";", "}", "?>"}
 
@@ -154,8 +153,11 @@ class _Scanner:
 
     def fail(self, i: int, reason: str) -> PhpConfigError:
         line = self.line(i)
-        return PhpConfigError(f"Cannot read {self.filename} on line {line} without running PHP: {reason}",
-                              filename=self.filename, line=line)
+        return PhpConfigError(
+            f"Cannot read {self.filename} on line {line} without running PHP: {reason}",
+            filename=self.filename,
+            line=line,
+        )
 
     def op(self, i: int, *values: str) -> bool:
         tok = self.tokens[i] if i < len(self.tokens) else self.tokens[-1]
@@ -197,9 +199,14 @@ class _Scanner:
             tok = self.tokens[j]
             if tok.kind in ("var", "dyn") or (tok.kind == "name" and str(tok.value).lower() not in _LITERAL_NAMES):
                 return _COMPUTED
-            if tok.kind == "op" and tok.value not in ("[", "]", ",", "=>", ".", ")") and not (
+            if (
+                tok.kind == "op"
+                and tok.value not in ("[", "]", ",", "=>", ".", ")")
+                and not (
                     (tok.value == "(" and self.name(j - 1, "array"))
-                    or (tok.value in ("-", "+") and (j == start or self.op(j - 1, "=>", "(", "[", ",", "-", "+")))):
+                    or (tok.value in ("-", "+") and (j == start or self.op(j - 1, "=>", "(", "[", ",", "-", "+")))
+                )
+            ):
                 return _COMPUTED  # operators, casts, parentheses: PHP evaluates them
         if start >= end:
             raise self.fail(start, "an assignment without a value")

@@ -93,8 +93,10 @@ class NextcloudJobList:
     @contextlib.contextmanager
     def claim(self, record: JobRecord, now: int) -> Iterator[JobRecord | None]:
         """Reserve the row as Nextcloud does: only if nobody changed it since it was read."""
-        cur = self.db.execute("jobs.reserve", {"id": record.id, "now": now, "reserved_at": record.reserved_at,
-                                               "last_checked": record.last_checked})
+        cur = self.db.execute(
+            "jobs.reserve",
+            {"id": record.id, "now": now, "reserved_at": record.reserved_at, "last_checked": record.last_checked},
+        )
         won = cur.rowcount == 1
         cur.close()
         if not won:
@@ -165,15 +167,21 @@ def _next_run(job: JobClass | None, db: Database, last_run: int, last_checked: i
     return date_atom(max(due, last_checked))
 
 
-def _listed(db: Database, job_id: int | None, class_name: str, argument: str, last_run: int,
-            last_checked: int) -> dict[str, Any]:
+def _listed(
+    db: Database, job_id: int | None, class_name: str, argument: str, last_run: int, last_checked: int
+) -> dict[str, Any]:
     """A row of `background-job:list`: Nextcloud's columns, then when it is next due."""
     try:
         shown = php_json_encode(php_json_decode(argument))
     except ValueError:
         shown = "null"
-    return {"id": job_id, "class": class_name, "last_run": date_atom(last_run), "argument": shown,
-            "next_run": _next_run(find(class_name), db, last_run, last_checked)}
+    return {
+        "id": job_id,
+        "class": class_name,
+        "last_run": date_atom(last_run),
+        "argument": shown,
+        "next_run": _next_run(find(class_name), db, last_run, last_checked),
+    }
 
 
 def list_jobs(db: Database, class_name: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -186,10 +194,12 @@ def list_jobs(db: Database, class_name: str | None, limit: int, offset: int) -> 
             query, params = "jobs.list_app", {"prefix": APP_NAMESPACE, "prefix_length": len(APP_NAMESPACE)}
         else:
             query, params = "jobs.list_class", {"class": class_name}
-        for job_id, name, argument, last_run, last_checked in db.rows(query, {**params, "limit": limit,
-                                                                               "offset": offset}):
-            listed.append(_listed(db, int(job_id), str(name), str(argument or ""), php_intval(last_run),
-                                  php_intval(last_checked)))
+        for job_id, name, argument, last_run, last_checked in db.rows(
+            query, {**params, "limit": limit, "offset": offset}
+        ):
+            listed.append(
+                _listed(db, int(job_id), str(name), str(argument or ""), php_intval(last_run), php_intval(last_checked))
+            )
         registered = {job.name for job in JOBS if NextcloudJobList(db).has(job)}
     own = OwnRecord(db)
     if offset == 0:
@@ -208,4 +218,4 @@ def count_by_class(db: Database, limit: int, offset: int) -> list[dict[str, Any]
     for job in JOBS:
         counts.setdefault(job.name, 1)  # its own record
     ordered = sorted(counts.items(), key=lambda item: (item[1], item[0]))
-    return [{"class": name, "count": count} for name, count in ordered][offset:offset + limit]
+    return [{"class": name, "count": count} for name, count in ordered][offset : offset + limit]

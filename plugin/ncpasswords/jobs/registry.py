@@ -31,9 +31,7 @@ class JobClass:
     run: Callable[[Instance, Database, Log, float], None]
 
 
-JOBS: tuple[JobClass, ...] = (
-    JobClass("OCA\\Passwords\\Cron\\BackupJob", "backup_job", backup_interval, backup_job),
-)
+JOBS: tuple[JobClass, ...] = (JobClass("OCA\\Passwords\\Cron\\BackupJob", "backup_job", backup_interval, backup_job),)
 
 
 def find(name: str) -> JobClass | None:

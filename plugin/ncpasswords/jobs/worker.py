@@ -58,8 +58,9 @@ class PassResult:
     failed: int = 0
 
 
-def run_pass(instance: Instance, db: Database, jobs: Sequence[JobClass], out: WorkerOutput,
-             now: float | None = None) -> PassResult:
+def run_pass(
+    instance: Instance, db: Database, jobs: Sequence[JobClass], out: WorkerOutput, now: float | None = None
+) -> PassResult:
     """Run each of `jobs` that is due, once; a job another runner holds is left to it.
 
     A job's failure is reported and counted; the other jobs still run.
@@ -115,8 +116,15 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_worker(load_instance: Callable[[], Instance], jobs: Sequence[JobClass], out: WorkerOutput, *,
-               once: bool, interval: int, stop_after: int | None) -> int:
+def run_worker(
+    load_instance: Callable[[], Instance],
+    jobs: Sequence[JobClass],
+    out: WorkerOutput,
+    *,
+    once: bool,
+    interval: int,
+    stop_after: int | None,
+) -> int:
     """Run passes until stopped; returns the exit code (1 when a job failed in a `once` run).
 
     Between passes that found nothing due it waits `interval` seconds (0: it exits instead).

@@ -39,8 +39,10 @@ PASSWORD_VERSION = 16
 HASH_FILE_KEY_LENGTH = 3
 CACHE_FOLDER = "passwordsCache"
 CACHEDIR_TAG_NAME = "CACHEDIR.TAG"
-CACHEDIR_TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
-                b"# This file is a cache directory tag created by Passwords for Nextcloud.")
+CACHEDIR_TAG = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This file is a cache directory tag created by Passwords for Nextcloud."
+)
 MIN_CACHE_FILES = 64
 CONFIG_DB_TYPE = "passwords/localdb/type"
 CONFIG_DB_VERSION = "passwords/localdb/version"
@@ -217,8 +219,14 @@ class SpillStore:
             yield prefix, list(dict.fromkeys(hashes))
 
 
-def collect(path: Path, prevalence: dict[bytes, int], minimum: int, slots: int, spill: SpillStore,
-            progress: Progress | None = None) -> int:
+def collect(
+    path: Path,
+    prevalence: dict[bytes, int],
+    minimum: int,
+    slots: int,
+    spill: SpillStore,
+    progress: Progress | None = None,
+) -> int:
     """Pass 2: spill every taken hash (lower-cased, file order kept per prefix); returns how many.
 
     Hashes counted more than `minimum` times are taken; of those counted exactly `minimum`
@@ -269,8 +277,9 @@ def file_name(prefix: str, compress: bool = True) -> str:
     return f"{prefix}.json.gz" if compress else f"{prefix}.json"
 
 
-def install_cache(appdata: Path, spill: SpillStore, progress: Progress | None = None,
-                  files: AppDataFiles | None = None) -> int:
+def install_cache(
+    appdata: Path, spill: SpillStore, progress: Progress | None = None, files: AppDataFiles | None = None
+) -> int:
     """Write `passwordsCache/` (CACHEDIR.TAG plus one `<prefix>.json.gz` per prefix) beside the
     current one and swap it in through `files` (on a real Nextcloud: registered in its file cache
     in the same step); the old cache stays untouched until the new one is complete. The folder
@@ -305,8 +314,9 @@ def write_zip(target: Path, spill: SpillStore, compress: bool, progress: Progres
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}-", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise PwnedListError(f"Unable to read breached passwords zip file. Error {_ZIP_ER_OPEN}",
-                             exit_code=ZIP_ACCESS_EXIT) from exc
+        raise PwnedListError(
+            f"Unable to read breached passwords zip file. Error {_ZIP_ER_OPEN}", exit_code=ZIP_ACCESS_EXIT
+        ) from exc
     temp = Path(temp_name)
     entries = 0
     try:

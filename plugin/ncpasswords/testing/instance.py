@@ -52,8 +52,11 @@ def run_occ(config_dir: Path, *args: str, input: str | None = None) -> OccResult
     try:
         if input is not None:
             sys.stdin = io.StringIO(input)
-        with _environment("NEXTCLOUD_CONFIG_DIR", str(config_dir)), \
-                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            _environment("NEXTCLOUD_CONFIG_DIR", str(config_dir)),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
             code = main(list(args))
     finally:
         sys.stdin = old_stdin

@@ -40,8 +40,15 @@ __all__ = [
     "RestoreRecord",
 ]
 
-ENGINES = {"sqlite": "sqlite", "sqlite3": "sqlite", "pgsql": "pgsql", "postgresql": "pgsql", "postgres": "pgsql",
-           "mysql": "mysql", "mariadb": "mysql"}
+ENGINES = {
+    "sqlite": "sqlite",
+    "sqlite3": "sqlite",
+    "pgsql": "pgsql",
+    "postgresql": "pgsql",
+    "postgres": "pgsql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
 POSTGRESQL_FIXTURES = {"proc": "postgresql_proc", "noproc": "postgresql_noproc"}
 DEFAULT_MYSQL_DSN = "mysql://root@127.0.0.1:3306"
 MARKER = "passwords_backup"
@@ -51,21 +58,36 @@ SESSION_KEY = pytest.StashKey[PasswordsSession]()
 class BackupFactory(Protocol):
     """``passwords_backup_factory(path, *, cached=True, **restore_options)``."""
 
-    def __call__(self, backup: str | os.PathLike[str], *, cached: bool = True, **options: Any) -> PasswordsInstance:
-        ...
+    def __call__(self, backup: str | os.PathLike[str], *, cached: bool = True, **options: Any) -> PasswordsInstance: ...
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("passwords", "ncpasswords throwaway instances")
-    group.addoption("--passwords-engine", dest="passwords_engine", metavar="ENGINE",
-                    help="database engine of passwords_instance: sqlite (default), pgsql or mysql")
-    group.addoption("--passwords-postgresql", dest="passwords_postgresql", metavar="proc|noproc|FIXTURE",
-                    help="PostgreSQL server: proc (pytest-postgresql starts one, default), noproc (a running "
-                         "one, see --postgresql-host/--postgresql-port) or the name of your own fixture")
-    group.addoption("--passwords-mysql-dsn", dest="passwords_mysql_dsn", metavar="DSN",
-                    help=f"MariaDB/MySQL server as mysql://user[:password]@host[:port] (default {DEFAULT_MYSQL_DSN})")
-    group.addoption("--passwords-table-prefix", dest="passwords_table_prefix", metavar="PREFIX",
-                    help="dbtableprefix of the instances (default oc_)")
+    group.addoption(
+        "--passwords-engine",
+        dest="passwords_engine",
+        metavar="ENGINE",
+        help="database engine of passwords_instance: sqlite (default), pgsql or mysql",
+    )
+    group.addoption(
+        "--passwords-postgresql",
+        dest="passwords_postgresql",
+        metavar="proc|noproc|FIXTURE",
+        help="PostgreSQL server: proc (pytest-postgresql starts one, default), noproc (a running "
+        "one, see --postgresql-host/--postgresql-port) or the name of your own fixture",
+    )
+    group.addoption(
+        "--passwords-mysql-dsn",
+        dest="passwords_mysql_dsn",
+        metavar="DSN",
+        help=f"MariaDB/MySQL server as mysql://user[:password]@host[:port] (default {DEFAULT_MYSQL_DSN})",
+    )
+    group.addoption(
+        "--passwords-table-prefix",
+        dest="passwords_table_prefix",
+        metavar="PREFIX",
+        help="dbtableprefix of the instances (default oc_)",
+    )
     parser.addini("passwords_engine", "database engine of passwords_instance (sqlite, pgsql, mysql)", default="sqlite")
     parser.addini("passwords_postgresql", "PostgreSQL server: proc, noproc or a fixture name", default="proc")
     parser.addini("passwords_mysql_dsn", "MariaDB/MySQL server DSN", default=DEFAULT_MYSQL_DSN)
@@ -101,8 +123,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker(MARKER) and "passwords_instance" not in getattr(item, "fixturenames", ()):
-            item.warn(pytest.PytestWarning(f"@pytest.mark.{MARKER} has no effect without the passwords_instance "
-                                           "fixture"))
+            item.warn(
+                pytest.PytestWarning(f"@pytest.mark.{MARKER} has no effect without the passwords_instance fixture")
+            )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -118,8 +141,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:
-        terminalreporter.write_line(f"ncpasswords: {session.restore_count} restore(s), "
-                                    f"{session.template_count} template(s) on {session.engine}")
+        terminalreporter.write_line(
+            f"ncpasswords: {session.restore_count} restore(s), {session.template_count} template(s) on {session.engine}"
+        )
 
 
 def _postgresql_fixture(config: pytest.Config) -> str:
@@ -137,20 +161,25 @@ def _postgres_server(request: pytest.FixtureRequest) -> PostgresServer:
     try:
         executor = request.getfixturevalue(name)
     except pytest.FixtureLookupError:
-        pytest.fail(f"ncpasswords: no fixture {name!r} for PostgreSQL (is pytest-postgresql installed?)",
-                    pytrace=False)
+        pytest.fail(f"ncpasswords: no fixture {name!r} for PostgreSQL (is pytest-postgresql installed?)", pytrace=False)
     except Exception as exc:
         hint = ""
         if name == POSTGRESQL_FIXTURES["proc"] and hasattr(os, "geteuid") and os.geteuid() == 0:
-            hint = (" (pg_ctl refuses to run as root: run the tests as another user, or point --postgresql-exec "
-                    "at a wrapper that runs pg_ctl as one and give pytest a --basetemp of its own, as "
-                    "examples/ci-project/run.sh does)")
+            hint = (
+                " (pg_ctl refuses to run as root: run the tests as another user, or point --postgresql-exec "
+                "at a wrapper that runs pg_ctl as one and give pytest a --basetemp of its own, as "
+                "examples/ci-project/run.sh does)"
+            )
         pytest.fail(f"ncpasswords: {name} failed: {' '.join(str(exc).split())[:300]}{hint}", pytrace=False)
-    return PostgresServer(ServerAddress(
-        host=str(executor.host), port=int(executor.port), user=str(executor.user),
-        password=str(executor.password or ""),
-        maintenance_dbname=str(getattr(executor, "maintenance_dbname", "postgres")),
-    ))
+    return PostgresServer(
+        ServerAddress(
+            host=str(executor.host),
+            port=int(executor.port),
+            user=str(executor.user),
+            password=str(executor.password or ""),
+            maintenance_dbname=str(getattr(executor, "maintenance_dbname", "postgres")),
+        )
+    )
 
 
 def _server(request: pytest.FixtureRequest, engine: str) -> DatabaseServer:
@@ -173,12 +202,15 @@ def _server(request: pytest.FixtureRequest, engine: str) -> DatabaseServer:
 
 
 @pytest.fixture(scope="session")
-def passwords_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                      ) -> Iterator[PasswordsSession]:
+def passwords_session(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[PasswordsSession]:
     """The session's engine, templates and restore count (``restore_count``, ``restores_of(path)``)."""
     server = _server(request, engine_of(request.config))
-    session = PasswordsSession(server, tmp_path_factory.mktemp("passwords"),
-                               _setting(request.config, "passwords_table_prefix"))
+    session = PasswordsSession(
+        server, tmp_path_factory.mktemp("passwords"), _setting(request.config, "passwords_table_prefix")
+    )
     request.config.stash[SESSION_KEY] = session
     try:
         yield session
@@ -192,8 +224,10 @@ def _backup_path(request: pytest.FixtureRequest, value: str | os.PathLike[str]) 
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
-    pytest.fail(f"ncpasswords: backup file {os.fspath(value)!r} not found (looked at "
-                f"{', '.join(str(c) for c in candidates)})", pytrace=False)
+    pytest.fail(
+        f"ncpasswords: backup file {os.fspath(value)!r} not found (looked at {', '.join(str(c) for c in candidates)})",
+        pytrace=False,
+    )
 
 
 def _prepared(session: PasswordsSession, action: Any, *args: Any) -> Any:
@@ -205,8 +239,10 @@ def _prepared(session: PasswordsSession, action: Any, *args: Any) -> Any:
 
 
 @pytest.fixture
-def passwords_instance(request: pytest.FixtureRequest, passwords_session: PasswordsSession,
-                       ) -> Iterator[PasswordsInstance]:
+def passwords_instance(
+    request: pytest.FixtureRequest,
+    passwords_session: PasswordsSession,
+) -> Iterator[PasswordsInstance]:
     """A fresh installed instance (its own database and folders), dropped after the test.
 
     With ``@pytest.mark.passwords_backup(path, **restore_options)`` it holds that backup.
@@ -216,8 +252,7 @@ def passwords_instance(request: pytest.FixtureRequest, passwords_session: Passwo
         template = _prepared(passwords_session, passwords_session.template)
     else:
         if len(marker.args) != 1:
-            pytest.fail(f"ncpasswords: @pytest.mark.{MARKER} takes one backup path, got {marker.args!r}",
-                        pytrace=False)
+            pytest.fail(f"ncpasswords: @pytest.mark.{MARKER} takes one backup path, got {marker.args!r}", pytrace=False)
         path = _backup_path(request, marker.args[0])
         template = _prepared(passwords_session, passwords_session.template, path, dict(marker.kwargs))
     instance = _prepared(passwords_session, passwords_session.spawn, template)
@@ -228,8 +263,10 @@ def passwords_instance(request: pytest.FixtureRequest, passwords_session: Passwo
 
 
 @pytest.fixture
-def passwords_backup_factory(request: pytest.FixtureRequest, passwords_session: PasswordsSession,
-                             ) -> Iterator[BackupFactory]:
+def passwords_backup_factory(
+    request: pytest.FixtureRequest,
+    passwords_session: PasswordsSession,
+) -> Iterator[BackupFactory]:
     """``factory(path, *, cached=True, **restore_options)`` -> a new instance holding that backup.
 
     Cached (the default) copies the session's template for the file, restoring it only the first

@@ -80,8 +80,9 @@ class SqliteServer(DatabaseServer):
         return False
 
     def install_options(self, name: str, data_dir: Path, prefix: str) -> InstallOptions:
-        return InstallOptions(database="sqlite", database_name=name, database_table_prefix=prefix,
-                              data_dir=str(data_dir))
+        return InstallOptions(
+            database="sqlite", database_name=name, database_table_prefix=prefix, data_dir=str(data_dir)
+        )
 
 
 @dataclass
@@ -112,8 +113,15 @@ class PostgresServer(DatabaseServer):
             import psycopg
 
             a = self.address
-            self._admin = psycopg.connect(host=a.host, port=a.port, user=a.user, password=a.password or None,
-                                          dbname=a.maintenance_dbname, autocommit=True, connect_timeout=10)
+            self._admin = psycopg.connect(
+                host=a.host,
+                port=a.port,
+                user=a.user,
+                password=a.password or None,
+                dbname=a.maintenance_dbname,
+                autocommit=True,
+                connect_timeout=10,
+            )
         return self._admin
 
     def _run(self, statement: str, *names: str) -> None:
@@ -129,8 +137,10 @@ class PostgresServer(DatabaseServer):
     def clone(self, template: str, name: str) -> None:
         # A template cannot be copied while anyone is connected to it.
         with self.admin().cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = %s AND pid <> pg_backend_pid()", (check_name(template),))
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (check_name(template),),
+            )
         self._run("CREATE DATABASE {} TEMPLATE {}", name, template)
 
     def drop(self, name: str) -> None:
@@ -143,9 +153,16 @@ class PostgresServer(DatabaseServer):
 
     def install_options(self, name: str, data_dir: Path, prefix: str) -> InstallOptions:
         a = self.address
-        return InstallOptions(database="pgsql", database_name=name, database_host=a.host,
-                              database_port=str(a.port), database_user=a.user, database_pass=a.password,
-                              database_table_prefix=prefix, data_dir=str(data_dir))
+        return InstallOptions(
+            database="pgsql",
+            database_name=name,
+            database_host=a.host,
+            database_port=str(a.port),
+            database_user=a.user,
+            database_pass=a.password,
+            database_table_prefix=prefix,
+            data_dir=str(data_dir),
+        )
 
     def close(self) -> None:
         if self._admin is not None:
@@ -160,8 +177,12 @@ def parse_mysql_dsn(dsn: str) -> ServerAddress:
         raise ValueError(f"expected mysql://user[:password]@host[:port], got {dsn!r}")
     if parts.path not in ("", "/") or parts.query:
         raise ValueError(f"the MariaDB DSN names only the server, not a database or options: {dsn!r}")
-    return ServerAddress(host=parts.hostname, port=parts.port or 3306, user=unquote(parts.username or "root"),
-                         password=unquote(parts.password or ""))
+    return ServerAddress(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=unquote(parts.username or "root"),
+        password=unquote(parts.password or ""),
+    )
 
 
 class MysqlServer(DatabaseServer):
@@ -181,8 +202,15 @@ class MysqlServer(DatabaseServer):
             import pymysql
 
             a = self.address
-            self._admin = pymysql.connect(host=a.host, port=a.port, user=a.user, password=a.password,
-                                          charset="utf8mb4", autocommit=True, connect_timeout=10)
+            self._admin = pymysql.connect(
+                host=a.host,
+                port=a.port,
+                user=a.user,
+                password=a.password,
+                charset="utf8mb4",
+                autocommit=True,
+                connect_timeout=10,
+            )
         return self._admin
 
     def _execute(self, statement: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
@@ -196,9 +224,14 @@ class MysqlServer(DatabaseServer):
 
     def clone(self, template: str, name: str) -> None:
         source, target = check_name(template), check_name(name)
-        tables = [row[0] for row in self._execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE' "
-            "ORDER BY table_name", (source,))]
+        tables = [
+            row[0]
+            for row in self._execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
+                (source,),
+            )
+        ]
         self.create(target)
         for table in tables:
             quoted = "`" + str(table).replace("`", "``") + "`"
@@ -209,14 +242,21 @@ class MysqlServer(DatabaseServer):
         self._execute(f"DROP DATABASE IF EXISTS `{check_name(name)}`")
 
     def exists(self, name: str) -> bool:
-        return bool(self._execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
-                                  (check_name(name),)))
+        return bool(
+            self._execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (check_name(name),))
+        )
 
     def install_options(self, name: str, data_dir: Path, prefix: str) -> InstallOptions:
         a = self.address
-        return InstallOptions(database="mysql", database_name=name, database_host=f"{a.host}:{a.port}",
-                              database_user=a.user, database_pass=a.password, database_table_prefix=prefix,
-                              data_dir=str(data_dir))
+        return InstallOptions(
+            database="mysql",
+            database_name=name,
+            database_host=f"{a.host}:{a.port}",
+            database_user=a.user,
+            database_pass=a.password,
+            database_table_prefix=prefix,
+            data_dir=str(data_dir),
+        )
 
     def close(self) -> None:
         if self._admin is not None:

@@ -66,8 +66,9 @@ def restore_options(options: Mapping[str, Any]) -> RestoreOptions:
     """RestoreOptions from keyword arguments; unknown names are an error."""
     unknown = sorted(set(options) - RESTORE_OPTION_NAMES)
     if unknown:
-        raise FixtureOptionError(f"unknown restore option(s) {', '.join(unknown)}; "
-                        f"use {', '.join(sorted(RESTORE_OPTION_NAMES))}")
+        raise FixtureOptionError(
+            f"unknown restore option(s) {', '.join(unknown)}; use {', '.join(sorted(RESTORE_OPTION_NAMES))}"
+        )
     return RestoreOptions(**options)
 
 
@@ -79,7 +80,7 @@ def _same_file(recorded: Path, wanted: str | Path) -> bool:
     path = Path(wanted)
     if path.is_absolute():
         return recorded == path.resolve()
-    return recorded.parts[-len(path.parts):] == path.parts
+    return recorded.parts[-len(path.parts) :] == path.parts
 
 
 def _file_digest(path: Path) -> str:
@@ -123,9 +124,11 @@ class PasswordsSession:
     def copies_of(self, backup: str | Path, **options: Any) -> int:
         """How many instances were made from this file's template (same options as restores_of)."""
         wanted = _options_key(options)
-        return sum(t.copies for t in self._templates.values()
-                   if isinstance(t, Template) and t.backup is not None and t.options == wanted
-                   and _same_file(t.backup, backup))
+        return sum(
+            t.copies
+            for t in self._templates.values()
+            if isinstance(t, Template) and t.backup is not None and t.options == wanted and _same_file(t.backup, backup)
+        )
 
     @property
     def template_count(self) -> int:
@@ -167,8 +170,7 @@ class PasswordsSession:
             instance = self.spawn(self.base_template())
             self._restore(instance, backup, opts, key[1], for_template=True)
             instance.close_connections()
-            template = Template(instance.dbname, instance.config_dir.parent, instance.config, backup.resolve(),
-                                key[1])
+            template = Template(instance.dbname, instance.config_dir.parent, instance.config, backup.resolve(), key[1])
             self._settle(template)
         except BaseException as exc:
             self._templates[key] = exc
@@ -225,8 +227,14 @@ class PasswordsSession:
         """Restore a backup into an existing instance (counted; no template involved)."""
         self._restore(instance, backup, restore_options(options), _options_key(options), for_template=False)
 
-    def _restore(self, instance: PasswordsInstance, backup: Path, options: RestoreOptions,
-                 key: tuple[tuple[str, Any], ...], for_template: bool) -> None:
+    def _restore(
+        self,
+        instance: PasswordsInstance,
+        backup: Path,
+        options: RestoreOptions,
+        key: tuple[tuple[str, Any], ...],
+        for_template: bool,
+    ) -> None:
         library_instance = instance.instance
         with library_instance.connect() as db:
             restore_backup(library_instance, db, backup, options)

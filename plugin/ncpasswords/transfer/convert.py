@@ -63,8 +63,9 @@ class Target:
     password: str = ""
 
     @classmethod
-    def parse(cls, dbtype: str, user: str, host: str, database: str, port: str | int | None = None,
-              password: str = "") -> Target:
+    def parse(
+        cls, dbtype: str, user: str, host: str, database: str, port: str | int | None = None, password: str = ""
+    ) -> Target:
         """Validate the command's arguments (SQLite ignores user, host, port and password)."""
         if dbtype == "oci":
             raise UserError("Converting to Oracle (oci) is not supported by this tool.")
@@ -164,8 +165,9 @@ def _check_source(source: Database) -> None:
         raise UserError(f"The source database lacks the app's tables ({', '.join(missing)}).")
     pending = set(migrator.available_versions()) - set(migrator.executed_versions(source))
     if pending:
-        raise UserError("The source database is not at the app's latest schema; "
-                        "run 'occ migrations:migrate passwords' first.")
+        raise UserError(
+            "The source database is not at the app's latest schema; run 'occ migrations:migrate passwords' first."
+        )
 
 
 def _config_change(instance: Instance, new_config: dict[Any, Any]) -> ConfigChange:
@@ -200,8 +202,9 @@ def recover_interrupted(target: Database | None, data: dict[str, Any], committed
 class _Conversion:
     """One run of `convert`: checks, schema, copy, verification, and the undo after a failure."""
 
-    def __init__(self, source: Database, settings: ConnectionSettings, options: ConvertOptions,
-                 progress: Progress, log: Log) -> None:
+    def __init__(
+        self, source: Database, settings: ConnectionSettings, options: ConvertOptions, progress: Progress, log: Log
+    ) -> None:
         self.source = source
         self.settings = settings
         self.options = options
@@ -238,8 +241,10 @@ class _Conversion:
                 if not isinstance(exc, Exception):
                     raise
                 detail = " ".join(str(exc).split()) or type(exc).__name__
-                raise TransferError(f"The data was converted and verified, but {self.step} failed: {detail}. "
-                                    "The next occ command completes the switch of config.php.") from exc
+                raise TransferError(
+                    f"The data was converted and verified, but {self.step} failed: {detail}. "
+                    "The next occ command completes the switch of config.php."
+                ) from exc
             cleanup_problem = self._undo()
             change.discard()
             if isinstance(exc, (KeyboardInterrupt, SystemExit)) or not isinstance(exc, Exception):
@@ -265,10 +270,15 @@ class _Conversion:
         existing = [name for name in TABLES if target.table_exists(name)]
         if existing and not self.options.clear_schema:
             names = ", ".join(target.table(n) for n in existing)
-            raise UserError(f"The target database already has tables of the Passwords app ({names}); "
-                            "use --clear-schema to replace them.")
-        extra = sorted(set(self._prefixed_tables(self.source)) - set(self._prefixed_tables(target))
-                       - {self.source.table(t) for t in (*TABLES, *CORE_TABLES)})
+            raise UserError(
+                f"The target database already has tables of the Passwords app ({names}); "
+                "use --clear-schema to replace them."
+            )
+        extra = sorted(
+            set(self._prefixed_tables(self.source))
+            - set(self._prefixed_tables(target))
+            - {self.source.table(t) for t in (*TABLES, *CORE_TABLES)}
+        )
         if extra and (confirm_extra_tables is None or not confirm_extra_tables(extra)):
             raise UserError("Conversion aborted: the source has tables this tool does not convert.")
         return existing
@@ -337,8 +347,9 @@ class _Conversion:
         if missing_core:
             target.run_script(migrator.core_schema(target.dialect))
         for version in migrator.available_versions():
-            for statement in migrator.migration_statements(version, target.dialect, target.prefix,
-                                                           target.settings.mysql_utf8mb4):
+            for statement in migrator.migration_statements(
+                version, target.dialect, target.prefix, target.settings.mysql_utf8mb4
+            ):
                 target.execute_sql(statement).close()
 
     def _copy(self, target: Database, tables: list[TransferTable]) -> None:
@@ -443,8 +454,10 @@ def _takes_tuples(target: Database, table: TransferTable) -> bool:
     if target.dialect != "pgsql":
         return False
     actual = bulk.column_types(target, table.name)
-    return all(actual.get(column) == kind or (kind == "text" and actual.get(column) == "varchar")
-               for column, kind in table.canonical_types())
+    return all(
+        actual.get(column) == kind or (kind == "text" and actual.get(column) == "varchar")
+        for column, kind in table.canonical_types()
+    )
 
 
 def _detail(exc: Exception) -> str:

@@ -159,13 +159,14 @@ class _Dumper:
 
     def _preamble(self) -> str:
         if self.dialect == "pgsql":
-            return ("\\set ON_ERROR_STOP on\n"
-                    "SET client_encoding = 'UTF8';\n"
-                    "SET standard_conforming_strings = on;\n"
-                    "BEGIN;\n")
+            return (
+                "\\set ON_ERROR_STOP on\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\nBEGIN;\n"
+            )
         if self.dialect == "mysql":
-            return ("SET NAMES utf8mb4;\n"
-                    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';\n")
+            return (
+                "SET NAMES utf8mb4;\n"
+                "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';\n"
+            )
         return ".bail on\nBEGIN;\n"
 
     def _schema(self) -> None:
@@ -231,5 +232,7 @@ class _Dumper:
         if self.dialect != "pgsql":
             return
         for table, max_id in self.max_ids.items():
-            self.script.write(f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence("
-                              f"'{self.prefix}{table}', 'id'), {int(max_id)});\n")
+            self.script.write(
+                f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence("
+                f"'{self.prefix}{table}', 'id'), {int(max_id)});\n"
+            )

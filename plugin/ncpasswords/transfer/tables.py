@@ -29,18 +29,31 @@ APP_COLUMN = {"appconfig": "appid", "preferences": "appid", "migrations": "app"}
 # The columns of the core tables this tool knows (Nextcloud 31 layout), with their types. Older
 # layouts lack some of them; only the columns both sides have are copied, the rest take defaults.
 CORE_COLUMNS: dict[str, tuple[tuple[str, ColumnType], ...]] = {
-    "appconfig": (("appid", "str"), ("configkey", "str"), ("configvalue", "str"), ("type", "int"),
-                  ("lazy", "int")),
-    "preferences": (("userid", "str"), ("appid", "str"), ("configkey", "str"), ("configvalue", "str"),
-                    ("lazy", "int"), ("type", "int"), ("flags", "int"), ("indexed", "str")),
+    "appconfig": (("appid", "str"), ("configkey", "str"), ("configvalue", "str"), ("type", "int"), ("lazy", "int")),
+    "preferences": (
+        ("userid", "str"),
+        ("appid", "str"),
+        ("configkey", "str"),
+        ("configvalue", "str"),
+        ("lazy", "int"),
+        ("type", "int"),
+        ("flags", "int"),
+        ("indexed", "str"),
+    ),
     "migrations": (("app", "str"), ("version", "str")),
 }
 
 
 # Integer columns that PostgreSQL's DDL (migrations/*.pgsql.sql, core.pgsql.sql) makes narrower
 # than BIGINT, with their width in bytes; every other integer column is 8 bytes wide.
-_NARROW_INTS = {("passwords_password_rv", "status"): 2, ("appconfig", "type"): 4, ("appconfig", "lazy"): 2,
-                ("preferences", "lazy"): 2, ("preferences", "type"): 2, ("preferences", "flags"): 4}
+_NARROW_INTS = {
+    ("passwords_password_rv", "status"): 2,
+    ("appconfig", "type"): 4,
+    ("appconfig", "lazy"): 2,
+    ("preferences", "lazy"): 2,
+    ("preferences", "type"): 2,
+    ("preferences", "flags"): 4,
+}
 _INT_TYPES = {8: "int8", 4: "int4", 2: "int2"}
 
 
@@ -68,8 +81,10 @@ class TransferTable:
     @cached_property
     def kinds(self) -> tuple[str, ...]:
         """Each column's canonical type as PostgreSQL names it: int8, int4, int2, bool or text."""
-        return tuple(_INT_TYPES[_NARROW_INTS.get((self.name, c), 8)] if t == "int" else t.replace("str", "text")
-                     for c, t in zip(self.columns, self.types, strict=True))
+        return tuple(
+            _INT_TYPES[_NARROW_INTS.get((self.name, c), 8)] if t == "int" else t.replace("str", "text")
+            for c, t in zip(self.columns, self.types, strict=True)
+        )
 
     def canonical_types(self) -> list[tuple[str, str]]:
         """Each column with its canonical type (see `kinds`)."""
@@ -139,10 +154,7 @@ def normaliser(types: Sequence[ColumnType], dialect: str) -> Callable[[Sequence[
 
 def app_tables() -> list[TransferTable]:
     """The twelve app tables, every column, in the physical order of a fresh install."""
-    return [
-        TransferTable(t.name, t.column_names, tuple(c.type for c in t.columns))
-        for t in TABLES.values()
-    ]
+    return [TransferTable(t.name, t.column_names, tuple(c.type for c in t.columns)) for t in TABLES.values()]
 
 
 def core_table(name: str, available: Sequence[str] | None = None) -> TransferTable:

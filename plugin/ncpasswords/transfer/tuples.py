@@ -70,15 +70,15 @@ def encode_row(row: Sequence[Any], table: TransferTable) -> bytes:
             try:
                 append(width.to_bytes(4, "big") + value.to_bytes(width, "big", signed=True))
             except OverflowError:
-                raise RowTypeError(f"{table.name}.{column} holds an integer that does not fit into "
-                                   f"{width * 8} bits") from None
+                raise RowTypeError(
+                    f"{table.name}.{column} holds an integer that does not fit into {width * 8} bits"
+                ) from None
     return b"".join(out)
 
 
 def _mistyped(table: TransferTable, column: str, value: Any, expected: str) -> RowTypeError:
     """The error for a value of the wrong type (the value itself is not shown: it may be secret)."""
-    return RowTypeError(f"{table.name}.{column} holds a value of type {type(value).__name__} where "
-                        f"{expected} belongs")
+    return RowTypeError(f"{table.name}.{column} holds a value of type {type(value).__name__} where {expected} belongs")
 
 
 def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Generator[list[bytes], None, None]:
@@ -93,16 +93,20 @@ def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Genera
         with contextlib.closing(_pgsql_tuples(db, table, params, casts, batch)) as chunks:
             yield from chunks
     elif db.dialect == "mysql" and _renders_in_sql(db, table):
-        values = ", ".join(db.sql(f"transfer.tuple_{kind}", (("COLUMN", f'"{column}"'),))
-                           for column, kind in table.canonical_types())
+        values = ", ".join(
+            db.sql(f"transfer.tuple_{kind}", (("COLUMN", f'"{column}"'),)) for column, kind in table.canonical_types()
+        )
         fields = ("FIELDS", f"{len(table.columns):04x}")
-        with contextlib.closing(db.stream_chunks("transfer.tuples", params, batch,
-                                                 (*fragments, ("VALUES", values), fields))) as chunks:
+        with contextlib.closing(
+            db.stream_chunks("transfer.tuples", params, batch, (*fragments, ("VALUES", values), fields))
+        ) as chunks:
             for rendered in chunks:
                 tuples = [row[0] for row in rendered]
                 if None in tuples:  # CONCAT gives NULL past max_allowed_packet
-                    raise TupleFormatError(f"a row of {db.table(table.name)} is larger than the server's "
-                                           "max_allowed_packet; raise it to read the row")
+                    raise TupleFormatError(
+                        f"a row of {db.table(table.name)} is larger than the server's "
+                        "max_allowed_packet; raise it to read the row"
+                    )
                 yield tuples
     else:  # SQLite, or a MySQL table of other column types (the driver converts)
         chunk: list[bytes] = []
@@ -117,16 +121,21 @@ def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Genera
 
 
 # MySQL column types the SQL of the tuples renders exactly, per canonical type.
-_MYSQL_TYPES = {"text": {"varchar", "char", "tinytext", "text", "mediumtext", "longtext"},
-                "bool": {"tinyint"}, "int8": {"tinyint", "smallint", "mediumint", "int", "bigint"}}
+_MYSQL_TYPES = {
+    "text": {"varchar", "char", "tinytext", "text", "mediumtext", "longtext"},
+    "bool": {"tinyint"},
+    "int8": {"tinyint", "smallint", "mediumint", "int", "bigint"},
+}
 _MYSQL_TYPES["int4"] = _MYSQL_TYPES["int2"] = _MYSQL_TYPES["int8"]
 
 
 def _renders_in_sql(db: Database, table: TransferTable) -> bool:
     """Whether a MySQL table has the column types the SQL of the tuples expects: integers,
     TINYINT booleans and text stored as UTF-8 (utf8mb4, or utf8mb3 before it)."""
-    found = {str(name): (str(kind).lower(), str(charset or "").lower())
-             for name, kind, charset in db.rows("transfer.column_types", {"table": db.table(table.name)})}
+    found = {
+        str(name): (str(kind).lower(), str(charset or "").lower())
+        for name, kind, charset in db.rows("transfer.column_types", {"table": db.table(table.name)})
+    }
     for column, kind in table.canonical_types():
         data_type, charset = found.get(column, ("", ""))
         if data_type not in _MYSQL_TYPES[kind]:
@@ -136,8 +145,9 @@ def _renders_in_sql(db: Database, table: TransferTable) -> bool:
     return True
 
 
-def _pgsql_tuples(db: Database, table: TransferTable, params: Any, fragments: tuple[tuple[str, str], ...],
-                  batch: int) -> Generator[list[bytes], None, None]:
+def _pgsql_tuples(
+    db: Database, table: TransferTable, params: Any, fragments: tuple[tuple[str, str], ...], batch: int
+) -> Generator[list[bytes], None, None]:
     """PostgreSQL sends one row per COPY message, the header in front of the first one and the
     trailer on its own; each tuple's field count is checked."""
     fields = len(table.columns).to_bytes(2, "big")
@@ -149,7 +159,7 @@ def _pgsql_tuples(db: Database, table: TransferTable, params: Any, fragments: tu
             if first:
                 if not message.startswith(HEADER):
                     raise TupleFormatError("binary COPY output without its header")
-                message = message[len(HEADER):]
+                message = message[len(HEADER) :]
                 first = False
                 if not message:
                     continue
