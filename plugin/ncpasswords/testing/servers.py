@@ -136,9 +136,14 @@ class NetworkServer(DatabaseServer):
     def describe(self) -> str:
         return f"{self.label} on {self.address.host}:{self.address.port} as {self.address.user}"
 
-    @abstractmethod
     def open_admin(self) -> Any:
         """A new administrative connection (autocommit) of the caller's own."""
+        a = self.address
+        return self._connect(host=a.host, port=a.port, user=a.user, autocommit=True, connect_timeout=10)
+
+    @abstractmethod
+    def _connect(self, **options: Any) -> Any:
+        """The driver's connect() with these options, the password and the engine's own options."""
 
     def admin(self) -> Any:
         if self._admin is None:
@@ -181,19 +186,11 @@ class PostgresServer(NetworkServer):
     engine = "pgsql"
     label = "PostgreSQL"
 
-    def open_admin(self) -> Any:
+    def _connect(self, **options: Any) -> Any:
         import psycopg
 
         a = self.address
-        return psycopg.connect(
-            host=a.host,
-            port=a.port,
-            user=a.user,
-            password=a.password or None,
-            dbname=a.maintenance_dbname,
-            autocommit=True,
-            connect_timeout=10,
-        )
+        return psycopg.connect(password=a.password or None, dbname=a.maintenance_dbname, **options)
 
     def _run(self, statement: str, *names: str) -> None:
         from psycopg import sql
@@ -242,22 +239,12 @@ class MysqlServer(NetworkServer):
     """MariaDB/MySQL: a clone copies every table of the template schema (CREATE TABLE … LIKE)."""
 
     engine = "mysql"
-
     label = "MariaDB/MySQL"
 
-    def open_admin(self) -> Any:
+    def _connect(self, **options: Any) -> Any:
         import pymysql
 
-        a = self.address
-        return pymysql.connect(
-            host=a.host,
-            port=a.port,
-            user=a.user,
-            password=a.password,
-            charset="utf8mb4",
-            autocommit=True,
-            connect_timeout=10,
-        )
+        return pymysql.connect(password=self.address.password, charset="utf8mb4", **options)
 
     def _execute(self, statement: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
         with self.admin().cursor() as cur:
