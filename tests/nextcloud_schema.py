@@ -55,7 +55,7 @@ def nextcloud_instance(
     scratch: ScratchDb, base: Path, prefix: str = DUMP_PREFIX, version: str = "34"
 ) -> InstalledInstance:
     """A scratch database holding Nextcloud's schema and a config.php (in `base/config`) for it,
-    with the data directory `scratch.sqlite_dir`."""
+    with the data directory `scratch.data_dir`."""
     with scratch.connect(prefix) as db:
         load_nextcloud_schema(db, version)
     config_file = base / "config" / "config.php"

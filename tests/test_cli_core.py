@@ -154,13 +154,13 @@ def test_bad_connection_settings_give_one_line(
     installed: InstalledInstance, change: dict[str, object], message: str
 ) -> None:
     _set_config(installed, **change)
-    before = snapshot(installed.scratch.sqlite_dir.parent)
+    before = snapshot(installed.scratch.data_dir.parent)
     result = installed.occ("config:app:get", "passwords", "installed_version")
     assert result.returncode == 1
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "wrong-secret-pw" not in result.stderr
-    assert snapshot(installed.scratch.sqlite_dir.parent) == before
+    assert snapshot(installed.scratch.data_dir.parent) == before
 
 
 def test_config_syntax_error_names_file_and_line(installed: InstalledInstance) -> None:

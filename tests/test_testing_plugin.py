@@ -43,6 +43,22 @@ def require_server(engine: str) -> None:
         _unavailable(engine, exc)
 
 
+def server_args(engine: str) -> list[str]:
+    """The plugin's options for the engine's server: the running PostgreSQL (noproc) or MariaDB."""
+    args = [f"--passwords-engine={engine}"]
+    if engine == "pgsql":
+        args += [
+            "--passwords-postgresql=noproc",
+            f"--postgresql-host={PG_HOST}",
+            f"--postgresql-port={PG_PORT}",
+            f"--postgresql-user={PG_USER}",
+            f"--postgresql-dbname=ncp_plugin_{os.getpid()}",
+        ]
+    elif engine == "mysql":
+        args += [f"--passwords-mysql-dsn=mysql://{MY_USER}:{MY_PASS}@{MY_HOST}:{MY_PORT}"]
+    return args
+
+
 def run_example(*args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
@@ -267,16 +283,37 @@ def test_server_instances_get_their_own_database(project: pytest.Pytester, engin
             assert passwords_session.restores_of("fixtures/example.json") == 1
     """
     )
-    args = [f"--passwords-engine={engine}"]
-    if engine == "pgsql":
-        args += [
-            "--passwords-postgresql=noproc",
-            f"--postgresql-host={PG_HOST}",
-            f"--postgresql-port={PG_PORT}",
-            f"--postgresql-user={PG_USER}",
-            f"--postgresql-dbname=ncp_plugin_{os.getpid()}",
-        ]
-    else:
-        args += [f"--passwords-mysql-dsn=mysql://{MY_USER}:{MY_PASS}@{MY_HOST}:{MY_PORT}"]
-    result = project.runpytest(*plugin_args(), *args)
+    result = project.runpytest(*plugin_args(), *server_args(engine))
     result.assert_outcomes(passed=4)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "pgsql", "mysql"])
+def test_passwords_database_is_an_empty_database_per_test(project: pytest.Pytester, engine: str) -> None:
+    if engine != "sqlite":
+        require_server(engine)
+    project.makepyfile(
+        test_db="""
+        import pytest
+        from ncpasswords.instance.install import install
+        from ncpasswords.testing.instance import run_occ
+        NAMES = []
+
+        @pytest.mark.parametrize("n", range(2))
+        def test_db(passwords_database, passwords_session, tmp_path, n):
+            NAMES.append(passwords_database.name)
+            assert passwords_database.engine == passwords_session.engine
+            with passwords_database.connect() as db:
+                assert not db.table_exists("passwords_password")
+            install(passwords_database.install_options(), tmp_path / "config" / "config.php")
+            with passwords_database.connect() as db:
+                assert db.table_exists("passwords_password")
+            result = run_occ(tmp_path / "config", "config:system:get", "dbname")
+            assert (result.returncode, result.stdout) == (0, passwords_database.name + "\\n")
+
+        def test_dropped(passwords_session):
+            assert len(set(NAMES)) == 2
+            assert not any(passwords_session.server.exists(name) for name in NAMES)
+    """
+    )
+    result = project.runpytest(*plugin_args(), *server_args(engine))
+    result.assert_outcomes(passed=3)

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from conftest import ENGINES, InstalledInstance, ScratchDb, _admin, database_state, scratch_database
+from conftest import (
+    ENGINES,
+    InstalledInstance,
+    ScratchDb,
+    _admin,
+    database_state,
+    scratch_database,
+    sqlite_database,
+)
 from ncpasswords.cli.console import Console
 from ncpasswords.db import bulk, introspect, migrator
 from ncpasswords.db.connection import ConnectionSettings, Database, connect
@@ -177,7 +185,7 @@ def test_refusals_change_nothing(sample: Path, tmp_path: Path) -> None:
             result = source.occ("db:convert-type", "--password=", *args)
             assert result.returncode == 1 and result.stderr.startswith(message), (args, result.stderr)
         assert (source.config_dir / "config.php").read_bytes() == config
-        assert not (source.scratch.sqlite_dir / "x.db").exists()
+        assert not (source.scratch.data_dir / "x.db").exists()
 
 
 def test_tables_of_others_are_listed_and_need_a_yes(sample: Path, tmp_path: Path) -> None:
@@ -190,12 +198,12 @@ def test_tables_of_others_are_listed_and_need_a_yes(sample: Path, tmp_path: Path
         assert "The following tables will not be converted:\n - oc_filecache\n" in refused.stdout
         assert refused.stderr == "Conversion aborted: the source has tables this tool does not convert.\n"
         assert (source.config_dir / "config.php").read_bytes() == config
-        assert not (source.scratch.sqlite_dir / "moved.db").exists()
+        assert not (source.scratch.data_dir / "moved.db").exists()
 
         accepted = source.occ("db:convert-type", "sqlite3", "", "", "moved", input="y\n")
         assert accepted.returncode == 0, accepted.stderr
         assert source.instance.get("dbtype") == "sqlite3"
-        assert "filecache" not in app_tables_in(ScratchDb("sqlite", "moved", source.scratch.sqlite_dir))
+        assert "filecache" not in app_tables_in(sqlite_database("moved", source.scratch.data_dir))
 
 
 # -- failures: nothing changes, a second run succeeds ---------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENGINES, ScratchDb, database_state, scratch_database
+from conftest import ENGINES, ScratchDb, database_state, scratch_database, sqlite_database
 from ncpasswords.db.connection import connect
 from ncpasswords.repositories.entities import TABLES
 from ncpasswords.repositories.entity_repository import EntityRepository
@@ -37,7 +37,7 @@ def empty_database(engine: str, base: Path) -> Iterator[ScratchDb]:
     """A new empty database; for SQLite a file the sqlite3 shell creates."""
     if engine == "sqlite":
         base.mkdir(parents=True)
-        yield ScratchDb("sqlite", "loaded", base)
+        yield sqlite_database("loaded", base)
         return
     with scratch_database(engine, base) as scratch:
         yield scratch

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from conftest import InstalledInstance, ScratchDb, scratch_database
+from conftest import InstalledInstance, ScratchDb, scratch_database, sqlite_database
 from ncpasswords.backup.document import write_document
 from ncpasswords.backup.restore import RestoreOptions, restore_backup
 from ncpasswords.db.connection import Database
@@ -114,7 +114,7 @@ def target_database(engine: str, source: InstalledInstance, base: Path) -> Itera
     """An empty conversion target; for SQLite a file name in the source's data directory (where
     convert puts it)."""
     if engine == "sqlite":
-        yield ScratchDb("sqlite", "moved", source.scratch.sqlite_dir)
+        yield sqlite_database("moved", source.scratch.data_dir)
         return
     with scratch_database(engine, base) as scratch:
         yield scratch
@@ -158,7 +158,7 @@ def target_config(source: InstalledInstance, scratch: ScratchDb, config_dir: Pat
     else:
         target = Target.parse(dbtype, settings.user, settings.host, settings.dbname, settings.port, settings.password)
     config = target.apply(source.instance.config)
-    config["datadirectory"] = str(scratch.sqlite_dir)
+    config["datadirectory"] = str(scratch.data_dir)
     config_dir.mkdir(parents=True, exist_ok=True)
     Instance(config_dir / "config.php", {}).update_config(config)
     return InstalledInstance(scratch, config_dir)

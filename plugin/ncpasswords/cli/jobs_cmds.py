@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..errors import UserError
 from ..jobs import registry
 from ..jobs.joblist import count_by_class, list_jobs
 from ..jobs.worker import WorkerOutput, parse_stop_after, run_worker
@@ -34,16 +33,9 @@ def worker_command(job_classes: tuple[str, ...], once: bool, interval: int, stop
     """Run a background job worker"""
     con = console()
     seconds = None if stop_after is None else parse_stop_after(stop_after)
-    jobs = []
-    for name in job_classes:
-        job = registry.find(name)
-        if job is None:
-            raise UserError(f"Invalid job class: {name}")
-        jobs.append(job)
+    jobs = registry.resolve(job_classes)
     out = WorkerOutput(con.line, con.error, con.verbosity)
-    code = run_worker(
-        installed_instance, jobs or list(registry.JOBS), out, once=once, interval=interval, stop_after=seconds
-    )
+    code = run_worker(installed_instance, jobs, out, once=once, interval=interval, stop_after=seconds)
     if code:
         raise click.exceptions.Exit(code)
 

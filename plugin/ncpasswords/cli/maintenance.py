@@ -11,6 +11,7 @@ from ..db import migrator
 from ..errors import UserError
 from ..instance.install import InstallOptions, install
 from ..instance.instance import config_path
+from ..instance.status import check_app, migration_status
 from ..instance.status import status as instance_status
 from .common import installed_instance
 from .console import console, output_option, render
@@ -76,11 +77,6 @@ def status_command(output: str, exit_code: bool) -> None:
         raise click.exceptions.Exit(2)
 
 
-def _check_app(app: str) -> None:
-    if app != migrator.APP_ID:
-        raise UserError(f"App {app} is not handled by this tool (only '{migrator.APP_ID}')")
-
-
 @click.command("migrations:migrate")
 @click.argument("app", help="Name of the app this migration command shall work on")
 @click.argument(
@@ -91,7 +87,7 @@ def _check_app(app: str) -> None:
 )
 def migrate_command(app: str, version: str) -> None:
     """Execute a migration to a specified version or the latest available version."""
-    _check_app(app)
+    check_app(app)
     if version != "latest" and version not in migrator.available_versions():
         raise UserError(f"Version {version} is unknown.")
     con = console()
@@ -110,25 +106,8 @@ def migrate_command(app: str, version: str) -> None:
 @click.argument("app", help="Name of the app this migration command shall work on")
 def migration_status_command(app: str) -> None:
     """View the status of a set of migrations."""
-    _check_app(app)
-    instance = installed_instance()
-    with instance.connect() as db:
-        states = migrator.status(db)
-    available = migrator.available_versions()
-    executed = [s.version for s in states if s.executed]
-    new = [v for v in available if v not in executed]
-    rows = {
-        "App": app,
-        "Version Table Name": f"{instance.prefix}migrations",
-        "Previous Version": executed[-2] if len(executed) > 1 else "0",
-        "Current Version": executed[-1] if executed else "0",
-        "Next Version": new[0] if new else "Already at latest migration step",
-        "Latest Version": available[-1],
-        "Executed Migrations": len(executed),
-        "Executed Unavailable Migrations": len([v for v in executed if v not in available]),
-        "Available Migrations": len(available),
-        "New Migrations": len(new),
-    }
+    check_app(app)
+    rows = migration_status(installed_instance(), app)
     width = max(len(k) for k in rows) + 2
     for key, value in rows.items():
         console().line(f"    - {(key + ':').ljust(width)}{value}")

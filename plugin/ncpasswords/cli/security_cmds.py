@@ -2,56 +2,58 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import click
 
-from ..errors import UserError
-from ..files.appdata import app_data_files
 from ..php import php_intval
 from ..repositories.config_values import AppConfig
 from ..security import localdb, pwned
+from ..security.pwned_list import PwnedListJob, export_zip, import_list
 from .common import installed_instance
 from .console import Console, console, output_option, render
 from .symfony_progress import ProgressBar
 
 
-def _bar(con: Console, maximum: int) -> ProgressBar:
-    bar = ProgressBar(con)
-    bar.start(maximum)
-    return bar
+class _Bar:
+    """Symfony's progress bar on stderr; its finish() is followed by the reference's
+    writeln('') on stdout."""
+
+    def __init__(self, con: Console, maximum: int) -> None:
+        self.con = con
+        self.bar = ProgressBar(con)
+        self.bar.start(maximum)
+
+    @property
+    def enabled(self) -> bool:
+        return self.bar.enabled
+
+    def start(self, maximum: int = 0) -> None:
+        self.bar.start(maximum)
+
+    def advance(self, steps: int = 1) -> None:
+        self.bar.advance(steps)
+
+    def finish(self) -> None:
+        self.bar.finish()
+        self.con.line()
 
 
-def _end_bar(con: Console, bar: ProgressBar) -> None:
-    """Symfony's finish() on stderr, then the reference's writeln('') on stdout."""
-    bar.finish()
-    con.line()
+class _Report:
+    """The run's steps on stdout, its details on stderr with -v."""
 
+    def __init__(self, con: Console) -> None:
+        self.con = con
 
-def _select(con: Console, path: Path, quota: int, spill: pwned.SpillStore) -> int:
-    """Both passes of the reference; returns how many hashes were taken."""
-    try:
-        con.line("Reading prevalence…")
-        bar = _bar(con, 4096)
-        prevalence = pwned.read_prevalence(path, bar)
-        _end_bar(con, bar)
-        minimum, slots = pwned.cutoff(pwned.histogram(prevalence), quota)
-        con.line("Reading hashes…")
-        bar = _bar(con, quota)
-        taken = pwned.collect(path, prevalence, minimum, slots, spill, bar)
-        _end_bar(con, bar)
-    except pwned.PwnedListError as exc:
-        if con.verbosity and exc.line:
-            con.error(f"Line {exc.line} of {path}")
-        raise
-    if con.verbosity:
-        con.error(
-            f"Took {taken} hashes: every hash seen more than {minimum} times, "
-            f"and the first {slots} seen exactly {minimum} times"
-        )
-    return taken
+    def line(self, text: str) -> None:
+        self.con.line(text)
+
+    def detail(self, text: str) -> None:
+        if self.con.verbosity:
+            self.con.error(text)
+
+    def progress(self, maximum: int) -> _Bar:
+        return _Bar(self.con, maximum)
 
 
 @click.command("passwords:pwned-list:process")
@@ -68,56 +70,15 @@ def _select(con: Console, path: Path, quota: int, spill: pwned.SpillStore) -> in
 def process_command(file: str, size: str, mode: str) -> None:
     """Convert the haveibeenpwned pwned passwords list for the passwords app"""
     con = console()
-    path = Path(os.path.realpath(file))
-    if not path.is_file() or not os.access(path, os.R_OK):
-        raise UserError(f"File not found or not readable: {path}")
-    millions = php_intval(size)
-    if millions < 1:
-        raise UserError(f"Invalid size specified: {millions}")
-    if mode not in pwned.MODES:
-        raise UserError(f"Invalid mode specified: {mode}")
-    if mode == "file":  # zlib is always there
-        mode = "gzip"
-    importing = mode == "import"
-    instance = installed_instance() if importing else None
-    scratch_parent = instance.appdata_dir if instance is not None else Path.cwd()
-    verb = "Importing" if importing else "Processing"
-    con.line(f"{verb} {millions} million entries from {path} in {mode} mode.")
-    scratch_parent.mkdir(parents=True, exist_ok=True)
-    scratch = pwned.spill_folder(scratch_parent)
-    try:
-        spill = pwned.SpillStore(scratch)
-        _select(con, path, millions * 1_000_000, spill)
-        groups = len(spill.prefixes())
-        if instance is None:
-            con.line("Creating export file…")
-            name = pwned.zip_name(millions, mode)
-            bar = _bar(con, groups)
-            pwned.write_zip(Path.cwd() / name, spill, mode == "gzip", bar)
-            _end_bar(con, bar)
-            con.line(f"Created {name}")
-            return
-        con.line("Importing hashes…")
-        with (
-            instance.connect() as db,
-            db.advisory_lock(
-                "passwords-cache", wait=60, busy_message="Another process is updating the local password database"
-            ),
-        ):
-            app_data = app_data_files(instance, db)
-            bar = _bar(con, groups)
-            files = pwned.install_cache(instance.appdata_dir, spill, bar, app_data)
-            _end_bar(con, bar)
-            app = AppConfig(db)
-            with db.transaction():
-                db_type = pwned.local_db_type(app.get("service/security"))
-                if db_type is not None:
-                    app.set(pwned.CONFIG_DB_TYPE, db_type)
-                app.set(pwned.CONFIG_DB_VERSION, str(pwned.PASSWORD_VERSION))
-            shutil.rmtree(scratch, ignore_errors=True)  # it lives in the app's folder
-            app_data.settle(instance.appdata_dir)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    job = PwnedListJob.check(file, php_intval(size), mode)
+    instance = installed_instance() if job.importing else None
+    verb = "Importing" if job.importing else "Processing"
+    con.line(f"{verb} {job.millions} million entries from {job.path} in {job.mode} mode.")
+    if instance is None:
+        created = export_zip(job, Path.cwd(), _Report(con))
+        con.line(f"Created {created.name}")
+        return
+    files = import_list(job, instance, _Report(con))
     con.line(f"Password database updated to v{pwned.PASSWORD_VERSION}")
     if files < pwned.MIN_CACHE_FILES:
         con.error(

@@ -4,19 +4,18 @@ between database engines (commands.md §6.4; the library is `ncpasswords.transfe
 from __future__ import annotations
 
 import contextlib
-import json
 import select
 import sys
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TextIO, cast
 
 import click
 
 from ..backup.storage import atomic_write
 from ..db.dialects import Dialect
 from ..errors import UserError
-from ..transfer.checksum import FORMAT as CHECKSUM_FORMAT
 from ..transfer.checksum import table_checksums
+from ..transfer.compare import checksum_summary, differing_tables, read_summary
 from ..transfer.convert import DEFAULT_CHUNK_SIZE, ConfirmExtraTables, ConvertOptions, Target, convert
 from ..transfer.dump import dump
 from ..transfer.report import TransferReport
@@ -246,46 +245,21 @@ def checksum_command(compare_file: Path | None, output: str) -> None:
 
     The same as db:convert-type and passwords:db:dump report them.
     """
-    expected = _read_summary(compare_file) if compare_file is not None else None
+    expected = read_summary(compare_file) if compare_file is not None else None
     with installed_instance().connect() as db:
         sums = table_checksums(db)
     con = console()
     if output != "plain":
-        data = {
-            "tables": {name: s.as_dict() for name, s in sums.items()},
-            "rows": sum(s.rows for s in sums.values()),
-            "checksum_format": CHECKSUM_FORMAT,
-        }
-        con.line(render(data, output))
+        con.line(render(checksum_summary(sums), output))
     else:
         con.line(table(["Table", "Rows", "Checksum"], [[name, s.rows, s.hex] for name, s in sums.items()]))
     if expected is None:
         return
-    differ = [
-        name
-        for name, want in expected.items()
-        if name not in sums or sums[name].as_dict() != {k: want.get(k) for k in ("rows", "checksum")}
-    ]
+    differ = differing_tables(expected, sums)
     if differ:
         raise UserError(f"Different from {compare_file}: {', '.join(differ)}")
     if output == "plain":
         con.line(f"All {len(expected)} tables of {compare_file} match")
-
-
-def _read_summary(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        tables = summary["tables"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"Cannot read a summary with tables from {path}: {exc}") from None
-    if summary.get("checksum_format") != CHECKSUM_FORMAT:
-        raise UserError(
-            f"{path} holds checksums of another definition (written by another version of "
-            "ncpasswords); write the summary again with this version to compare"
-        )
-    if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
-        raise UserError(f"Cannot read a summary with tables from {path}")
-    return tables
 
 
 COMMANDS = [convert_type, dump_command, checksum_command]

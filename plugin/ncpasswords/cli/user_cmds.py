@@ -6,15 +6,11 @@ Prompts, messages and exit codes follow the reference; the data work runs in one
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
 
-from ..db.connection import Database
 from ..errors import UserError
 from ..users.accounts import UserDirectory, check_user_id
-from ..users.data import delete_user_data, has_data, move_user_data, remove_delete_user_job
+from ..users.data import delete_user, has_data, move_user
 from .common import confirm, installed_instance, start_interactive
 from .completers import user_ids
 from .console import Console, console
@@ -26,19 +22,18 @@ def _write(con: Console, text: str) -> None:
         click.echo(text, nl=False)
 
 
-@contextmanager
-def _all_or_nothing(con: Console, db: Database, what: str) -> Iterator[None]:
-    """One transaction; a failure ends the current output line and becomes one error line."""
-    try:
-        with db.transaction():
-            yield
-    except UserError:
-        con.line(" failed")
-        raise
-    except Exception as exc:  # driver errors (e.g. a unique-key collision): rolled back
-        con.line(" failed")
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise UserError(f"{what} failed, nothing was changed: {detail}") from exc
+class _Steps:
+    """Each step as `Name ...`, ended with ` done` when the next one begins."""
+
+    def __init__(self, con: Console) -> None:
+        self.con = con
+        self.open = False
+
+    def __call__(self, name: str) -> None:
+        if self.open:
+            self.con.line(" done")
+        _write(self.con, f"{name} ...")
+        self.open = True
 
 
 def _user_id_for_delete(con: Console, directory: UserDirectory, user_id: str) -> str:
@@ -89,9 +84,11 @@ def delete_command(user: str) -> None:
         if not confirm(con, f'This command will delete all data for the passwords app from "{name}"'):
             raise click.exceptions.Exit(1)
         _write(con, "Deleting passwords app data ...")
-        with _all_or_nothing(con, db, "Deleting data"):
-            delete_user_data(db, uid)
-            remove_delete_user_job(db, uid)
+        try:
+            delete_user(db, uid)
+        except UserError:
+            con.line(" failed")
+            raise
     con.line(" done")
 
 
@@ -127,13 +124,11 @@ def move_command(source_user: str, target_user: str) -> None:
         replace = has_data(db, target.uid)
         if replace and not confirm(con, f'The existing data of "{target.display_name}" will be deleted permanently'):
             raise click.exceptions.Exit(4)
-        with _all_or_nothing(con, db, "Moving data"):
-            if replace:
-                _write(con, "Deleting data ...")
-                delete_user_data(db, target.uid, purge=True)
-                con.line(" done")
-            _write(con, "Moving data ...")
-            move_user_data(db, source.uid, target.uid)
+        try:
+            move_user(db, source.uid, target.uid, replace=replace, step=_Steps(con))
+        except UserError:
+            con.line(" failed")
+            raise
     con.line(" done")
 
 

@@ -7,11 +7,12 @@ how to read its interval, and the work it does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..backup.scheduler import backup_interval, backup_job
 from ..db.connection import Database
+from ..errors import UserError
 from ..instance.instance import Instance
 
 #: What a job writes for the admin (one line per call).
@@ -38,3 +39,14 @@ def find(name: str) -> JobClass | None:
     """The job of a class name as PHP resolves it: any case, an optional leading backslash."""
     wanted = name.removeprefix("\\").lower()
     return next((job for job in JOBS if job.name.lower() == wanted), None)
+
+
+def resolve(names: Iterable[str]) -> list[JobClass]:
+    """The jobs of these class names (all jobs for none); an unknown name is refused."""
+    jobs = []
+    for name in names:
+        job = find(name)
+        if job is None:
+            raise UserError(f"Invalid job class: {name}")
+        jobs.append(job)
+    return jobs or list(JOBS)

@@ -5,6 +5,7 @@ Fixtures
                                ``@pytest.mark.passwords_backup("path/backup.json.gz")`` it holds
                                that backup (any version 100-106, gzip or plain JSON)
     passwords_backup_factory   ``factory(path, **restore_options)`` -> another such instance
+    passwords_database         an empty database of its own per test (not installed), dropped afterwards
     passwords_session          the session: engine, ``restore_count``, ``restores_of(path)``
 
 The engine is chosen with ``--passwords-engine=sqlite|pgsql|mysql`` (ini ``passwords_engine``,
@@ -29,6 +30,7 @@ import pytest
 
 from ..errors import UserError
 from .instance import OccResult, PasswordsInstance
+from .scratch import ScratchDatabase, reach, scratch_database
 from .servers import DatabaseServer, MysqlServer, PostgresServer, ServerAddress, SqliteServer, parse_mysql_dsn
 from .session import FixtureOptionError, PasswordsSession, RestoreRecord
 
@@ -38,6 +40,7 @@ __all__ = [
     "PasswordsInstance",
     "PasswordsSession",
     "RestoreRecord",
+    "ScratchDatabase",
 ]
 
 ENGINES = {
@@ -151,11 +154,6 @@ def _postgresql_fixture(config: pytest.Config) -> str:
     return POSTGRESQL_FIXTURES.get(value, value)
 
 
-def _fail_unreachable(server: DatabaseServer, exc: BaseException) -> None:
-    detail = " ".join(str(exc).split())[:300] or type(exc).__name__
-    pytest.fail(f"ncpasswords: cannot reach {server.describe()}: {detail}", pytrace=False)
-
-
 def _postgres_server(request: pytest.FixtureRequest) -> PostgresServer:
     name = _postgresql_fixture(request.config)
     try:
@@ -185,20 +183,12 @@ def _postgres_server(request: pytest.FixtureRequest) -> PostgresServer:
 def _server(request: pytest.FixtureRequest, engine: str) -> DatabaseServer:
     server: DatabaseServer
     if engine == "sqlite":
-        return SqliteServer()
-    if engine == "pgsql":
+        server = SqliteServer()
+    elif engine == "pgsql":
         server = _postgres_server(request)
-        try:
-            server.admin()
-        except Exception as exc:
-            _fail_unreachable(server, exc)
-        return server
-    server = MysqlServer(parse_mysql_dsn(_setting(request.config, "passwords_mysql_dsn")))
-    try:
-        server.admin()
-    except Exception as exc:
-        _fail_unreachable(server, exc)
-    return server
+    else:
+        server = MysqlServer(parse_mysql_dsn(_setting(request.config, "passwords_mysql_dsn")))
+    return reach(server)
 
 
 @pytest.fixture(scope="session")
@@ -291,3 +281,11 @@ def passwords_backup_factory(
     finally:
         for instance in reversed(made):
             passwords_session.discard(instance)
+
+
+@pytest.fixture
+def passwords_database(passwords_session: PasswordsSession, tmp_path: Path) -> Iterator[ScratchDatabase]:
+    """An empty database of the test's own on the session's engine, dropped after the test;
+    ``install_options()`` installs an instance into it with ``tmp_path / "data"`` as data folder."""
+    with scratch_database(passwords_session.server, tmp_path / "data") as database:
+        yield database

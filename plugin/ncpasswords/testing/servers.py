@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sqlite3
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
+from ..db.connection import ConnectionSettings
+from ..db.dialects import Dialect
 from ..instance.install import InstallOptions
 
 _NAME = re.compile(r"[a-z0-9_]{1,63}")
@@ -32,6 +35,8 @@ class DatabaseServer(ABC):
     """Creates, clones and drops databases of one engine."""
 
     engine: str
+    in_data_folder = False
+    """Whether a database is a file in the instance's data folder, copied with it (SQLite)."""
 
     @abstractmethod
     def create(self, name: str) -> None:
@@ -53,8 +58,19 @@ class DatabaseServer(ABC):
     def install_options(self, name: str, data_dir: Path, prefix: str) -> InstallOptions:
         """The `maintenance:install` options that put an instance into database `name`."""
 
+    @abstractmethod
+    def connection_settings(self, name: str, data_dir: Path, prefix: str = "oc_") -> ConnectionSettings:
+        """How the library reaches database `name` (for SQLite the file `<data_dir>/<name>.db`)."""
+
+    def settle(self, name: str, data_dir: Path) -> None:  # noqa: B027 - only file databases have anything to do
+        """Make a copy of the data folder hold all of database `name` (no connection may be open)."""
+
     def describe(self) -> str:
         return self.engine
+
+    def admin(self) -> Any:
+        """The administrative connection (None for SQLite); raises when the server cannot be reached."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - servers without a connection have nothing to close
         """Release the administrative connection."""
@@ -64,6 +80,7 @@ class SqliteServer(DatabaseServer):
     """SQLite: the database is `<datadirectory>/<dbname>.db`, copied with the data folder."""
 
     engine = "sqlite"
+    in_data_folder = True
 
     def create(self, name: str) -> None:
         check_name(name)
@@ -84,6 +101,17 @@ class SqliteServer(DatabaseServer):
             database="sqlite", database_name=name, database_table_prefix=prefix, data_dir=str(data_dir)
         )
 
+    def connection_settings(self, name: str, data_dir: Path, prefix: str = "oc_") -> ConnectionSettings:
+        return ConnectionSettings("sqlite", name, prefix, sqlite_path=data_dir / f"{name}.db")
+
+    def settle(self, name: str, data_dir: Path) -> None:
+        """Fold the write-ahead log into the database file, so that a file copy is complete."""
+        connection = sqlite3.connect(data_dir / f"{check_name(name)}.db")
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.close()
+
 
 @dataclass
 class ServerAddress:
@@ -96,33 +124,73 @@ class ServerAddress:
     maintenance_dbname: str = "postgres"
 
 
-class PostgresServer(DatabaseServer):
-    """PostgreSQL, e.g. the server of pytest-postgresql's `postgresql_proc` or `postgresql_noproc`."""
+class NetworkServer(DatabaseServer):
+    """A server reached over the network, through one administrative connection kept open."""
 
-    engine = "pgsql"
+    label: str  # the engine's name in messages
 
     def __init__(self, address: ServerAddress) -> None:
         self.address = address
         self._admin: Any = None
 
     def describe(self) -> str:
-        return f"PostgreSQL on {self.address.host}:{self.address.port} as {self.address.user}"
+        return f"{self.label} on {self.address.host}:{self.address.port} as {self.address.user}"
+
+    def open_admin(self) -> Any:
+        """A new administrative connection (autocommit) of the caller's own."""
+        a = self.address
+        return self._connect(host=a.host, port=a.port, user=a.user, autocommit=True, connect_timeout=10)
+
+    @abstractmethod
+    def _connect(self, **options: Any) -> Any:
+        """The driver's connect() with these options, the password and the engine's own options."""
 
     def admin(self) -> Any:
         if self._admin is None:
-            import psycopg
-
-            a = self.address
-            self._admin = psycopg.connect(
-                host=a.host,
-                port=a.port,
-                user=a.user,
-                password=a.password or None,
-                dbname=a.maintenance_dbname,
-                autocommit=True,
-                connect_timeout=10,
-            )
+            self._admin = self.open_admin()
         return self._admin
+
+    def _dbhost(self) -> tuple[str, str | None]:
+        """`--database-host` and `--database-port` for the installer."""
+        return self.address.host, str(self.address.port)
+
+    def install_options(self, name: str, data_dir: Path, prefix: str) -> InstallOptions:
+        host, port = self._dbhost()
+        return InstallOptions(
+            database=self.engine,
+            database_name=name,
+            database_host=host,
+            database_port=port,
+            database_user=self.address.user,
+            database_pass=self.address.password,
+            database_table_prefix=prefix,
+            data_dir=str(data_dir),
+        )
+
+    def connection_settings(self, name: str, data_dir: Path, prefix: str = "oc_") -> ConnectionSettings:
+        a = self.address
+        return ConnectionSettings(
+            cast("Dialect", self.engine), name, prefix, host=a.host, port=a.port, user=a.user, password=a.password
+        )
+
+    def close(self) -> None:
+        if self._admin is not None:
+            with contextlib.suppress(Exception):  # already closed by the server
+                self._admin.close()
+            self._admin = None
+
+
+class PostgresServer(NetworkServer):
+    """PostgreSQL, e.g. the server of pytest-postgresql's `postgresql_proc` or `postgresql_noproc`."""
+
+    engine = "pgsql"
+    label = "PostgreSQL"
+
+    def _connect(self, **options: Any) -> Any:
+        import psycopg
+
+        a = self.address
+        return psycopg.connect(password=a.password or None, dbname=a.maintenance_dbname, **options)
 
     def _run(self, statement: str, *names: str) -> None:
         from psycopg import sql
@@ -151,24 +219,6 @@ class PostgresServer(DatabaseServer):
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (check_name(name),))
             return cur.fetchone() is not None
 
-    def install_options(self, name: str, data_dir: Path, prefix: str) -> InstallOptions:
-        a = self.address
-        return InstallOptions(
-            database="pgsql",
-            database_name=name,
-            database_host=a.host,
-            database_port=str(a.port),
-            database_user=a.user,
-            database_pass=a.password,
-            database_table_prefix=prefix,
-            data_dir=str(data_dir),
-        )
-
-    def close(self) -> None:
-        if self._admin is not None:
-            self._admin.close()
-            self._admin = None
-
 
 def parse_mysql_dsn(dsn: str) -> ServerAddress:
     """`mysql://user:password@host:port` (also `mariadb://`); user and password are %-decoded."""
@@ -185,33 +235,16 @@ def parse_mysql_dsn(dsn: str) -> ServerAddress:
     )
 
 
-class MysqlServer(DatabaseServer):
+class MysqlServer(NetworkServer):
     """MariaDB/MySQL: a clone copies every table of the template schema (CREATE TABLE … LIKE)."""
 
     engine = "mysql"
+    label = "MariaDB/MySQL"
 
-    def __init__(self, address: ServerAddress) -> None:
-        self.address = address
-        self._admin: Any = None
+    def _connect(self, **options: Any) -> Any:
+        import pymysql
 
-    def describe(self) -> str:
-        return f"MariaDB/MySQL on {self.address.host}:{self.address.port} as {self.address.user}"
-
-    def admin(self) -> Any:
-        if self._admin is None:
-            import pymysql
-
-            a = self.address
-            self._admin = pymysql.connect(
-                host=a.host,
-                port=a.port,
-                user=a.user,
-                password=a.password,
-                charset="utf8mb4",
-                autocommit=True,
-                connect_timeout=10,
-            )
-        return self._admin
+        return pymysql.connect(password=self.address.password, charset="utf8mb4", **options)
 
     def _execute(self, statement: str, params: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
         with self.admin().cursor() as cur:
@@ -246,20 +279,5 @@ class MysqlServer(DatabaseServer):
             self._execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (check_name(name),))
         )
 
-    def install_options(self, name: str, data_dir: Path, prefix: str) -> InstallOptions:
-        a = self.address
-        return InstallOptions(
-            database="mysql",
-            database_name=name,
-            database_host=f"{a.host}:{a.port}",
-            database_user=a.user,
-            database_pass=a.password,
-            database_table_prefix=prefix,
-            data_dir=str(data_dir),
-        )
-
-    def close(self) -> None:
-        if self._admin is not None:
-            with contextlib.suppress(Exception):  # already closed by the server
-                self._admin.close()
-            self._admin = None
+    def _dbhost(self) -> tuple[str, str | None]:
+        return f"{self.address.host}:{self.address.port}", None

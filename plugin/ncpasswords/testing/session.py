@@ -14,7 +14,6 @@ import hashlib
 import itertools
 import secrets
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -145,9 +144,8 @@ class PasswordsSession:
             root = self.base_dir / "base"
             data_dir = root / "data"
             dbname = self._new_name("base")
-            if self.engine != "sqlite":
-                self.server.create(dbname)
-                self._databases.add(dbname)
+            self.server.create(dbname)
+            self._databases.add(dbname)
             config_file = root / "config" / "config.php"
             install(self.server.install_options(dbname, data_dir, self.prefix), config_file)
             template = Template(dbname, root, Instance.load(config_file).config)
@@ -179,14 +177,8 @@ class PasswordsSession:
         return template
 
     def _settle(self, template: Template) -> None:
-        """Fold an SQLite write-ahead log into the database file so that a file copy is complete."""
-        if self.engine == "sqlite":
-            db_file = template.data_dir / f"{template.dbname}.db"
-            connection = sqlite3.connect(db_file)
-            try:
-                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                connection.close()
+        """Make a copy of the template's data folder complete (see DatabaseServer.settle)."""
+        self.server.settle(template.dbname, template.data_dir)
 
     # -- instances ------------------------------------------------------------------------------
     def spawn(self, template: Template) -> PasswordsInstance:
@@ -197,7 +189,7 @@ class PasswordsSession:
         dbname = template.dbname
         try:
             shutil.copytree(template.data_dir, data_dir, symlinks=True, ignore=_NOT_COPIED)
-            if self.engine != "sqlite":
+            if not self.server.in_data_folder:
                 dbname = self._new_name("t")
                 self.server.clone(template.dbname, dbname)
                 self._databases.add(dbname)
@@ -207,7 +199,7 @@ class PasswordsSession:
             config_dir.mkdir(mode=0o750)
             Instance(config_dir / "config.php", {}).update_config(config)
         except BaseException:
-            if dbname in self._databases:
+            if dbname != template.dbname and dbname in self._databases:
                 self._drop(dbname)
             shutil.rmtree(root, ignore_errors=True)
             raise
@@ -218,7 +210,7 @@ class PasswordsSession:
         """Close the instance's connections, drop its database, remove its folders."""
         instance.close_connections()
         try:
-            if self.engine != "sqlite":
+            if not self.server.in_data_folder:
                 self._drop(instance.dbname)
         finally:
             shutil.rmtree(instance.config_dir.parent, ignore_errors=True)

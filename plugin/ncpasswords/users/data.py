@@ -16,6 +16,8 @@ atomically). The differences from the reference are listed in docs/compatibility
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..backup.phpjson import dumps as php_json
@@ -47,6 +49,9 @@ HAS_DATA_KEYS: tuple[str, ...] = ("SSEv1UserKey", "user/challenge/id")
 MOVED_KEYS: tuple[str, ...] = ("SSEv1UserKey", "client/settings", "user/challenge/id")
 
 DELETE_USER_JOB = "OCA\\Passwords\\Cron\\ProcessDeletedUser"
+
+Step = Callable[[str], None]
+"""Told the name of each step of a command as it begins ("Deleting data", "Moving data")."""
 
 
 @dataclass
@@ -190,3 +195,41 @@ def move_preferences(db: Database, source: str, target: str) -> int:
             prefs.delete(source, key)
             moved += 1
     return moved
+
+
+@contextmanager
+def _all_or_nothing(db: Database, what: str) -> Iterator[None]:
+    """One transaction; a database error (e.g. a unique-key collision) becomes one UserError line."""
+    try:
+        with db.transaction():
+            yield
+    except UserError:
+        raise
+    except Exception as exc:  # driver errors: rolled back
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise UserError(f"{what} failed, nothing was changed: {detail}") from exc
+
+
+def delete_user(db: Database, uid: str, *, now: int | None = None) -> Changes:
+    """`passwords:user:delete`: the user's data (`delete_user_data`) and the user's queued
+    `ProcessDeletedUser` job, in one transaction; on any error nothing is changed (UserError)."""
+    with _all_or_nothing(db, "Deleting data"):
+        changes = delete_user_data(db, uid, now=now)
+        remove_delete_user_job(db, uid)
+    return changes
+
+
+def move_user(
+    db: Database, source: str, target: str, *, replace: bool = False, step: Step | None = None, now: int | None = None
+) -> Changes:
+    """`passwords:user:move`: with `replace` first remove the target's data for good, then give
+    the source's data to the target (`move_user_data`), all in one transaction; on any error
+    nothing is changed (UserError). `step` is told each step as it begins."""
+    begin = step or (lambda _: None)
+    with _all_or_nothing(db, "Moving data"):
+        if replace:
+            begin("Deleting data")
+            delete_user_data(db, target, purge=True, now=now)
+        begin("Moving data")
+        changes = move_user_data(db, source, target, now=now)
+    return changes
