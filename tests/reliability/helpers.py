@@ -9,11 +9,13 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conftest import _admin
 from ncpasswords.db.connection import ConnectionSettings, Database, connect
 from ncpasswords.repositories.entities import TABLES
 
@@ -53,6 +55,35 @@ class Run:
     @property
     def killed(self) -> bool:
         return self.signal is not None
+
+
+def sessions_on(engine: str, dbname: str) -> list[int]:
+    """The sessions connected to `dbname` on a database server, seen from an admin connection."""
+    admin = _admin(engine)
+    try:
+        with admin.cursor() as cur:
+            if engine == "pgsql":
+                cur.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)
+                )
+            else:
+                cur.execute(
+                    "SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()", (dbname,)
+                )
+            return [int(row[0]) for row in cur.fetchall()]
+    finally:
+        admin.close()
+
+
+def wait_for_sessions_to_end(engine: str, dbname: str, timeout: float = 60.0) -> None:
+    """Wait until the server has ended every session on `dbname`: a client killed with SIGKILL
+    leaves its session to finish (commit or roll back) on the server after the client is gone."""
+    if engine == "sqlite":
+        return
+    deadline = time.monotonic() + timeout
+    while sessions_on(engine, dbname):
+        assert time.monotonic() < deadline, f"sessions on {dbname} still open after {timeout} s"
+        time.sleep(0.02)
 
 
 class Zygote:

@@ -40,7 +40,18 @@ from ncpasswords.instance.instance import Instance
 from ncpasswords.instance.journal import JOURNAL_NAME
 from ncpasswords.users.data import delete_user_data, has_data, move_user_data
 
-from .helpers import COUNTERS, Run, Snapshot, TableState, Zygote, db_state, diff, snapshot, without
+from .helpers import (
+    COUNTERS,
+    Run,
+    Snapshot,
+    TableState,
+    Zygote,
+    db_state,
+    diff,
+    snapshot,
+    wait_for_sessions_to_end,
+    without,
+)
 
 KILLS = 20
 PASSWORDS = 100  # per sample: 100 passwords x 2 revisions, 4 users, folders, tags, shares
@@ -75,9 +86,12 @@ class Harness:
         die_call: int = 1,
         die_before: bool = False,
     ) -> Run:
-        return self.zygote.run(
+        result = self.zygote.run(
             self.inst.config_dir, *argv, kill_after=kill_after, die_at=die_at, die_call=die_call, die_before=die_before
         )
+        if result.killed:  # what the server does with the dead client's transaction is part of the outcome
+            wait_for_sessions_to_end(self.engine, self.inst.scratch.name)
+        return result
 
     def simulate(self, work: Callable[[Instance, Any], None]) -> dict[str, TableState]:
         """The database state `work` produces, computed inside a transaction that is rolled back

@@ -30,7 +30,7 @@ from ncpasswords.instance.journal import JOURNAL_NAME
 from ncpasswords.repositories.entities import TABLES
 from transfer_helpers import checksums, convert_args, target_database
 
-from .helpers import COUNTERS, db_state, diff, files_state, one_line_error
+from .helpers import COUNTERS, db_state, diff, files_state, one_line_error, sessions_on
 
 SERVERS = ("pgsql", "mysql")
 
@@ -41,20 +41,7 @@ def session_of(db: Database) -> int:
 
 def other_session(engine: str, dbname: str) -> int:
     """The one session connected to `dbname` (the command's), seen from an admin connection."""
-    admin = _admin(engine)
-    try:
-        with admin.cursor() as cur:
-            if engine == "pgsql":
-                cur.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)
-                )
-            else:
-                cur.execute(
-                    "SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()", (dbname,)
-                )
-            ids = [int(row[0]) for row in cur.fetchall()]
-    finally:
-        admin.close()
+    ids = sessions_on(engine, dbname)
     assert len(ids) == 1, ids
     return ids[0]
 
