@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ncpasswords.backup import phpjson, storage
+from ncpasswords.backup import storage
 from ncpasswords.backup.errors import (
     BackupError,
     BackupNameCollisionError,
@@ -27,7 +27,8 @@ from ncpasswords.backup.errors import (
 )
 from ncpasswords.backup.source import BackupSource
 from ncpasswords.backup.storage import AUTO_BACKUPS, BACKUPS, BackupStorage
-from ncpasswords.php import php_intval
+from ncpasswords.php import json as phpjson
+from ncpasswords.php.casts import php_intval
 
 FIXTURE = Path(__file__).parent / "fixtures" / "worked-example-v106.json"
 NOW = datetime(2024, 6, 1, 3, 15, 0, tzinfo=UTC)

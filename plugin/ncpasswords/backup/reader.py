@@ -22,11 +22,11 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any
 
-from .document import MODEL_SECTIONS, ROW_SECTIONS
 from .errors import BackupFormatError
+from .format import LIST_SECTIONS, SECTIONS, VERSION
 from .source import CHUNK, GZIP_MAGIC, BackupSource, open_backup, open_path
 from .upgrade import upgrade_document, validate_version
 
@@ -35,20 +35,16 @@ MAX_LEGACY_BYTES = 512 << 20
 # PHP's json_decode refuses a document nested deeper than this (its default depth).
 PHP_MAX_DEPTH = 512
 
-SECTIONS = (*MODEL_SECTIONS, *ROW_SECTIONS, "keys", "settings")
-_LIST_SECTIONS = frozenset((*MODEL_SECTIONS, *ROW_SECTIONS))
 _CHUNK = CHUNK
 _TOO_DEEP = f"The backup file is not valid JSON (nested deeper than {PHP_MAX_DEPTH} levels)"
 
 
 @dataclass
 class Document:
-    """A parsed backup: version, then the sections in document order as (name, value) items."""
+    """A backup as read, upgraded to the current version: its sections in document order as
+    (name, value) items (a list section item by item)."""
 
-    version: int
     items: Iterator[tuple[str, Any]]
-    original_version: int = 106
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 class _NotStreamable(Exception):
@@ -256,7 +252,7 @@ def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
             seen.add(name)
             yield name, reader.value(_MEMBER_DEPTH)
             continue
-        if name in _LIST_SECTIONS:
+        if name in LIST_SECTIONS:
             if reader.peek() != "[":
                 raise BackupFormatError(f"The backup's '{name}' is not a list")
             if name in opened:
@@ -307,13 +303,13 @@ def _read(source: BackupSource, server_secret: str, done: Callable[[], None]) ->
             return _read_whole(source, server_secret, done)
         version = first[1]
         validate_version(version)
-        if version != 106:
+        if version != VERSION:
             stream.close()
             return _read_whole(source, server_secret, done)
     except BaseException:
         stream.close()
         raise
-    return Document(106, _closing(items, stream, done), 106)
+    return Document(_closing(items, stream, done))
 
 
 def _closing(
@@ -396,14 +392,12 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
         raise BackupFormatError("The file does not contain a valid server backup")
     if duplicates.names:
         raise BackupFormatError(f"The backup has the section '{duplicates.names[0]}' twice")
-    original = doc["version"]
-    validate_version(original)
     doc = upgrade_document(doc, server_secret)
 
     def items() -> Iterator[tuple[str, Any]]:
         for section in SECTIONS:
             value = doc.get(section)
-            if section in MODEL_SECTIONS or section in ROW_SECTIONS:
+            if section in LIST_SECTIONS:
                 if value is None:
                     continue
                 if not isinstance(value, list):
@@ -413,4 +407,4 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
             elif section in doc:
                 yield section, value
 
-    return Document(106, items(), int(original))
+    return Document(items())

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from ..db.connection import Database
 from ..instance.instance import Instance
-from ..php import php_intval
+from ..php.casts import php_intval
 from ..repositories.config_values import AppConfig
 from ..repositories.entity_repository import EntityRepository
 from . import service

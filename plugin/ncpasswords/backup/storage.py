@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import io
 import os
 import queue
@@ -46,7 +45,9 @@ from typing import Any, Final, Required, TypedDict
 
 from ..files.disk import AppDataFiles, DirectAppDataFiles
 from ..fsutil import TEMP_PREFIX, fsync_dir
-from ..php import php_intval, php_numeric
+from ..php.casts import php_intval
+from ..php.compare import compare_keys, ksorted
+from ..php.numbers import float_string
 from . import fastzlib
 from .errors import (
     BackupError,
@@ -58,7 +59,6 @@ from .errors import (
     ReadOnlyExportFileError,
     UnsafeBackupPathError,
 )
-from .phpjson import php_array_key
 from .source import GZIP_MAGIC, BackupSource
 from .summary import ENTITY_COUNT_KEYS, summarize
 
@@ -212,38 +212,14 @@ def check_import_name(file_name: str) -> bool:
 # PHP helpers: ksort order, intval, humanFileSize
 
 
-def _three_way(left: float, right: float) -> int:
-    return (left > right) - (left < right)
-
-
-def _bytes_compare(left: str, right: str) -> int:
-    lb = left.encode("utf-8", "surrogateescape")
-    rb = right.encode("utf-8", "surrogateescape")
-    return (lb > rb) - (lb < rb)
-
-
 def compare_labels(left: str, right: str) -> int:
-    """Compare two labels as PHP 8 ``ksort()`` (SORT_REGULAR) compares the array keys.
-
-    Canonical integer strings are integer keys; two numeric values compare numerically, an integer
-    key and a non-numeric string compare as strings, two strings use PHP's "smart" comparison.
-    """
-    lkey = php_array_key(left)
-    rkey = php_array_key(right)
-    if isinstance(lkey, int) and isinstance(rkey, int):
-        return _three_way(lkey, rkey)
-    lnum = lkey if isinstance(lkey, int) else php_numeric(lkey)
-    rnum = rkey if isinstance(rkey, int) else php_numeric(rkey)
-    if lnum is not None and rnum is not None:
-        if isinstance(lnum, int) and isinstance(rnum, int):
-            return _three_way(lnum, rnum)
-        return _three_way(float(lnum), float(rnum))
-    return _bytes_compare(str(lkey), str(rkey))
+    """Compare two labels as PHP 8 ``ksort()`` (SORT_REGULAR) compares the array keys."""
+    return compare_keys(left, right)
 
 
 def sort_labels(labels: list[str]) -> list[str]:
     """``labels`` in PHP ``ksort`` order (stable for equal keys)."""
-    return sorted(labels, key=functools.cmp_to_key(compare_labels))
+    return ksorted(labels)
 
 
 def _php_round(value: float, places: int) -> Decimal:
@@ -252,9 +228,7 @@ def _php_round(value: float, places: int) -> Decimal:
 
 def _php_number(value: Decimal) -> str:
     """A rounded size as PHP prints the float: ``2``, ``1.5``, ``117.7``."""
-    if value == value.to_integral_value():
-        return str(int(value))
-    return format(float(value), ".14G")
+    return float_string(float(value))
 
 
 def human_file_size(size: int) -> str:

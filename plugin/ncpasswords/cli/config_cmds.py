@@ -9,11 +9,12 @@ from typing import Any
 
 import click
 
-from ..backup import phpjson
-from ..backup.phpjson import php_json_decode
 from ..errors import UserError
 from ..instance import phpconfig
-from ..php import php_float_string, php_floatval, php_intval, php_numeric
+from ..php import json as phpjson
+from ..php.casts import php_floatval, php_intval
+from ..php.json import json_decode
+from ..php.numbers import float_string, php_numeric
 from ..repositories.config_values import AppConfig
 from .common import installed_instance
 from .console import console, output_option, render
@@ -64,7 +65,7 @@ def cast_system_value(value: str | None, type_name: str, names: tuple[str, ...] 
     if type_name in ("integer", "int"):
         return typed, f"integer {typed}"
     if type_name in ("double", "float"):
-        return typed, f"double {php_float_string(typed)}"
+        return typed, f"double {float_string(typed)}"
     if type_name in ("boolean", "bool"):
         return typed, f"boolean {'true' if typed else 'false'}"
     if type_name == "null":
@@ -91,7 +92,7 @@ def _typed_value(raw: str, type_name: str) -> Any:
         return lowered == "true"
     if type_name == "json":
         try:
-            return php_json_decode(raw)
+            return json_decode(raw)
         except ValueError:
             raise UserError("Unable to parse value as json") from None
     if type_name == "null":
@@ -219,7 +220,7 @@ def cast_app_value(value: str, type_name: str | None) -> str:
             raise UserError("Value is not an integer")
         return value
     if type_name == "float":
-        if php_float_string(php_floatval(value)) != value:
+        if float_string(php_floatval(value)) != value:
             raise UserError("Value is not a float")
         return value
     if type_name == "boolean":
@@ -230,7 +231,7 @@ def cast_app_value(value: str, type_name: str | None) -> str:
             return "0"
         raise UserError("Value is not a boolean, please use 'true' or 'false'")
     try:
-        parsed = php_json_decode(value)
+        parsed = json_decode(value)
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):

@@ -10,7 +10,7 @@ import click
 
 from ..errors import UserError
 from ..files.appdata import app_data_files
-from ..php import php_intval
+from ..php.casts import php_intval
 from ..repositories.config_values import AppConfig
 from ..security import localdb, pwned
 from .common import installed_instance

@@ -13,7 +13,7 @@ from typing import Any
 from ..db.connection import ConnectionSettings, Database, connect
 from ..db.dialects import DBTYPE_TO_DIALECT, check_prefix
 from ..errors import NotInstalledError, UserError
-from ..php import php_boolval
+from ..php.casts import php_boolval
 from . import configfiles, journal, phpconfig
 
 APP_ID = "passwords"

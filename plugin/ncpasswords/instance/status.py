@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..db import migrator
-from ..php import php_boolval
+from ..php.casts import php_boolval
 from ..repositories.config_values import AppConfig
 from .instance import Instance
 from .version import version, versionstring
