@@ -94,23 +94,25 @@ def strnatcmp(a: bytes, b: bytes) -> int:
             result, ai, bi = run(a, ai, b, bi)
             if result:
                 return result
-            if ai >= len(a) and bi >= len(b):
-                return 0
-            if ai >= len(a):
-                return -1
-            if bi >= len(b):
-                return 1
+            ended = _ended(a, ai, b, bi)
+            if ended is not None:
+                return ended
             ca, cb = a[ai], b[bi]
         if ca != cb:
             return -1 if ca < cb else 1
         ai += 1
         bi += 1
-        if ai >= len(a) and bi >= len(b):
-            return 0
-        if ai >= len(a):
-            return -1
-        if bi >= len(b):
-            return 1
+        ended = _ended(a, ai, b, bi)
+        if ended is not None:
+            return ended
+
+
+def _ended(a: bytes, ai: int, b: bytes, bi: int) -> int | None:
+    """The result once either text is used up (the shorter is less), else None."""
+    a_done, b_done = ai >= len(a), bi >= len(b)
+    if a_done or b_done:
+        return int(b_done) - int(a_done)
+    return None
 
 
 def _at(data: bytes, i: int) -> int:
