@@ -13,8 +13,8 @@ import math
 import re
 from typing import IO, Any
 
+from .compression import CHUNK
 from .errors import BackupFormatError
-from .source import CHUNK
 
 # PHP's json_decode refuses a document nested deeper than this (its default depth).
 PHP_MAX_DEPTH = 512

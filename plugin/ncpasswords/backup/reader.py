@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from .compression import CHUNK, GZIP_MAGIC
 from .errors import BackupFormatError
 from .format import LIST_SECTIONS, SECTIONS, VERSION
 from .jsontext import (
@@ -34,7 +35,7 @@ from .jsontext import (
     php_float,
     reject_constant,
 )
-from .source import CHUNK, GZIP_MAGIC, BackupSource, open_backup, open_path
+from .source import BackupSource, open_backup, open_path
 from .upgrade import upgrade_document, validate_version
 
 # Older versions are upgraded in memory; bigger documents of those versions are refused.

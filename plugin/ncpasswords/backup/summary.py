@@ -14,9 +14,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .compression import GzipBombError
 from .errors import BackupFormatError
 from .jsontext import PHP_MAX_DEPTH, SURROGATE_ESCAPE, WINDOW, JsonText, check_depth, reject_constant
-from .source import BackupSource, GzipBombError, open_backup
+from .source import BackupSource, open_backup
 
 #: ``entities`` keys of the detailed backup info, in output order.
 ENTITY_COUNT_KEYS: Final = ("passwords", "folders", "tags", "shares", "keychains", "challenges")

@@ -200,8 +200,8 @@ def update(path: Path, decide: Decide, environ: Mapping[str, str] | None = None)
 def check_update(
     path: Path, set_values: Mapping[Any, Any], unset: Iterable[Any] = (), environ: Mapping[str, str] | None = None
 ) -> None:
-    """Raise the UserError `update` would raise for this change, or an OSError when config.php's
-    folder takes no new file; writes nothing."""
+    """Raise the UserError `update` would raise for this change, also when config.php's folder
+    takes no new file; writes nothing."""
     env = os.environ if environ is None else environ
     keys = list(unset)
     with _locked(path, exclusive=False) as (fd, _):

@@ -166,6 +166,10 @@ class Instance:
         except ValueError as exc:
             raise UserError(f"{exc} (dbtableprefix in {self.path})") from None
 
+    def settings_with(self, config: dict[Any, Any]) -> ConnectionSettings:
+        """The connection settings config.php would give with these values (nothing is written)."""
+        return Instance(self.path, config).connection_settings()
+
     def connection_settings(self) -> ConnectionSettings:
         """How to reach the database, from dbtype, dbhost, dbport, dbname, dbuser, dbpassword."""
         dbtype = str(self.get("dbtype", "sqlite3"))

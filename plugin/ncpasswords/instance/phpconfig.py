@@ -26,15 +26,13 @@ concatenation of string literals.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NoReturn, TypeAlias
 
-from ..fsutil import fsync_dir
+from ..fsutil import atomic_write
 from ..php.arrays import array_key
 from ..php.numbers import INT64_MAX
 from ..php.var_export import VarExportError, var_export
@@ -567,39 +565,15 @@ def dump(config: Mapping[int | str, PhpValue]) -> str:
 
 
 def write(path: str | os.PathLike[str], config: Mapping[int | str, PhpValue]) -> None:
-    """Atomically replace the config.php at ``path`` with ``config``.
+    """Atomically replace the config.php at ``path`` with ``config``
+    (:func:`~ncpasswords.fsutil.atomic_write`).
 
-    The text goes to a temporary file in the same directory, which is flushed,
-    fsynced, given mode 0640 (as Nextcloud does) and, when running as root, the
-    owner and group of the file it replaces, then renamed over the target; the
-    directory is fsynced last.  A symlink at ``path`` is followed, so the file
-    it points to is replaced.  On any failure the original file is untouched
-    and the temporary file is removed.
+    The new file gets mode 0640 (as Nextcloud does) and, when running as root, the owner and group
+    of the file it replaces. A symlink at ``path`` is followed, so the file it points to is
+    replaced. On any failure the original file is untouched.
     """
     data = dump(config).encode("utf-8", "surrogateescape")
     target = os.path.realpath(os.fspath(path))
-    directory = os.path.dirname(target)
-    try:
-        old = os.stat(target)
-    except FileNotFoundError:
-        old = None
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            if old is not None:
-                if os.geteuid() == 0:
-                    os.fchown(f.fileno(), old.st_uid, old.st_gid)
-                elif old.st_gid != os.fstat(f.fileno()).st_gid:
-                    # Keep the group (e.g. the web server's) if we are allowed to.
-                    with contextlib.suppress(PermissionError):
-                        os.fchown(f.fileno(), -1, old.st_gid)
-            os.fchmod(f.fileno(), CONFIG_FILE_MODE)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(directory)
+    prefix = "." + os.path.basename(target) + "."
+    with atomic_write(target, mode=CONFIG_FILE_MODE, prefix=prefix, suffix=".tmp", keep_owner=True) as out:
+        out.write(data)
