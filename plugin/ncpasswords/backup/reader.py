@@ -37,6 +37,7 @@ from .jsontext import (
 )
 from .source import BackupSource, open_backup, open_path
 from .upgrade import upgrade_document, validate_version
+from .validation import INVALID_BACKUP
 
 # Older versions are upgraded in memory; bigger documents of those versions are refused.
 MAX_LEGACY_BYTES = 512 << 20
@@ -224,7 +225,7 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
     check_depth(text, 0, len(text), doc, PHP_MAX_DEPTH)
     del text
     if not isinstance(doc, dict) or "version" not in doc:
-        raise BackupFormatError("The file does not contain a valid server backup")
+        raise BackupFormatError(INVALID_BACKUP)
     if duplicates.names:
         raise BackupFormatError(f"The backup has the section '{duplicates.names[0]}' twice")
     doc = upgrade_document(doc, server_secret)
