@@ -168,13 +168,13 @@ def sample_file(size: str, seed: int) -> Path:
     from dataclasses import replace
 
     from ncpasswords.backup.sample import SIZES, generate
-    from ncpasswords.backup.storage import atomic_write
+    from ncpasswords.backup.storage import write_backup_file
 
     target = RESULTS / "data" / f"sample-{size}-seed{seed}.json.gz"
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         print(f"generating sample {size} (seed {seed}) -> {target.relative_to(ROOT)}", flush=True)
-        with atomic_write(target, fast=True) as out:
+        with write_backup_file(target, fast=True) as out:
             generate(out, replace(SIZES[size], seed=seed))
     return target
 

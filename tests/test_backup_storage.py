@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ncpasswords.backup import phpjson, storage
+from ncpasswords.backup import export, jsontext, names, storage
 from ncpasswords.backup.errors import (
     BackupError,
     BackupNameCollisionError,
@@ -27,7 +27,10 @@ from ncpasswords.backup.errors import (
 )
 from ncpasswords.backup.source import BackupSource
 from ncpasswords.backup.storage import AUTO_BACKUPS, BACKUPS, BackupStorage
-from ncpasswords.php import php_intval
+from ncpasswords.fsutil import TEMP_PREFIX
+from ncpasswords.php import json as phpjson
+from ncpasswords.php.casts import php_intval
+from ncpasswords.php.compare import compare_keys
 
 FIXTURE = Path(__file__).parent / "fixtures" / "worked-example-v106.json"
 NOW = datetime(2024, 6, 1, 3, 15, 0, tzinfo=UTC)
@@ -76,12 +79,12 @@ def test_unknown_folders_are_rejected(store: BackupStorage, folder: str) -> None
 @pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../../x", "a\0b", "x" * 256, "é" * 128])
 def test_check_file_name_rejects_hostile_names(name: str) -> None:
     with pytest.raises(UnsafeBackupPathError):
-        storage.check_file_name(name)
+        names.check_file_name(name)
 
 
 def test_check_file_name_accepts_plain_names() -> None:
     for name in ("x.json.gz", "...json.gz", ".hidden.json", "a b.json", "x" * 255):
-        assert storage.check_file_name(name) == name
+        assert names.check_file_name(name) == name
 
 
 @pytest.mark.parametrize("name", ["../../x", "a/b", "a\0b", "/etc/passwd"])
@@ -158,22 +161,22 @@ def test_listing_skips_symlinks_and_directories(store: BackupStorage, tmp_path: 
     ],
 )
 def test_sanitize_backup_name(given: str | None, expected: str | None) -> None:
-    assert storage.sanitize_backup_name(given) == expected
+    assert names.sanitize_backup_name(given) == expected
 
 
 def test_backup_label_rules() -> None:
-    assert storage.backup_label(None, now=NOW) == "2024-06-01_03-15-00"
-    assert storage.backup_label("", now=NOW) == "2024-06-01_03-15-00"
-    assert storage.backup_label("0", now=NOW) == "2024-06-01_03-15-00"
-    assert storage.backup_label("00", now=NOW) == "00"
-    assert storage.backup_label("abcdefghijklmnopqrstuvwxyz") == "abcdefghijklmnopqrst"
+    assert names.backup_label(None, now=NOW) == "2024-06-01_03-15-00"
+    assert names.backup_label("", now=NOW) == "2024-06-01_03-15-00"
+    assert names.backup_label("0", now=NOW) == "2024-06-01_03-15-00"
+    assert names.backup_label("00", now=NOW) == "00"
+    assert names.backup_label("abcdefghijklmnopqrstuvwxyz") == "abcdefghijklmnopqrst"
     # 20 bytes, a 2-byte character would be split: it is dropped instead
-    assert storage.backup_label("a" * 19 + "é") == "a" * 19
-    assert storage.backup_label("a" * 18 + "é") == "a" * 18 + "é"
+    assert names.backup_label("a" * 19 + "é") == "a" * 19
+    assert names.backup_label("a" * 18 + "é") == "a" * 18 + "é"
     cest = timezone(timedelta(hours=2))
-    assert storage.date_label(datetime(2024, 6, 1, 5, 15, 0, tzinfo=cest)) == "2024-06-01_03-15-00"
-    assert storage.auto_restore_label(NOW) == "AUTO_24-06-01_03-15"
-    assert len(storage.auto_restore_label(NOW)) <= storage.MAX_LABEL_BYTES
+    assert names.date_label(datetime(2024, 6, 1, 5, 15, 0, tzinfo=cest)) == "2024-06-01_03-15-00"
+    assert names.auto_restore_label(NOW) == "AUTO_24-06-01_03-15"
+    assert len(names.auto_restore_label(NOW)) <= names.MAX_LABEL_BYTES
 
 
 @pytest.mark.parametrize(
@@ -187,18 +190,18 @@ def test_backup_label_rules() -> None:
     ],
 )
 def test_label_of(name: str, label: str) -> None:
-    assert storage.label_of(name) == label
+    assert names.label_of(name) == label
 
 
 def test_import_names() -> None:
-    assert storage.check_import_name("x.json") is False
-    assert storage.check_import_name("x.json.gz") is True
-    assert storage.check_import_name("a b+.json") is False
+    assert names.check_import_name("x.json") is False
+    assert names.check_import_name("x.json.gz") is True
+    assert names.check_import_name("a b+.json") is False
     for bad in ("x.txt", ".json", " .json", "x.json.bz2", "x.json.gz.txt"):
         with pytest.raises(InvalidBackupFileTypeError, match=r"^Invalid file type$"):
-            storage.check_import_name(bad)
-    assert storage.import_label("abcdefghijklmnopqrstuvwxyz.json.gz") == "abcdefghijklmnopqrst"
-    assert storage.import_label("a.json.json") == "a.json"
+            names.check_import_name(bad)
+    assert names.import_label("abcdefghijklmnopqrstuvwxyz.json.gz") == "abcdefghijklmnopqrst"
+    assert names.import_label("a.json.json") == "a.json"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -258,8 +261,8 @@ def test_numeric_labels_sort_like_php_ksort(store: BackupStorage) -> None:
     ],
 )
 def test_compare_labels(left: str, right: str, result: int) -> None:
-    assert storage.compare_labels(left, right) == result
-    assert storage.compare_labels(right, left) == -result
+    assert compare_keys(left, right) == result
+    assert compare_keys(right, left) == -result
 
 
 def test_same_label_in_one_folder_and_files_without_json(store: BackupStorage) -> None:
@@ -287,8 +290,8 @@ def test_find_and_get(store: BackupStorage) -> None:
 
 
 def test_temp_files_are_ignored_and_cleaned(store: BackupStorage) -> None:
-    old = _put(store, BACKUPS, storage.TEMP_PREFIX + "abc123")
-    fresh = _put(store, AUTO_BACKUPS, storage.TEMP_PREFIX + "def456")
+    old = _put(store, BACKUPS, TEMP_PREFIX + "abc123")
+    fresh = _put(store, AUTO_BACKUPS, TEMP_PREFIX + "def456")
     past = time.time() - 7200
     os.utime(old, (past, past))
     _put(store, BACKUPS, ".visible.json")
@@ -307,13 +310,13 @@ def test_temp_files_are_ignored_and_cleaned(store: BackupStorage) -> None:
 
 def test_atomic_write_success(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
-    with storage.atomic_write(target) as stream:
+    with storage.write_backup_file(target) as stream:
         stream.write(b"hello")
         assert not target.exists()
     assert target.read_bytes() == b"hello"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert os.listdir(tmp_path) == ["out.json"]
-    with storage.atomic_write(target, mode=0o640) as stream:
+    with storage.write_backup_file(target, mode=0o640) as stream:
         stream.write(b"again")
     assert target.read_bytes() == b"again"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
@@ -322,7 +325,7 @@ def test_atomic_write_success(tmp_path: Path) -> None:
 def test_atomic_write_gzip_is_php_gzencode_compatible(tmp_path: Path) -> None:
     target = tmp_path / "out.json.gz"
     payload = FIXTURE.read_bytes() * 20  # large enough for memLevel 9 and 8 to give different bytes
-    with storage.atomic_write(target) as stream:
+    with storage.write_backup_file(target) as stream:
         for index in range(0, len(payload), 7001):
             stream.write(payload[index : index + 7001])
     data = target.read_bytes()
@@ -331,19 +334,19 @@ def test_atomic_write_gzip_is_php_gzencode_compatible(tmp_path: Path) -> None:
     compressor = zlib.compressobj(6, zlib.DEFLATED, 31, 9)
     assert data == compressor.compress(payload) + compressor.flush()
     plain = tmp_path / "raw.json.gz"
-    with storage.atomic_write(plain, compress=False) as stream:
+    with storage.write_backup_file(plain, compress=False) as stream:
         stream.write(b"not gzip")
     assert plain.read_bytes() == b"not gzip"
 
 
 def test_atomic_write_leaves_nothing_on_exception(tmp_path: Path) -> None:
     target = tmp_path / "out.json.gz"
-    with pytest.raises(RuntimeError), storage.atomic_write(target) as stream:
+    with pytest.raises(RuntimeError), storage.write_backup_file(target) as stream:
         stream.write(b"partial")
         raise RuntimeError("boom")
     assert os.listdir(tmp_path) == []
     target.write_bytes(b"old")
-    with pytest.raises(KeyboardInterrupt), storage.atomic_write(target) as stream:
+    with pytest.raises(KeyboardInterrupt), storage.write_backup_file(target) as stream:
         stream.write(b"new")
         raise KeyboardInterrupt
     assert os.listdir(tmp_path) == ["out.json.gz"]
@@ -351,7 +354,7 @@ def test_atomic_write_leaves_nothing_on_exception(tmp_path: Path) -> None:
 
 
 def test_atomic_write_needs_an_existing_folder(tmp_path: Path) -> None:
-    with pytest.raises(BackupStorageError), storage.atomic_write(tmp_path / "missing" / "x.json"):
+    with pytest.raises(BackupStorageError), storage.write_backup_file(tmp_path / "missing" / "x.json"):
         pass
     assert not (tmp_path / "missing").exists()
 
@@ -438,7 +441,7 @@ def test_failed_create_keeps_the_previous_backup(store: BackupStorage) -> None:
     ],
 )
 def test_human_file_size(size: int, text: str) -> None:
-    assert storage.human_file_size(size) == text
+    assert names.human_file_size(size) == text
 
 
 @pytest.mark.parametrize(
@@ -460,7 +463,7 @@ def test_info_without_details(store: BackupStorage, name: str, label: str | None
 
 def _details(store: BackupStorage, name: str, content: bytes) -> dict[str, Any]:
     _put(store, BACKUPS, name, content)
-    info = store.info(store.get(storage.label_of(name)), details=True)
+    info = store.info(store.get(names.label_of(name)), details=True)
     return {key: value for key, value in info.items() if key in ("version", "users", "entities", "error")}
 
 
@@ -532,7 +535,7 @@ def test_details_of_an_unreadable_file_report_an_error(store: BackupStorage, mon
 
 
 def test_details_stream_across_chunk_boundaries(store: BackupStorage, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(storage, "_CHUNK", 5)
+    monkeypatch.setattr(jsontext, "CHUNK", 5)
     document = {
         "version": 106,
         "passwords": [{"id": 12345678, "revisions": [{"n": 1.5e10, "s": 'é😀/\\"'}]} for _ in range(7)],
@@ -653,21 +656,21 @@ def test_export_copies_the_stored_bytes(store: BackupStorage, tmp_path: Path) ->
 def test_resolve_export_path(tmp_path: Path) -> None:
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    assert storage.resolve_export_path("x.json.gz", None, cwd) == cwd / "x.json.gz"
-    assert storage.resolve_export_path("x.json.gz", "", cwd) == cwd / "x.json.gz"
-    assert storage.resolve_export_path("x.json.gz", "out/y.json.gz", cwd) == cwd / "out" / "y.json.gz"
+    assert export.resolve_export_path("x.json.gz", None, cwd) == cwd / "x.json.gz"
+    assert export.resolve_export_path("x.json.gz", "", cwd) == cwd / "x.json.gz"
+    assert export.resolve_export_path("x.json.gz", "out/y.json.gz", cwd) == cwd / "out" / "y.json.gz"
     assert (cwd / "out").is_dir()
     # quirk: a .json target for a compressed backup is a folder
-    assert storage.resolve_export_path("x.json.gz", "o2/y.json", cwd) == cwd / "o2" / "y.json" / "x.json.gz"
+    assert export.resolve_export_path("x.json.gz", "o2/y.json", cwd) == cwd / "o2" / "y.json" / "x.json.gz"
     assert (cwd / "o2" / "y.json").is_dir()
-    assert storage.resolve_export_path("x.json", "./a/../b/./", cwd) == cwd / "b" / "x.json"
-    assert storage.resolve_export_path("x.json", str(tmp_path / "abs"), cwd) == tmp_path / "abs" / "x.json"
+    assert export.resolve_export_path("x.json", "./a/../b/./", cwd) == cwd / "b" / "x.json"
+    assert export.resolve_export_path("x.json", str(tmp_path / "abs"), cwd) == tmp_path / "abs" / "x.json"
     (cwd / "file").write_text("")
     with pytest.raises(InvalidExportPathError):
-        storage.resolve_export_path("x.json.gz", "file", cwd)
+        export.resolve_export_path("x.json.gz", "file", cwd)
     (cwd / "d.json.gz").mkdir()
     with pytest.raises(InvalidExportPathError):
-        storage.resolve_export_path("x.json.gz", "d.json.gz", cwd)
+        export.resolve_export_path("x.json.gz", "d.json.gz", cwd)
 
 
 def test_import_writer_replaces_only_in_backups(store: BackupStorage) -> None:

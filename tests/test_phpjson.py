@@ -1,4 +1,4 @@
-"""PHP json_encode compatibility (backup-format.md §1.14) of ncpasswords.backup.phpjson."""
+"""PHP json_encode compatibility (backup-format.md §1.14) of ncpasswords.php.json."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ncpasswords.backup import phpjson
-from ncpasswords.backup.phpjson import JsonObject, JsonStream, PhpJsonError, dumps
+from ncpasswords.php import json as phpjson
+from ncpasswords.php.json import JsonObject, JsonStream, PhpJsonError, dumps
 
 FIXTURE = Path(__file__).parent / "fixtures" / "worked-example-v106.json"
 

@@ -24,12 +24,9 @@ from ncpasswords.backup.upgrade import (
     sse_keys_for_upgrade,
     to103_password_revision,
     to104_password_revision,
+    to105_keys,
     to106_model,
     upgrade_document,
-    upgrade_keys,
-    upgrade_model,
-    upgrade_relation,
-    upgrade_settings,
     validate_version,
 )
 from ncpasswords.crypto import icrypto
@@ -586,42 +583,7 @@ def test_null_legacy_favourite_is_kept_like_reference(v106: dict[str, Any]) -> N
 
 
 # --------------------------------------------------------------------------------------------------
-# Per-object API (streaming) and document edge cases
-
-
-def test_per_object_upgrade_equals_document_upgrade(v106: dict[str, Any]) -> None:
-    doc = make_v100(v106)
-    whole = upgrade_document(doc, NEW_INSTANCE_SECRET, uuid_factory=lambda: "uuid-1")
-    keys = sse_keys_for_upgrade(doc["keys"], NEW_INSTANCE_SECRET)
-    result_keys = SseKeys.from_backup_keys(whole["keys"])
-    for kind in FIELDS:
-        section = SECTIONS[kind]
-        for model, whole_model in zip(doc[section], whole[section], strict=True):
-            single = upgrade_model(kind, model, 100, keys=keys)
-            assert list(single) == list(whole_model)
-            assert {k: v for k, v in single.items() if k != "revisions"} == {
-                k: v for k, v in whole_model.items() if k != "revisions"
-            }
-            for got, want in zip(single["revisions"], whole_model["revisions"], strict=True):
-                assert list(got) == list(want)
-                if got["sseType"] == "SSEv1r2" and got["sseKey"] != want["sseKey"]:
-                    got = decrypt_revision(kind, got, result_keys)
-                    want = decrypt_revision(kind, want, result_keys)
-                    got["sseKey"] = want["sseKey"]
-                assert got == want
-    relations = [upgrade_relation(r, 100, uuid_factory=lambda: "uuid-1") for r in doc["password_tag_relations"]]
-    assert relations == whole["passwordTagRelations"]
-    assert upgrade_keys(doc["keys"], 100, NEW_INSTANCE_SECRET) == whole["keys"]
-    assert upgrade_settings(doc["settings"], 100) == whole["settings"]
-    assert upgrade_keys(v106["keys"], 106, "x") == v106["keys"]
-
-
-def test_password_revisions_need_keys_when_streaming(v106: dict[str, Any]) -> None:
-    model = make_v102(v106)["passwords"][0]
-    with pytest.raises(BackupFormatError, match="keys"):
-        upgrade_model("password", model, 102)
-    folder = make_v102(v106)["folders"][0]
-    assert upgrade_model("folder", folder, 102)["revisions"][0]["client"] == CLIENT_UNKNOWN
+# Steps on their own and document edge cases
 
 
 def test_to106_model() -> None:
@@ -651,7 +613,7 @@ def test_missing_sections(v106: dict[str, Any]) -> None:
 def test_users_as_php_list(v106: dict[str, Any]) -> None:
     # uids "0", "1" are written by PHP as a JSON list.
     keys = {"server": {"SSEv1ServerKey": None}, "users": [{"SSEv1UserKey": "a"}, None]}
-    assert upgrade_keys(keys, 104, "s") == {
+    assert to105_keys(keys, "s") == {
         "server": {"SSEv1ServerKey": None, "secret": "s"},
         "users": [{"SSEv1UserKey": "a", "ChallengeId": None}, {"ChallengeId": None}],
     }

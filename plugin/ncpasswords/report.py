@@ -11,7 +11,6 @@ null, `services.images` stays `auto` (the PHP image extensions cannot be probed)
 from __future__ import annotations
 
 import platform
-import re
 import struct
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +18,8 @@ from urllib.parse import urlsplit
 from . import __version__
 from .db.connection import Database
 from .instance.instance import Instance
-from .php import php_intval
+from .php.casts import php_intval
+from .php.compare import compare
 from .repositories.config_values import AppConfig
 
 BASIC_SECTIONS = ("version", "environment")
@@ -35,7 +35,6 @@ _PREVIEW_API_KEYS = {
     "screeenly": "service/preview/screeenly/key",
 }
 _SHARE_BUCKETS = (0, 10, 25, 50, 100, 500)
-_PHP_NUMERIC = re.compile(r"[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*")
 
 
 def php_empty(value: Any) -> bool:
@@ -58,10 +57,7 @@ def _performance(stored: str | None) -> int:
     """`performance`: unset -> 5 on x86_64/amd64 else 1; outside 0..6 (PHP 8 comparison) -> 2."""
     if stored is None:
         return 5 if platform.machine().lower() in ("amd64", "x86_64") else 1
-    # PHP 8 compares a numeric string with an int as numbers, any other string as strings
-    number = float(stored) if _PHP_NUMERIC.fullmatch(stored) else None
-    out_of_range = (stored < "0" or stored > "6") if number is None else (number < 0 or number > 6)
-    return 2 if out_of_range else php_intval(stored)
+    return 2 if compare(stored, 0) < 0 or compare(stored, 6) > 0 else php_intval(stored)
 
 
 def _share_bucket(count: int) -> int:

@@ -35,7 +35,8 @@ from ncpasswords.backup import service
 from ncpasswords.backup.document import write_document
 from ncpasswords.backup.restore import RestoreOptions, restore_backup
 from ncpasswords.backup.sample import SampleSize, generate
-from ncpasswords.backup.storage import BACKUP_FOLDERS, TEMP_PREFIX
+from ncpasswords.backup.storage import BACKUP_FOLDERS
+from ncpasswords.fsutil import TEMP_PREFIX
 from ncpasswords.instance.instance import Instance
 from ncpasswords.instance.journal import JOURNAL_NAME
 from ncpasswords.users.data import delete_user_data, has_data, move_user_data
@@ -318,7 +319,7 @@ RESTORE_POINTS = (
     ("ncpasswords.instance.journal:ConfigChange.apply", 1, True, True),  # committed, config.php not written
     ("ncpasswords.instance.instance:Instance.update_config", 1, False, True),  # config.php written
     ("ncpasswords.instance.journal:_remove_journal", 1, True, True),  # token removed, journal not
-    ("ncpasswords.instance.journal:fsync_dir", 2, False, True),  # token and journal removed
+    ("ncpasswords.instance.journal:fsync_dir", 1, False, True),  # token and journal removed
 )
 
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import InstalledInstance
 from ncpasswords.backup.restore import RestoreOptions, restore_backup
 from ncpasswords.backup.sample import SampleSize, generate
-from ncpasswords.backup.storage import atomic_write
+from ncpasswords.backup.storage import write_backup_file
 from ncpasswords.db.connection import Database
 from ncpasswords.repositories.config_values import Preferences
 from ncpasswords.repositories.entities import TABLES
@@ -109,7 +109,7 @@ def test_exact_comparisons_still_use_the_user_id_indexes(
 ) -> None:
     """A comparison that made MariaDB scan whole tables would be a regression on large instances."""
     sample = tmp_path / "sample.json.gz"
-    with atomic_write(sample) as out:
+    with write_backup_file(sample) as out:
         generate(out, SampleSize(passwords=2000, revisions=1, users=20))
     instance = installed.instance
     with instance.connect() as db:

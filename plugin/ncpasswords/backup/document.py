@@ -13,26 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..db.connection import Database
+from ..php.json import BinaryWriter, dumps
 from ..repositories.config_values import AppConfig, Preferences
 from ..repositories.entities import MODEL_REVISION_TABLES
 from ..repositories.entity_repository import EntityRepository
-from .phpjson import BinaryWriter, dumps
+from .format import MODEL_SECTIONS, ROW_SECTIONS, VERSION
 from .settings import CLIENT_SETTINGS_KEY, export_application, export_user
-
-BACKUP_VERSION = 106
-
-# Document sections holding plain rows, in document order, and their tables.
-ROW_SECTIONS: dict[str, str] = {
-    "shares": "passwords_share",
-    "keychains": "passwords_keychain",
-    "challenges": "passwords_challenge",
-    "passwordTagRelations": "passwords_pw_tag_rel",
-}
-MODEL_SECTIONS: dict[str, str] = {
-    "passwords": "passwords_password",
-    "folders": "passwords_folder",
-    "tags": "passwords_tag",
-}
 
 Progress = Callable[[int], None]
 
@@ -113,7 +99,7 @@ def write_document(
             buffer.clear()
             size = 0
 
-    emit(f'{{"version":{BACKUP_VERSION}')
+    emit(f'{{"version":{VERSION}')
     done = 0
     for section, table in MODEL_SECTIONS.items():
         emit(f',"{section}":[')

@@ -16,211 +16,43 @@ a size limit.
 
 from __future__ import annotations
 
-import codecs
 import json
-import math
 import os
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any
 
-from .document import MODEL_SECTIONS, ROW_SECTIONS
+from .compression import CHUNK, GZIP_MAGIC
 from .errors import BackupFormatError
-from .source import CHUNK, GZIP_MAGIC, BackupSource, open_backup, open_path
+from .format import LIST_SECTIONS, SECTIONS, VERSION
+from .jsontext import (
+    PHP_MAX_DEPTH,
+    SURROGATE_ESCAPE,
+    TOO_DEEP,
+    JsonText,
+    check_depth,
+    check_surrogates,
+    php_float,
+    reject_constant,
+)
+from .source import BackupSource, open_backup, open_path
 from .upgrade import upgrade_document, validate_version
+from .validation import INVALID_BACKUP
 
 # Older versions are upgraded in memory; bigger documents of those versions are refused.
 MAX_LEGACY_BYTES = 512 << 20
-# PHP's json_decode refuses a document nested deeper than this (its default depth).
-PHP_MAX_DEPTH = 512
-
-SECTIONS = (*MODEL_SECTIONS, *ROW_SECTIONS, "keys", "settings")
-_LIST_SECTIONS = frozenset((*MODEL_SECTIONS, *ROW_SECTIONS))
-_CHUNK = CHUNK
-_TOO_DEEP = f"The backup file is not valid JSON (nested deeper than {PHP_MAX_DEPTH} levels)"
 
 
 @dataclass
 class Document:
-    """A parsed backup: version, then the sections in document order as (name, value) items."""
+    """A backup as read, upgraded to the current version: its sections in document order as
+    (name, value) items (a list section item by item)."""
 
-    version: int
     items: Iterator[tuple[str, Any]]
-    original_version: int = 106
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 class _NotStreamable(Exception):
     """The document does not start with `{"version":`; it is read whole instead."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid literal {name}")
-
-
-def _php_float(text: str) -> float:
-    """A JSON number with a fraction or exponent; one beyond the float range is refused."""
-    value = float(text)
-    if math.isinf(value):
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise BackupFormatError(f"The backup holds a number beyond PHP's range: {shown}")
-    return value
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_php_float)
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-# A \uD800-\uDFFF escape: only where one occurs are the decoded strings checked for unpaired
-# surrogates, which PHP's json_decode refuses (JSON_ERROR_UTF16) and no database can store.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _check_surrogates(value: Any) -> None:
-    """Refuse a decoded value holding an unpaired UTF-16 surrogate (in a string or a key)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise BackupFormatError(
-                    "The backup file is not valid JSON (a single unpaired UTF-16 surrogate)"
-                ) from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-def nesting_depth(value: Any, limit: int) -> int:
-    """How deeply lists and objects nest in `value` (0 for a scalar), counted up to `limit + 1`."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        depth += 1
-        if depth > deepest:
-            deepest = depth
-            if deepest > limit:
-                return deepest
-        stack.extend((child, depth) for child in children if isinstance(child, (dict, list)))
-    return deepest
-
-
-def check_depth(text: str, start: int, end: int, value: Any, limit: int) -> None:
-    """Refuse `value` (decoded from `text[start:end]`) when it nests deeper than `limit`.
-
-    Only a text with more brackets than the limit can nest that deep, so the decoded value is
-    walked only then.
-    """
-    if text.count("[", start, end) + text.count("{", start, end) > limit and nesting_depth(value, limit) > limit:
-        raise BackupFormatError(_TOO_DEEP)
-
-
-# A decoding error this close to the end of the window may come from a token cut in two.
-_TOKEN_MARGIN = 64
-# Text kept ahead of the value being decoded.
-_READ_AHEAD = 256 << 10
-
-
-class _JsonText:
-    """A JSON text read incrementally: the top level walked by hand, values decoded whole.
-
-    Values come from the C scanner of `json` on a window of the decoded text; one that does not end
-    inside the window is decoded again once more text has been read (the window at least doubles
-    each time, so a big value costs a few passes, not one per chunk).
-    """
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self.text = ""
-        self.pos = 0
-        self.eof = False
-        self._offset = 0  # characters dropped from the front of `text`
-
-    def _fill(self, at_least: int = 1) -> bool:
-        """Read until `at_least` more characters are available (or EOF); False if none came."""
-        if self.eof:
-            return False
-        if self.pos:
-            self._offset += self.pos
-            self.text = self.text[self.pos :]
-            self.pos = 0
-        wanted = len(self.text) + at_least
-        parts = [self.text]
-        size = len(self.text)
-        try:
-            while size < wanted:
-                data = self._stream.read(_CHUNK)
-                chunk = self._decoder.decode(data, final=not data)
-                parts.append(chunk)
-                size += len(chunk)
-                if not data:
-                    self.eof = True
-                    break
-        except UnicodeDecodeError:
-            raise BackupFormatError("The backup file is not valid UTF-8") from None
-        grew = size > len(self.text)
-        self.text = "".join(parts)
-        return grew
-
-    def error(self, message: str) -> BackupFormatError:
-        return BackupFormatError(f"The backup file is not valid JSON ({message})")
-
-    def peek(self) -> str:
-        """The next character after whitespace ('' at the end)."""
-        while True:
-            match = _WHITESPACE.match(self.text, self.pos)
-            assert match is not None
-            self.pos = match.end()
-            if self.pos < len(self.text):
-                return self.text[self.pos]
-            if not self._fill():
-                return ""
-
-    def expect(self, chars: str) -> str:
-        char = self.peek()
-        if not char or char not in chars:
-            found = repr(char) if char else "the end of the file"
-            raise self.error(f"expected {' or '.join(repr(c) for c in chars)}, found {found}")
-        self.pos += 1
-        return char
-
-    def value(self, max_depth: int = PHP_MAX_DEPTH) -> Any:
-        """Decode the value at the current position (after whitespace); it may nest `max_depth`
-        levels (what PHP's depth limit leaves at its place in the document)."""
-        if not self.peek():
-            raise self.error("unexpected end of the file")
-        if not self.eof and len(self.text) - self.pos < _READ_AHEAD:
-            self._fill(_CHUNK)  # entities are far smaller: decoding one rarely has to start over
-        while True:
-            try:
-                value, end = _DECODER.raw_decode(self.text, self.pos)
-            except json.JSONDecodeError as exc:
-                # The window may end inside the value: a string runs on, or a token near the end
-                # was cut. Anything else is an error that more text cannot mend.
-                cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(self.text) - _TOKEN_MARGIN
-                if cut and self._fill(max(_CHUNK, len(self.text) - self.pos)):
-                    continue
-                raise self.error(f"{exc.msg} at character {self._offset + exc.pos}") from None
-            except ValueError as exc:
-                raise self.error(str(exc)) from None
-            except RecursionError:
-                raise BackupFormatError(_TOO_DEEP) from None
-            if end >= len(self.text) and not self.eof:  # a number or literal may go on
-                self._fill(max(_CHUNK, len(self.text) - self.pos))
-                continue
-            if _SURROGATE_ESCAPE.search(self.text, self.pos, end):
-                _check_surrogates(value)
-            check_depth(self.text, self.pos, end, value, max_depth)
-            self.pos = end
-            return value
 
 
 # Nesting left for a value at its place: the document is level 1, a list section level 2.
@@ -233,7 +65,7 @@ def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
 
     Raises _NotStreamable before yielding anything when the first member is not `version`.
     """
-    reader = _JsonText(stream)
+    reader = JsonText(stream)
     if reader.peek() != "{":
         raise _NotStreamable
     reader.pos += 1
@@ -256,7 +88,7 @@ def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
             seen.add(name)
             yield name, reader.value(_MEMBER_DEPTH)
             continue
-        if name in _LIST_SECTIONS:
+        if name in LIST_SECTIONS:
             if reader.peek() != "[":
                 raise BackupFormatError(f"The backup's '{name}' is not a list")
             if name in opened:
@@ -307,13 +139,13 @@ def _read(source: BackupSource, server_secret: str, done: Callable[[], None]) ->
             return _read_whole(source, server_secret, done)
         version = first[1]
         validate_version(version)
-        if version != 106:
+        if version != VERSION:
             stream.close()
             return _read_whole(source, server_secret, done)
     except BaseException:
         stream.close()
         raise
-    return Document(106, _closing(items, stream, done), 106)
+    return Document(_closing(items, stream, done))
 
 
 def _closing(
@@ -335,7 +167,7 @@ def has_long_text(source: BackupSource, threshold: int) -> bool:
         return False
     run = 0
     with open_backup(source) as stream:
-        while chunk := stream.read(_CHUNK):
+        while chunk := stream.read(CHUNK):
             first = chunk.find(b'"')
             if first < 0:
                 run += len(chunk)
@@ -383,27 +215,25 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
     del data
     duplicates = _TopLevelDuplicates()
     try:
-        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_php_float, object_pairs_hook=duplicates)
+        doc = json.loads(text, parse_constant=reject_constant, parse_float=php_float, object_pairs_hook=duplicates)
     except ValueError as exc:
         raise BackupFormatError(f"The backup file is not valid JSON: {exc}") from None
     except RecursionError:
-        raise BackupFormatError(_TOO_DEEP) from None
-    if _SURROGATE_ESCAPE.search(text):
-        _check_surrogates(doc)
+        raise BackupFormatError(TOO_DEEP) from None
+    if SURROGATE_ESCAPE.search(text):
+        check_surrogates(doc)
     check_depth(text, 0, len(text), doc, PHP_MAX_DEPTH)
     del text
     if not isinstance(doc, dict) or "version" not in doc:
-        raise BackupFormatError("The file does not contain a valid server backup")
+        raise BackupFormatError(INVALID_BACKUP)
     if duplicates.names:
         raise BackupFormatError(f"The backup has the section '{duplicates.names[0]}' twice")
-    original = doc["version"]
-    validate_version(original)
     doc = upgrade_document(doc, server_secret)
 
     def items() -> Iterator[tuple[str, Any]]:
         for section in SECTIONS:
             value = doc.get(section)
-            if section in MODEL_SECTIONS or section in ROW_SECTIONS:
+            if section in LIST_SECTIONS:
                 if value is None:
                     continue
                 if not isinstance(value, list):
@@ -413,4 +243,4 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
             elif section in doc:
                 yield section, value
 
-    return Document(106, items(), int(original))
+    return Document(items())

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .document import BACKUP_VERSION
-from .phpjson import BinaryWriter, dumps
+from ..php.json import BinaryWriter, dumps
+from .format import VERSION
 
 ROOT_FOLDER = "00000000-0000-0000-0000-000000000000"
 _CLIENTS = ("CLIENT::UNKNOWN", "Firefox on Linux", "Passwords für Android 日本", "CLIENT::CLI", "Safari 🧭 iOS")
@@ -238,7 +238,7 @@ def generate(out: BinaryWriter, size: SampleSize) -> dict[str, int]:
                 )
             yield model
 
-    write(f'{{"version":{BACKUP_VERSION},')
+    write(f'{{"version":{VERSION},')
     section("passwords", passwords(), first=True)
     section("folders", (f for u in g.users for f in folders[u]))
     section("tags", (t for u in g.users for t in tags[u]))

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 from ..db.connection import Database
 from ..instance.instance import Instance
-from ..php import php_intval
+from ..php.casts import php_intval
+from ..php.compare import compare_keys
 from ..repositories.config_values import AppConfig
 from ..repositories.entity_repository import EntityRepository
 from . import service
+from .names import auto_restore_label, human_file_size
 from .restore import RestoreOptions
-from .storage import AUTO_BACKUPS, auto_restore_label, compare_labels, human_file_size
+from .storage import AUTO_BACKUPS
 
 DEFAULT_INTERVAL = 86400
 
@@ -68,7 +70,7 @@ def auto_restore(instance: Instance, db: Database, log: Log) -> AutoRestoreResul
     if not backups:
         return _status(app, AutoRestoreResult(STATUS_NO_BACKUP))
     result = AutoRestoreResult(STATUS_NO_BACKUP)
-    for label in sorted(backups, key=functools.cmp_to_key(compare_labels), reverse=True):
+    for label in sorted(backups, key=functools.cmp_to_key(compare_keys), reverse=True):
         info = storage.info(backups[label], details=True)
         entities = info.get("entities")
         if not entities or not any(entities.get(k) for k in ("passwords", "folders", "tags")):

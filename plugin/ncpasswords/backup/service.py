@@ -12,9 +12,10 @@ from typing import Any
 from ..db.connection import Database, RowLimit
 from ..files.appdata import app_data_files
 from ..instance.instance import Instance
-from .document import MODEL_SECTIONS, ROW_SECTIONS, DocumentStats, write_document
+from ..php.json import BinaryWriter, dumps
+from .document import DocumentStats, write_document
 from .errors import BackupFormatError, ClientBackupError
-from .phpjson import BinaryWriter, dumps
+from .format import LIST_SECTIONS, VERSION
 from .reader import read_document
 from .restore import RestoreOptions, RestoreResult, restore_backup
 from .source import BackupSource
@@ -118,14 +119,14 @@ def validate_and_write(
     except ClientBackupError:  # the reference's import checks `version >= 100` before upgrading
         raise BackupFormatError(INVALID_BACKUP) from None
     validator = Validator(row_limit)
-    out.write(b'{"version":106')
+    out.write(b'{"version":%d' % VERSION)
     section = ""
     count = 0
     for name, value in document.items:
-        is_list = name in MODEL_SECTIONS or name in ROW_SECTIONS
+        is_list = name in LIST_SECTIONS
         validator.item(name, value)
         if name != section:
-            if section in MODEL_SECTIONS or section in ROW_SECTIONS:
+            if section in LIST_SECTIONS:
                 out.write(b"]")
             section = name
             out.write(f",{dumps(name)}:".encode("ascii") + (b"[" if is_list else b""))
@@ -138,7 +139,7 @@ def validate_and_write(
                 progress(count)
         else:
             out.write(dumps(php_map(value) if name == "keys" else value).encode("ascii"))
-    if section in MODEL_SECTIONS or section in ROW_SECTIONS:
+    if section in LIST_SECTIONS:
         out.write(b"]")
     validator.finish()
     out.write(b"}")

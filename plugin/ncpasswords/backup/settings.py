@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..php import php_boolval, php_intval
+from ..php.casts import php_boolval, php_intval
 from ..repositories.config_values import AppConfig, Preferences
 
 SettingType = Literal["select:number", "number", "boolean"]

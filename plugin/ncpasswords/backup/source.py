@@ -4,39 +4,21 @@
 replaced by a symlink while a prompt waits), every read comes from the file that was opened. Reads
 are positional, so several passes over the same open file do not disturb each other.
 
-`open_backup` is the only gunzip in the package. It refuses output beyond the ratio limit (a file
-that inflates to more than `MAX_RATIO` times its size once past `RATIO_FLOOR`), so no reader - list
---details, restore, import, the automatic restore - can be made to hold or chew through a gzip bomb.
+`open_backup` gives every reader (list --details, restore, import, the automatic restore) its bytes,
+gunzipped through the one inflater with the decompression-ratio limit (`compression.Inflater`).
 """
 
 from __future__ import annotations
 
 import io
 import os
-import queue
 import stat
-import threading
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from . import fastzlib
-from .errors import BackupError, BackupFormatError
-
-GZIP_MAGIC = b"\x1f\x8b"
-# Refuse to inflate past this many bytes per compressed byte once a floor is passed: real backups
-# compress a few times, a gzip bomb thousands of times (docs/compatibility.md).
-MAX_RATIO = 100
-RATIO_FLOOR = 256 << 20
-BOMB_MESSAGE = "The backup file inflates far beyond its size; refusing to read it"
-CHUNK = 1 << 20
-
-
-class GzipBombError(BackupFormatError):
-    """The file inflates beyond the ratio limit."""
-
-    def __init__(self) -> None:
-        super().__init__(BOMB_MESSAGE)
+from .compression import CHUNK, GZIP_MAGIC, Inflater
+from .errors import BackupError
 
 
 class BackupSource:
@@ -110,111 +92,13 @@ class _PositionalReader(io.RawIOBase):
         return size
 
 
-class _Inflater(io.RawIOBase):
-    """Inflates gzip data in a background thread (zlib works without the GIL, so inflating runs
-    beside the parsing) and refuses output beyond the ratio limit.
-
-    Concatenated members and trailing zero padding are read like `gzip.GzipFile` reads them.
-    """
-
-    def __init__(self, raw: io.RawIOBase, compressed_size: int) -> None:
-        self._raw = raw
-        self._limit = max(RATIO_FLOOR, MAX_RATIO * compressed_size)
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
-        self._stop = threading.Event()
-        self._current = memoryview(b"")
-        self._done = False
-        self._thread = threading.Thread(target=self._work, name="backup-inflate", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: bytes | BaseException | None) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _read(self) -> bytes:
-        return self._raw.read(CHUNK) or b""
-
-    def _work(self) -> None:
-        try:
-            total = 0
-            decompressor = fastzlib.decompressobj()
-            data = self._read()
-            while True:
-                if decompressor.eof:
-                    # Another member may follow; zero bytes after a member are padding.
-                    rest = (decompressor.unused_data + data).lstrip(b"\x00")
-                    while not rest:
-                        data = self._read()
-                        if not data:
-                            self._put(None)
-                            return
-                        rest = data.lstrip(b"\x00")
-                    if not rest.startswith(GZIP_MAGIC[: len(rest)]):
-                        raise BackupFormatError("The backup file is not a valid gzip file: Not a gzipped file")
-                    decompressor = fastzlib.decompressobj()
-                    data = rest
-                if not data:
-                    raise BackupFormatError(
-                        "The backup file is not a valid gzip file: "
-                        "Compressed file ended before the end-of-stream marker was reached"
-                    )
-                output = decompressor.decompress(data, CHUNK)
-                while output:
-                    total += len(output)
-                    if total > self._limit:
-                        raise GzipBombError()
-                    if not self._put(output):
-                        return
-                    if decompressor.eof or not decompressor.unconsumed_tail:
-                        break
-                    output = decompressor.decompress(decompressor.unconsumed_tail, CHUNK)
-                data = b"" if decompressor.eof else self._read()
-        except fastzlib.ERRORS as exc:
-            self._put(BackupFormatError(f"The backup file is not a valid gzip file: {exc}"))
-        except OSError as exc:
-            self._put(BackupError(f"Cannot read the backup file: {exc.strerror}"))
-        except BaseException as exc:
-            self._put(exc)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._current:
-            if self._done:
-                return 0
-            item = self._queue.get()
-            if item is None:
-                self._done = True
-                return 0
-            if isinstance(item, BaseException):
-                self._done = True
-                raise item
-            self._current = memoryview(item)
-        size = min(len(buffer), len(self._current))
-        buffer[:size] = self._current[:size]
-        self._current = self._current[size:]
-        return size
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stop.set()
-            self._thread.join()
-        super().close()
-
-
 def open_backup(source: BackupSource, gzip: bool | None = None) -> IO[bytes]:
     """The JSON bytes of a backup from its start: gunzipped when `gzip` (by default when the file
     starts with the gzip magic bytes), within the ratio limit."""
     if gzip is None:
         gzip = source.read_head(len(GZIP_MAGIC)) == GZIP_MAGIC
     if gzip:
-        return io.BufferedReader(_Inflater(source.raw(), source.size), buffer_size=CHUNK)
+        return io.BufferedReader(Inflater(source.raw(), source.size), buffer_size=CHUNK)
     return io.BufferedReader(source.raw(), buffer_size=CHUNK)
 
 

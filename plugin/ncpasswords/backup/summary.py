@@ -9,32 +9,28 @@ never held whole. The bytes come through the one gunzip path with its bomb limit
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from collections.abc import Mapping
-from typing import IO, Any, Final
+from typing import Any, Final
 
+from .compression import GzipBombError
 from .errors import BackupFormatError
-from .reader import PHP_MAX_DEPTH, nesting_depth
-from .source import CHUNK, BackupSource, GzipBombError, open_backup
+from .jsontext import PHP_MAX_DEPTH, SURROGATE_ESCAPE, WINDOW, JsonText, check_depth, reject_constant
+from .source import BackupSource, open_backup
 
 #: ``entities`` keys of the detailed backup info, in output order.
 ENTITY_COUNT_KEYS: Final = ("passwords", "folders", "tags", "shares", "keychains", "challenges")
 
 _PHP_TYPE_NAMES: Final = {bool: "bool", int: "int", float: "float", str: "string"}
-# Text kept ahead of a value before the C scanner tries it; longer values are stepped over.
-_WINDOW: Final = 256 << 10
 # Member names are compared only when short (the names looked for are).
 _KEY_TEXT: Final = 64
 # Distinct member names remembered per object (PHP counts a name given twice once).
 _MAX_NAMES: Final = 1 << 20
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
 _STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"')
 _STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*')
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _DIGITS = re.compile(r"[0-9]*")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _NUMBER_START: Final = frozenset("-0123456789")
 # A JSON number as a small automaton: state -> {character class -> next state}. States: 0 start,
 # 1 minus, 2 leading zero, 3 integer digits, 4 point, 5 fraction digits, 6 e, 7 exponent sign,
@@ -65,77 +61,28 @@ class _Null(Exception):
     """json_decode() would return null for this document."""
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(parse_constant=reject_constant)
 _FAILED: Any = object()
 
 
-class _Scanner:
+class _Scanner(JsonText):
     """A JSON text walked member by member; values are counted or stepped over, never kept."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self.text = ""
-        self.pos = 0
-        self.eof = False
-
-    # -- the window ------------------------------------------------------------------------------
-    def _fill(self) -> bool:
-        """Append one chunk of text (dropping what was consumed); False at the end of the input."""
-        if self.eof:
-            return False
-        data = self._stream.read(CHUNK)
-        try:
-            chunk = self._decoder.decode(data, final=not data)
-        except UnicodeDecodeError:
-            raise _Null from None
-        self.eof = not data
-        self.text = self.text[self.pos :] + chunk
-        self.pos = 0
-        return True
-
-    def _ensure(self, size: int) -> None:
-        while len(self.text) - self.pos < size and self._fill():
-            pass
-
-    def peek(self) -> str:
-        """The next character after whitespace ('' at the end)."""
-        while True:
-            match = _WHITESPACE.match(self.text, self.pos)
-            assert match is not None
-            self.pos = match.end()
-            if self.pos < len(self.text):
-                return self.text[self.pos]
-            if not self._fill():
-                return ""
-
-    def expect(self, char: str) -> None:
-        if self.peek() != char:
-            raise _Null
-        self.pos += 1
 
     # -- values ----------------------------------------------------------------------------------
     def decode(self, depth: int) -> Any:
         """The value here, decoded when it fits the window (else _FAILED, nothing consumed);
         `depth` containers enclose it."""
         self.peek()
-        self._ensure(_WINDOW)
+        self.ensure(WINDOW)
         try:
             value, end = _DECODER.raw_decode(self.text, self.pos)
         except (ValueError, RecursionError):
             return _FAILED
         if end >= len(self.text) and not self.eof:  # a number may go on
             return _FAILED
-        if _SURROGATE_ESCAPE.search(self.text, self.pos, end):
+        if SURROGATE_ESCAPE.search(self.text, self.pos, end):
             return _FAILED  # the step-over checks the pairs
-        limit = PHP_MAX_DEPTH - depth
-        brackets = self.text.count("[", self.pos, end) + self.text.count("{", self.pos, end)
-        if brackets > limit and nesting_depth(value, limit) > limit:
-            raise _Null
+        check_depth(self.text, self.pos, end, value, PHP_MAX_DEPTH - depth)
         self.pos = end
         return value
 
@@ -184,12 +131,12 @@ class _Scanner:
         """Consume a string; its value when its text is short (member names), else None."""
         if self.peek() != '"':
             raise _Null
-        self._ensure(_KEY_TEXT + 2)
+        self.ensure(_KEY_TEXT + 2)
         # Only a short text is matched whole: the pattern's memory grows with what it matches.
         match = _STRING.match(self.text, self.pos, self.pos + _KEY_TEXT + 2)
         if match is not None:
             raw = match.group()
-            if _SURROGATE_ESCAPE.search(raw):
+            if SURROGATE_ESCAPE.search(raw):
                 try:
                     json.loads(raw).encode("utf-8")
                 except UnicodeEncodeError:
@@ -210,7 +157,7 @@ class _Scanner:
                     raise _Null
                 self.pos = end
             if self.pos >= len(self.text):
-                if not self._fill():
+                if not self.fill():
                     raise _Null
                 continue
             char = self.text[self.pos]
@@ -221,7 +168,7 @@ class _Scanner:
                 return
             if char != "\\":
                 raise _Null  # a control character
-            self._ensure(6)
+            self.ensure(6)
             escape = self.text[self.pos + 1 : self.pos + 2]
             if escape == "u":
                 digits = self.text[self.pos + 2 : self.pos + 6]
@@ -242,7 +189,7 @@ class _Scanner:
         state = 0
         while True:
             if self.pos >= len(self.text):
-                if not self._fill():
+                if not self.fill():
                     break
                 continue
             char = self.text[self.pos]
@@ -261,7 +208,7 @@ class _Scanner:
             raise _Null
 
     def literal(self) -> None:
-        self._ensure(5)
+        self.ensure(5)
         for word in ("true", "false", "null"):
             if self.text.startswith(word, self.pos):
                 self.pos += len(word)

@@ -4,23 +4,19 @@ Spec: ``backup-format.md`` §3 (reference ``BackupMigrationHelper``). The steps 
 order ``to101`` … ``to106``, each guarded by "version < N" with PHP's loose comparison of the raw
 ``version`` value; then ``version`` becomes the integer 106.
 
-Whole document: :func:`upgrade_document`. For a streaming reader the same work is split per
-object; which steps need context from elsewhere in the document:
+:func:`upgrade_document` converts a whole document: older files are small, and ``to103``/``to104``
+need the document's ``keys``, which come after the entity lists. The steps, in their order:
 
-* ``to101`` (document): the section ``password_tag_relations`` is renamed ``passwordTagRelations``
-  (and moves to the end of the object). A streaming reader simply reads the old section name.
-* ``to102`` (per revision): :func:`to102_revision`.
-* ``to103`` and ``to104`` (per password revision, **needs the document's ``keys`` object** plus the
-  caller's server secret, see :func:`sse_keys_for_upgrade`): :func:`to103_password_revision`,
-  :func:`to104_password_revision`. ``keys`` comes after the entity lists in a file, so a streaming
-  reader has to read it first (second pass) or buffer the password models.
-* ``to105``: per revision :func:`to105_revision`, per relation :func:`to105_relation`; document
-  sections :func:`to105_keys` (needs the server secret) and :func:`to105_application_settings`;
-  ``keychains`` and ``challenges`` become empty lists.
+* ``to101``: the section ``password_tag_relations`` is renamed ``passwordTagRelations`` (and moves
+  to the end of the object);
+* ``to102`` (per revision): :func:`to102_revision`;
+* ``to103`` and ``to104`` (per password revision, with the document's keys and this instance's
+  server secret, see :func:`sse_keys_for_upgrade`): :func:`to103_password_revision`,
+  :func:`to104_password_revision`;
+* ``to105``: per revision :func:`to105_revision`, per relation :func:`to105_relation`; the
+  sections :func:`to105_keys` and :func:`to105_application_settings`; ``keychains`` and
+  ``challenges`` become empty lists;
 * ``to106``: per revision :func:`to106_revision`, per model :func:`to106_model`.
-
-:func:`upgrade_model`, :func:`upgrade_revision`, :func:`upgrade_relation`, :func:`upgrade_keys` and
-:func:`upgrade_settings` apply every step an object needs for a given source version.
 
 The server secret used by ``to103``/``to104`` is the **current instance's** (config
 ``passwords.secret`` or ``secret``), never the file's, exactly as in the reference: re-encrypted
@@ -35,10 +31,6 @@ input raises :class:`BackupFormatError` with a clear message, a null ``SSEv1Serv
 from __future__ import annotations
 
 import copy
-import decimal
-import json
-import math
-import re
 import uuid
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Final
@@ -50,16 +42,16 @@ from ..crypto.ssev1 import (
     encrypt_revision,
     generate_key,
 )
-from ..php import php_float_string
+from ..php.casts import SetType, php_string, settype
+from ..php.compare import compare
+from ..php.json import PhpJsonError, json_decode
+from ..php.json import dumps as php_json_dumps
 from .errors import BackupFormatError, BackupVersionError, ClientBackupError
-from .phpjson import PhpJsonError
-from .phpjson import dumps as php_json_dumps
+from .format import MINIMUM_VERSION, VERSION
 
 __all__ = [
     "APPLICATION_SETTINGS_RENAME",
     "CLIENT_UNKNOWN",
-    "CURRENT_VERSION",
-    "MINIMUM_VERSION",
     "PASSWORD_REVISION_KEYS",
     "needs_step",
     "new_uuid",
@@ -74,16 +66,9 @@ __all__ = [
     "to106_model",
     "to106_revision",
     "upgrade_document",
-    "upgrade_keys",
-    "upgrade_model",
-    "upgrade_relation",
-    "upgrade_revision",
-    "upgrade_settings",
     "validate_version",
 ]
 
-CURRENT_VERSION: Final = 106
-MINIMUM_VERSION: Final = 100
 CLIENT_UNKNOWN: Final = "CLIENT::UNKNOWN"
 
 KeyFactory = Callable[[], str]
@@ -104,33 +89,33 @@ APPLICATION_SETTINGS_RENAME: Final[tuple[tuple[str, str], ...]] = (
 )
 
 # PasswordRevision entity: field → (registered type, nullable), in toArray() order (§1.3).
-_PASSWORD_REVISION_FIELDS: Final[tuple[tuple[str, str, bool], ...]] = (
-    ("id", "integer", True),
-    ("url", "string", False),
-    ("hash", "string", False),
-    ("notes", "string", False),
-    ("label", "string", False),
-    ("folder", "string", False),
-    ("username", "string", False),
-    ("password", "string", False),
-    ("statusCode", "string", False),
-    ("customFields", "string", True),
-    ("status", "integer", False),
-    ("sseType", "string", False),
-    ("sseKey", "string", True),
-    ("cseType", "string", False),
-    ("cseKey", "string", True),
-    ("model", "string", False),
-    ("client", "string", True),
-    ("edited", "integer", False),
-    ("hidden", "boolean", False),
-    ("trashed", "boolean", False),
-    ("favorite", "boolean", False),
-    ("uuid", "string", False),
-    ("userId", "string", False),
-    ("deleted", "boolean", False),
-    ("created", "integer", False),
-    ("updated", "integer", False),
+_PASSWORD_REVISION_FIELDS: Final[tuple[tuple[str, SetType, bool], ...]] = (
+    ("id", "int", True),
+    ("url", "str", False),
+    ("hash", "str", False),
+    ("notes", "str", False),
+    ("label", "str", False),
+    ("folder", "str", False),
+    ("username", "str", False),
+    ("password", "str", False),
+    ("statusCode", "str", False),
+    ("customFields", "str", True),
+    ("status", "int", False),
+    ("sseType", "str", False),
+    ("sseKey", "str", True),
+    ("cseType", "str", False),
+    ("cseKey", "str", True),
+    ("model", "str", False),
+    ("client", "str", True),
+    ("edited", "int", False),
+    ("hidden", "bool", False),
+    ("trashed", "bool", False),
+    ("favorite", "bool", False),
+    ("uuid", "str", False),
+    ("userId", "str", False),
+    ("deleted", "bool", False),
+    ("created", "int", False),
+    ("updated", "int", False),
 )
 _PASSWORD_REVISION_SPEC: Final = {name: (kind, nullable) for name, kind, nullable in _PASSWORD_REVISION_FIELDS}
 #: Key order of a password revision after ``to103``/``to104`` (the entity's ``toArray()``).
@@ -138,13 +123,6 @@ PASSWORD_REVISION_KEYS: Final = tuple(name for name, _, _ in _PASSWORD_REVISION_
 
 _MODEL_KINDS: Final[tuple[RevisionKind, ...]] = ("password", "folder", "tag")
 _SECTIONS: Final[Mapping[RevisionKind, str]] = {"password": "passwords", "folder": "folders", "tag": "tags"}
-
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
-_PHP_WS: Final = " \t\n\r\v\f"
-_PHP_NUMERIC_RE: Final = re.compile(r"[ \t\n\r\v\f]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t\n\r\v\f]*")
-_PHP_LEADING_NUMERIC_RE: Final = re.compile(r"[ \t\n\r\v\f]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_PHP_INT_KEY_RE: Final = re.compile(r"0|-?[1-9][0-9]*")
 
 
 def new_uuid() -> str:
@@ -157,85 +135,12 @@ def new_uuid() -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _cmp(left: Any, right: Any) -> int:
-    return int(left > right) - int(left < right)
-
-
-def _php_compare_int(value: Any, number: int) -> int:
-    """PHP 8 ``value <=> number`` for a JSON value and an integer."""
-    if value is None or isinstance(value, bool):
-        return _cmp(bool(value), bool(number))
-    if isinstance(value, int | float):
-        return _cmp(value, number)
-    if isinstance(value, str):
-        if _PHP_NUMERIC_RE.fullmatch(value):
-            return _cmp(decimal.Decimal(value.strip(_PHP_WS)), number)
-        return _cmp(value.encode("utf-8", "surrogateescape"), str(number).encode("ascii"))
-    return 1  # an array is greater than any scalar
-
-
-def _php_string(value: Any) -> str:
-    """PHP string conversion of a JSON value (for messages)."""
-    if value is None or value is False:
-        return ""
-    if value is True:
-        return "1"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return php_float_string(value)
-    if isinstance(value, str):
-        return value
-    return "Array"
-
-
-def _php_array_key(key: str) -> int | str:
-    """PHP array key of a JSON object key: canonical decimal integers become ints."""
-    if _PHP_INT_KEY_RE.fullmatch(key):
-        number = int(key)
-        if _INT64_MIN <= number <= _INT64_MAX:
-            return number
-    return key
-
-
-def _php_int(value: str) -> int:
-    """PHP ``(int)"string"``: the leading numeric part, else 0; saturating."""
-    match = _PHP_LEADING_NUMERIC_RE.match(value)
-    if not match:
-        return 0
-    text = match.group(0).strip(_PHP_WS)
-    if any(ch in text for ch in ".eE"):
-        number = float(text)
-        if not math.isfinite(number):
-            return 0
-        result = int(number)
-    else:
-        result = int(text)
-    return max(_INT64_MIN, min(_INT64_MAX, result))
-
-
-def _php_settype(value: Any, php_type: str, name: str) -> Any:
+def _php_settype(value: Any, php_type: SetType, name: str) -> Any:
     """PHP ``settype()`` as the entity setter applies it; arrays are refused."""
-    if isinstance(value, list | dict):
-        raise BackupFormatError(f"Password revision field {name!r} must not be an array or object")
-    if php_type == "string":
-        if isinstance(value, bool):
-            return "1" if value else ""
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, float):
-            return php_float_string(value)
-        return str(value)
-    if php_type == "integer":
-        if isinstance(value, bool | int):
-            return int(value)
-        if isinstance(value, float):
-            return int(value) if math.isfinite(value) else 0
-        return _php_int(str(value))
-    # boolean
-    if isinstance(value, str):
-        return value not in ("", "0")
-    return bool(value)
+    try:
+        return settype(php_type, value)
+    except ValueError:
+        raise BackupFormatError(f"Password revision field {name!r} must not be an array or object") from None
 
 
 def _password_revision_entity(revision: Mapping[str, Any]) -> dict[str, Any]:
@@ -259,43 +164,14 @@ def _password_revision_entity(revision: Mapping[str, Any]) -> dict[str, Any]:
     return {name: values.get(name) for name in PASSWORD_REVISION_KEYS}
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid JSON constant {name}")
-
-
-def _json_int(text: str) -> int | float:
-    number = int(text)
-    return number if _INT64_MIN <= number <= _INT64_MAX else float(text)
-
-
-def _php_object(pairs: list[tuple[str, Any]]) -> dict[int | str, Any]:
-    result: dict[int | str, Any] = {}
-    for key, value in pairs:
-        result[_php_array_key(key)] = value
-    return result
-
-
-def _has_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return any("\ud800" <= ch <= "\udfff" for ch in value)
-    if isinstance(value, list):
-        return any(_has_surrogate(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_surrogate(key) or _has_surrogate(item) for key, item in value.items())
-    return False
-
-
-def _php_json_decode(text: Any) -> Any:
-    """PHP ``json_decode($text, true)``: objects become dicts with PHP array keys; ``None`` on error."""
-    if not isinstance(text, str) or _has_surrogate(text):
-        return None  # invalid UTF-8 (kept as surrogate escapes) is a decode error in PHP
-    try:
-        value = json.loads(text, object_pairs_hook=_php_object, parse_int=_json_int, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
+def _json_decode(text: Any) -> Any:
+    """PHP ``json_decode($text, true)``; ``None`` where PHP fails."""
+    if not isinstance(text, str):
         return None
-    if _has_surrogate(value):
-        return None  # a lone \uD800-style escape is a decode error in PHP
-    return value
+    try:
+        return json_decode(text)
+    except ValueError:
+        return None
 
 
 def _php_json_encode(value: Any) -> str:
@@ -334,15 +210,15 @@ def _php_offset(data: Any, key: str) -> Any:
 
 def validate_version(version: Any) -> None:
     """Raise :class:`BackupVersionError` (reference messages) unless 100 <= version <= 106 (PHP rules)."""
-    if _php_compare_int(version, MINIMUM_VERSION) < 0:
+    if compare(version, MINIMUM_VERSION) < 0:
         raise ClientBackupError("This seems to be a client backup. It can only be restored using the web interface")
-    if _php_compare_int(version, CURRENT_VERSION) > 0:
-        raise BackupVersionError(f"Unsupported backup version: {_php_string(version)}")
+    if compare(version, VERSION) > 0:
+        raise BackupVersionError(f"Unsupported backup version: {php_string(version)}")
 
 
 def needs_step(version: Any, step: int) -> bool:
     """Whether step ``to<step>`` runs for a file of ``version`` (PHP ``$version < $step``)."""
-    return _php_compare_int(version, step) < 0
+    return compare(version, step) < 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -379,11 +255,11 @@ def _convert_old_custom_fields(plain: str | None) -> str:
     if plain is None or plain in ("{}", "", "0"):
         return "[]"
     fields: list[dict[str, Any]] = []
-    for label, data in _php_foreach(_php_json_decode(plain)):
+    for label, data in _php_foreach(_json_decode(plain)):
         if isinstance(label, str) and label.startswith("_"):
             if isinstance(data, dict):
                 data = {**data, "type": "data"}
-            elif data is None or data is False or isinstance(data, list):
+            elif data is None or data is False:
                 data = {"type": "data"}
             else:
                 raise BackupFormatError(f"Custom field {label!r} has invalid data")
@@ -398,7 +274,7 @@ def _clean_custom_fields(plain: str | None) -> str:
             "type": _php_offset(data, "type"),
             "value": _php_offset(data, "value"),
         }
-        for _, data in _php_foreach(_php_json_decode(plain))
+        for _, data in _php_foreach(_json_decode(plain))
     ]
     return _php_json_encode(fields)
 
@@ -501,90 +377,12 @@ def to106_model(kind: RevisionKind, model: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-# --------------------------------------------------------------------------------------------------
-# Per-object composition (streaming)
-# --------------------------------------------------------------------------------------------------
-
-
 def sse_keys_for_upgrade(keys: Any, server_secret: str) -> SseKeys:
     """The SSEv1 keys ``to103``/``to104`` use: the file's ``SSEv1ServerKey`` and ``SSEv1UserKey``s
     with **this instance's** server secret."""
     if not isinstance(keys, dict | list):
         raise BackupFormatError("The backup has no keys")
     return SseKeys.from_backup_keys(keys, server_secret=server_secret)
-
-
-def upgrade_revision(
-    kind: RevisionKind,
-    revision: Mapping[str, Any],
-    version: Any,
-    *,
-    keys: SseKeys | None = None,
-    key_factory: KeyFactory = generate_key,
-) -> dict[str, Any]:
-    """Every step a revision of a ``version`` file needs. ``keys`` is required for password
-    revisions of files older than 104 (see :func:`sse_keys_for_upgrade`)."""
-    result = dict(revision)
-    if needs_step(version, 102):
-        result = to102_revision(result)
-    if kind == "password" and needs_step(version, 104):
-        if keys is None:
-            raise BackupFormatError("Upgrading password revisions from this version needs the backup's keys")
-        if needs_step(version, 103):
-            result = to103_password_revision(result, keys, key_factory=key_factory)
-        result = to104_password_revision(result, keys, key_factory=key_factory)
-    if needs_step(version, 105):
-        result = to105_revision(result)
-    if needs_step(version, 106):
-        result = to106_revision(result)
-    return result
-
-
-def upgrade_model(
-    kind: RevisionKind,
-    model: Mapping[str, Any],
-    version: Any,
-    *,
-    keys: SseKeys | None = None,
-    key_factory: KeyFactory = generate_key,
-) -> dict[str, Any]:
-    """A password, folder or tag model with its ``revisions``, upgraded from ``version``."""
-    result = dict(_require_object(model, f"A {kind} model"))
-    revisions = result.get("revisions")
-    if isinstance(revisions, list):
-        result["revisions"] = [
-            upgrade_revision(
-                kind, _require_object(item, f"A {kind} revision"), version, keys=keys, key_factory=key_factory
-            )
-            for item in revisions
-        ]
-    if needs_step(version, 106):
-        result = to106_model(kind, result)
-    return result
-
-
-def upgrade_relation(
-    relation: Mapping[str, Any], version: Any, *, uuid_factory: UuidFactory = new_uuid
-) -> dict[str, Any]:
-    """A password-tag relation upgraded from ``version``."""
-    result = dict(_require_object(relation, "A password-tag relation"))
-    if needs_step(version, 105):
-        result = to105_relation(result, uuid_factory=uuid_factory)
-    return result
-
-
-def upgrade_keys(keys: Any, version: Any, server_secret: str) -> Any:
-    """The ``keys`` section upgraded from ``version``."""
-    return to105_keys(keys, server_secret) if needs_step(version, 105) else keys
-
-
-def upgrade_settings(settings: Any, version: Any) -> Any:
-    """The ``settings`` section upgraded from ``version``."""
-    if not needs_step(version, 105):
-        return settings
-    result = _php_map(settings)
-    result["application"] = to105_application_settings(result.get("application"))
-    return result
 
 
 # --------------------------------------------------------------------------------------------------
@@ -706,5 +504,5 @@ def upgrade_document(
         _to105(data, server_secret, uuid_factory)
     if needs_step(version, 106):
         _to106(data)
-    data["version"] = CURRENT_VERSION
+    data["version"] = VERSION
     return data

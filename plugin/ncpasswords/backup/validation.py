@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..db.connection import RowLimit
-from ..php import php_intval
+from ..php.casts import settype
 from ..repositories.entities import MODEL_REVISION_TABLES, TABLES, Column, Table
 from ..repositories.entity_repository import NO_DEFAULT, insert_default
-from .document import MODEL_SECTIONS, ROW_SECTIONS
 from .errors import BackupFormatError
+from .format import MODEL_SECTIONS, ROW_SECTIONS
 from .settings import APP_SETTINGS, USER_SETTINGS
 
 INVALID_BACKUP = "The file does not contain a valid server backup"
@@ -57,31 +57,6 @@ def _too_long(what: str, nbytes: int, limit: RowLimit) -> BackupFormatError:
 
 
 # -- entities ----------------------------------------------------------------------------------
-def php_cast(column_type: str, value: Any) -> Any:
-    """PHP's settype for an entity property: strings, integers and booleans as PHP casts them."""
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
-        raise ValueError("is not a scalar")
-    if column_type == "bool":
-        if isinstance(value, str):
-            return value not in ("", "0")
-        return bool(value)
-    if column_type == "int":
-        if isinstance(value, bool):
-            return int(value)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float):
-            return int(value)  # finite: the reader refuses numbers beyond PHP's float range
-        return php_intval(value)
-    if isinstance(value, bool):
-        return "1" if value else ""
-    if isinstance(value, float):
-        return repr(value).removesuffix(".0")
-    return str(value)
-
-
 # Nullable in PHP but NOT NULL with a default in the table: NULL means "use the default".
 _NOT_NULL_WITH_DEFAULT = frozenset({"cse_key", "client"})
 
@@ -186,7 +161,7 @@ class RowBuilder:
         prop = column.prop
         if value is not _MISSING:
             try:
-                value = php_cast(column.type, value)
+                value = settype(column.type, value)
             except ValueError as exc:
                 raise BackupFormatError(f"{self.table.entity} {_label(obj)}: '{prop}' {exc}") from None
             if value is None and not column.nullable and column.name not in _NOT_NULL_WITH_DEFAULT:
@@ -284,7 +259,7 @@ def _text(value: Any, what: str, limit: RowLimit | None, *, cast: bool = False) 
     if value is None:
         return None
     if cast and not isinstance(value, (dict, list)):
-        value = php_cast("str", value)
+        value = settype("str", value)
     if not isinstance(value, str):
         raise BackupFormatError(f"{what} is not a string")
     if "\x00" in value:

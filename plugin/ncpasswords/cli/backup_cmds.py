@@ -8,9 +8,11 @@ import click
 
 from ..backup import service
 from ..backup.errors import BackupError, BackupNotFoundError, ReadOnlyExportFileError
+from ..backup.export import resolve_export_path
+from ..backup.names import check_import_name, human_file_size, sanitize_backup_name
 from ..backup.restore import RestoreOptions
 from ..backup.source import BackupSource
-from ..backup.storage import BACKUPS, check_import_name, human_file_size, resolve_export_path, sanitize_backup_name
+from ..backup.storage import BACKUPS
 from ..errors import UserError
 from ..users.accounts import check_user_id
 from .common import confirm, installed_instance, start_interactive

@@ -9,9 +9,10 @@ from dataclasses import replace
 import click
 
 from ..backup import service
-from ..backup.storage import BACKUP_FOLDERS, BACKUPS, sort_labels
+from ..backup.storage import BACKUP_FOLDERS, BACKUPS
 from ..db.connection import connect
 from ..instance.instance import Instance
+from ..php.compare import ksorted
 from ..users.accounts import UserDirectory
 
 #: How long completion waits for a database server to answer.
@@ -39,7 +40,7 @@ def _labels(folders: tuple[str, ...], prefix: str) -> list[str]:
                 labels.update(dict.fromkeys(storage.list_backups(folder)))
     except Exception:
         return []
-    return [label for label in sort_labels(list(labels)) if label.startswith(prefix)]
+    return [label for label in ksorted(labels) if label.startswith(prefix)]
 
 
 def backup_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import UserError
+from ..php.json import dumps
 
 OUTPUT_FORMATS = ("plain", "json", "json_pretty")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -61,14 +61,6 @@ def php_arrays(value: Any) -> Any:
     return value
 
 
-def php_json(value: Any, pretty: bool = False) -> str:
-    """JSON as PHP's json_encode writes it (slashes escaped, non-ASCII as \\uXXXX)."""
-    value = php_arrays(value)
-    separators = None if pretty else (",", ":")
-    text = json.dumps(value, ensure_ascii=True, indent=4 if pretty else None, separators=separators)
-    return text.replace("/", "\\/")
-
-
 def format_scalar(value: Any) -> str:
     """A scalar the way Nextcloud's plain output prints it."""
     if value is True:
@@ -100,9 +92,9 @@ def _plain_lines(value: Any, prefix: str) -> list[str]:
 def render(value: Any, output: str, prefix: str = "  - ") -> str:
     """Render a value in `plain`, `json` or `json_pretty` (core/Command/Base.php rules)."""
     if output == "json":
-        return php_json(value)
+        return dumps(value)
     if output == "json_pretty":
-        return php_json(value, pretty=True)
+        return dumps(value, pretty=True)
     if isinstance(value, (dict, list)):
         return "\n".join(_plain_lines(php_arrays(value), prefix))
     return format_scalar(value)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..backup.sample import SIZES, generate
-from ..backup.storage import atomic_write
+from ..backup.storage import write_backup_file
 from .console import console
 
 
@@ -39,7 +39,7 @@ def sample_backup(
         chosen = replace(chosen, revisions=max(1, revisions))
     if users is not None:
         chosen = replace(chosen, users=max(1, users))
-    with atomic_write(file.resolve(), mode=0o600) as out:
+    with write_backup_file(file.resolve()) as out:
         counts = generate(out, chosen)
     console().line(
         f"Wrote {file}: {counts['passwords']} passwords with {chosen.revisions} revisions each, {len(counts)} sections"

@@ -7,8 +7,9 @@ import click
 from ..jobs import registry
 from ..jobs.joblist import count_by_class, list_jobs
 from ..jobs.worker import WorkerOutput, parse_stop_after, run_worker
+from ..php.json import dumps
 from .common import installed_instance
-from .console import console, output_option, php_json, render, table
+from .console import console, output_option, render, table
 
 
 @click.command("background-job:worker")
@@ -56,7 +57,7 @@ def list_command(class_name: str | None, limit: int, offset: int, group: bool, o
     with installed_instance().connect() as db:
         rows = count_by_class(db, limit, offset) if group else list_jobs(db, class_name, limit, offset)
     if output != "plain":
-        con.line(render(rows, output) if rows else php_json([]))
+        con.line(render(rows, output) if rows else dumps([]))
         return
     if rows:
         con.line(table(list(rows[0]), [["" if value is None else value for value in row.values()] for row in rows]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..backup.phpjson import dumps
+from ..php.json import dumps
 from ..report import build_report, select_sections
 from .common import installed_instance
 from .console import console, output_option, render

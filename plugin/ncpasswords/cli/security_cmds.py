@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..php import php_intval
+from ..php.casts import php_intval
 from ..repositories.config_values import AppConfig
 from ..security import localdb, pwned
 from ..security.pwned_list import PwnedListJob, export_zip, import_list

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..backup.phpjson import dumps as php_json
+from ..php.json import dumps as php_json
+from ..php.var_export import var_export
 
 if TYPE_CHECKING:
     from .symfony import Application, Argument, Command, Definition, Option
@@ -403,17 +404,13 @@ def _xml_application(app: Application, namespace: str | None, short: bool) -> _E
 # -- md -----------------------------------------------------------------------------------------
 
 
-def var_export(value: Any) -> str:
-    """PHP's var_export() of a scalar or a list, on one line (as Symfony's Markdown prints defaults)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, list):
-        return "array (" + "".join(f"  {i} => {var_export(v)}," for i, v in enumerate(value)) + ")"
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+def _default(value: Any) -> str:
+    """A default as Symfony's Markdown shows it: PHP's var_export() on one line."""
+    if isinstance(value, list | tuple):
+        value = dict(enumerate(value))
+    elif not isinstance(value, str | int | float | None):
+        value = str(value)
+    return var_export(value).replace("\n", "")
 
 
 def _yes(value: bool) -> str:
@@ -425,7 +422,7 @@ def _md_argument(argument: Argument) -> str:
     return (
         f"#### `{argument.name or '<none>'}`\n\n{description}"
         f"* Is required: {_yes(argument.required)}\n* Is array: {_yes(argument.is_array)}\n"
-        f"* Default: `{var_export(argument.default)}`"
+        f"* Default: `{_default(argument.default)}`"
     )
 
 
@@ -440,7 +437,7 @@ def _md_option(option: Option) -> str:
         f"#### `{name}`\n\n{description}"
         f"* Accept value: {_yes(option.accept_value)}\n* Is value required: {_yes(option.value_required)}\n"
         f"* Is multiple: {_yes(option.is_array)}\n* Is negatable: {_yes(option.negatable)}\n"
-        f"* Default: `{var_export(option.default)}`"
+        f"* Default: `{_default(option.default)}`"
     )
 
 

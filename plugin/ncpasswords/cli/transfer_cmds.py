@@ -11,9 +11,9 @@ from typing import TextIO, cast
 
 import click
 
-from ..backup.storage import atomic_write
 from ..db.dialects import Dialect
 from ..errors import UserError
+from ..fsutil import atomic_write
 from ..transfer.checksum import table_checksums
 from ..transfer.compare import checksum_summary, differing_tables, read_summary
 from ..transfer.convert import DEFAULT_CHUNK_SIZE, ConfirmExtraTables, ConvertOptions, Target, convert
@@ -218,7 +218,7 @@ def dump_command(file: Path | None, dialect: str | None, schema_only: bool, data
                 dump(db, buffer or _TextOut(stdout), chosen, schema=schema, data=data, progress=progress)
                 stdout.flush()
                 return
-            with atomic_write(file.resolve(), compress=False, mode=0o600) as writer:
+            with atomic_write(file.resolve()) as writer:
                 report = dump(db, writer, chosen, schema=schema, data=data, progress=progress)
     finally:
         progress.finish()

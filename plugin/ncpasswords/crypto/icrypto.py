@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ..php.compare import compare
 from .errors import CryptoError
 
 __all__ = [
@@ -50,8 +51,6 @@ _PHPSECLIB_SALT: Final = b"phpseclib"
 _PHPSECLIB_ITERATIONS: Final = 1000
 
 _HEX_RE: Final = re.compile(r"[0-9A-Fa-f]+")
-# PHP 8 numeric string: optional surrounding whitespace, sign, digits with optional fraction/exponent.
-_PHP_NUMERIC_RE: Final = re.compile(r"[ \t\n\r\v\f]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t\n\r\v\f]*")
 
 TextErrors = Literal["strict", "surrogateescape"]
 
@@ -123,13 +122,6 @@ def _hex2bin(text: str) -> bytes:
     return bytes.fromhex(text)
 
 
-def _php_string_ge(left: str, right: str) -> bool:
-    """PHP 8 ``$left >= $right`` for two strings (numeric when both are numeric strings)."""
-    if _PHP_NUMERIC_RE.fullmatch(left) and _PHP_NUMERIC_RE.fullmatch(right):
-        return float(left) >= float(right)
-    return _to_bytes(left) >= _to_bytes(right)
-
-
 def decrypt(ciphertext: str, password: str | bytes) -> bytes:
     """Decrypt an ``ICrypto`` ciphertext of any historical format; returns the raw plaintext bytes.
 
@@ -149,7 +141,8 @@ def decrypt(ciphertext: str, password: str | bytes) -> bytes:
 
     if len(parts) == 4:
         version = parts[3]
-        if _php_string_ge(version, "2"):
+        _to_bytes(version)  # PHP strings are bytes: text that stands for none is refused here
+        if compare(version, "2") >= 0:  # PHP 8's `$version >= '2'`
             iv = _hex2bin(parts[1])
         if version == "3":
             key_material = hkdf_key_material(key)

@@ -135,6 +135,22 @@ def _fields(kind: RevisionKind) -> tuple[str, ...]:
         raise CryptoError(f"Unknown object type {kind!r}") from None
 
 
+def _each_field(
+    revision: Mapping[str, Any], fields: tuple[str, ...], what: str, convert: Callable[[str], str]
+) -> dict[str, Any]:
+    """A copy of ``revision`` with ``convert`` applied to each of ``fields`` that is set (a field
+    that is not a string is refused, naming it as ``what``)."""
+    result = dict(revision)
+    for name in fields:
+        value = result.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise CryptoError(f"{what} {name!r} is not a string")
+        result[name] = convert(value)
+    return result
+
+
 def decrypt_revision(
     kind: RevisionKind,
     revision: Mapping[str, Any],
@@ -154,15 +170,9 @@ def decrypt_revision(
     if check_type and sse_type not in SSE_V1_TYPES:
         raise CryptoError(f"The revision is not SSEv1 encrypted (sseType {sse_type!r})")
     password = encryption_password(sse_type, revision.get("sseKey"), revision.get("userId"), keys)
-    result = dict(revision)
-    for name in fields:
-        value = result.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise CryptoError(f"Encrypted field {name!r} is not a string")
-        result[name] = icrypto.decrypt_text(value, password, errors=errors)
-    return result
+    return _each_field(
+        revision, fields, "Encrypted field", lambda value: icrypto.decrypt_text(value, password, errors=errors)
+    )
 
 
 def encrypt_revision(
@@ -182,17 +192,14 @@ def encrypt_revision(
     fields = _fields(kind)
     new_key = sse_key if sse_key is not None else key_factory()
     password = encryption_password(SSE_V1R2, new_key, revision.get("userId"), keys)
-    result = dict(revision)
-    for name in fields:
-        value = result.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise CryptoError(f"Field {name!r} is not a string")
+
+    def encrypt(value: str) -> str:
         encrypted = icrypto.encrypt(value, password)
         if encrypted == value:
             raise CryptoError("Invalid encryption result")
-        result[name] = encrypted
+        return encrypted
+
+    result = _each_field(revision, fields, "Field", encrypt)
     result["sseKey"] = new_key
     if result.get("sseType") == SSE_V1R1:
         result["sseType"] = SSE_V1R2

@@ -47,7 +47,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..php import php_boolval
+from ..php.arrays import array_key, array_merge
+from ..php.casts import php_boolval
+from ..php.compare import strnatcmp
 from . import phpconfig
 from .phpscan import ExtraConfig, read_extra
 
@@ -118,97 +120,6 @@ def extra_files(path: Path) -> list[Path]:
     return [Path(os.fsdecode(p)) for p in paths]
 
 
-def strnatcmp(a: bytes, b: bytes) -> int:
-    """PHP 8's `strnatcmp` (the comparison of `natsort`): runs of digits compare as numbers, a run
-    starting with 0 as a fraction; whitespace is skipped; case matters."""
-    if not a or not b:
-        return (len(a) > len(b)) - (len(a) < len(b))
-    ai = bi = 0
-    leading = True
-    while True:
-        ca, cb = _at(a, ai), _at(b, bi)
-        while leading and ca == 0x30 and ai + 1 < len(a) and _isdigit(a[ai + 1]):  # leading zeros
-            ai += 1
-            ca = a[ai]
-        while leading and cb == 0x30 and bi + 1 < len(b) and _isdigit(b[bi + 1]):
-            bi += 1
-            cb = b[bi]
-        leading = False
-        while _isspace(ca):
-            ai += 1
-            ca = _at(a, ai)
-        while _isspace(cb):
-            bi += 1
-            cb = _at(b, bi)
-        if _isdigit(ca) and _isdigit(cb):
-            compare = _compare_left if ca == 0x30 or cb == 0x30 else _compare_right
-            result, ai, bi = compare(a, ai, b, bi)
-            if result:
-                return result
-            if ai >= len(a) and bi >= len(b):
-                return 0
-            if ai >= len(a):
-                return -1
-            if bi >= len(b):
-                return 1
-            ca, cb = a[ai], b[bi]
-        if ca != cb:
-            return -1 if ca < cb else 1
-        ai += 1
-        bi += 1
-        if ai >= len(a) and bi >= len(b):
-            return 0
-        if ai >= len(a):
-            return -1
-        if bi >= len(b):
-            return 1
-
-
-def _at(data: bytes, i: int) -> int:
-    return data[i] if i < len(data) else 0
-
-
-def _isdigit(c: int) -> bool:
-    return 0x30 <= c <= 0x39
-
-
-def _isspace(c: int) -> bool:
-    return c in b" \t\n\v\f\r"
-
-
-def _compare_right(a: bytes, ai: int, b: bytes, bi: int) -> tuple[int, int, int]:
-    """Integers: the longer run wins, else the first difference."""
-    bias = 0
-    while True:
-        da, db = ai < len(a) and _isdigit(a[ai]), bi < len(b) and _isdigit(b[bi])
-        if not da and not db:
-            return bias, ai, bi
-        if not da:
-            return -1, ai, bi
-        if not db:
-            return 1, ai, bi
-        if a[ai] != b[bi] and not bias:
-            bias = -1 if a[ai] < b[bi] else 1
-        ai += 1
-        bi += 1
-
-
-def _compare_left(a: bytes, ai: int, b: bytes, bi: int) -> tuple[int, int, int]:
-    """Fractions: the first difference wins."""
-    while True:
-        da, db = ai < len(a) and _isdigit(a[ai]), bi < len(b) and _isdigit(b[bi])
-        if not da and not db:
-            return 0, ai, bi
-        if not da:
-            return -1, ai, bi
-        if not db:
-            return 1, ai, bi
-        if a[ai] != b[bi]:
-            return (-1 if a[ai] < b[bi] else 1), ai, bi
-        ai += 1
-        bi += 1
-
-
 def _parse_own(fd: int, path: Path) -> phpconfig.PhpArray:
     data = _read_fd(fd)
     if not data:  # as Nextcloud includes it: an empty file (one being created) sets nothing
@@ -241,9 +152,9 @@ def _read_extras(path: Path) -> list[tuple[Path, ExtraConfig]]:
 
 
 def _merge(own: phpconfig.PhpArray, extras: list[tuple[Path, ExtraConfig]], environ: Mapping[str, str]) -> SystemConfig:
-    system = SystemConfig(own, _array_merge({}, own))
+    system = SystemConfig(own, array_merge({}, own))
     for path, extra in extras:
-        system.values = _array_merge(system.values, extra.values)
+        system.values = array_merge(system.values, extra.values)
         for key in extra.values:
             if isinstance(key, str):
                 system.computed.pop(key, None)
@@ -259,21 +170,6 @@ def _merge(own: phpconfig.PhpArray, extras: list[tuple[Path, ExtraConfig]], envi
             system.computed.pop(key, None)
             system.overrides[key] = Source(env=name)
     return system
-
-
-def _array_merge(first: Mapping[Any, Any], second: Mapping[Any, Any]) -> dict[Any, Any]:
-    """PHP's array_merge: string keys of `second` replace those of `first` in place, integer keys
-    of both are numbered anew from 0."""
-    merged: dict[Any, Any] = {}
-    index = 0
-    for array in (first, second):
-        for key, value in array.items():
-            if isinstance(key, int):
-                merged[index] = value
-                index += 1
-            else:
-                merged[key] = value
-    return merged
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -304,8 +200,8 @@ def update(path: Path, decide: Decide, environ: Mapping[str, str] | None = None)
 def check_update(
     path: Path, set_values: Mapping[Any, Any], unset: Iterable[Any] = (), environ: Mapping[str, str] | None = None
 ) -> None:
-    """Raise the UserError `update` would raise for this change, or an OSError when config.php's
-    folder takes no new file; writes nothing."""
+    """Raise the UserError `update` would raise for this change, also when config.php's folder
+    takes no new file; writes nothing."""
     env = os.environ if environ is None else environ
     keys = list(unset)
     with _locked(path, exclusive=False) as (fd, _):
@@ -331,9 +227,9 @@ def _check_not_read_only(system: SystemConfig) -> None:
 def _applied(own: phpconfig.PhpArray, set_values: Mapping[Any, Any], unset: list[Any]) -> phpconfig.PhpArray:
     new = dict(own)
     for key, value in set_values.items():
-        new[phpconfig.normalize_key(key)] = value
+        new[array_key(key)] = value
     for key in unset:
-        new.pop(phpconfig.normalize_key(key), None)
+        new.pop(array_key(key), None)
     return new
 
 

@@ -15,7 +15,7 @@ from ..db import migrator
 from ..db.connection import connect
 from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, check_prefix
 from ..errors import UserError
-from ..php import php_boolval
+from ..php.casts import php_boolval
 from ..repositories.config_values import AppConfig
 from . import phpconfig
 from .instance import Instance

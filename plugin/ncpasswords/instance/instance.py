@@ -13,7 +13,7 @@ from typing import Any
 from ..db.connection import ConnectionSettings, Database, connect
 from ..db.dialects import DBTYPE_TO_DIALECT, check_prefix
 from ..errors import NotInstalledError, UserError
-from ..php import php_boolval
+from ..php.casts import php_boolval
 from . import configfiles, journal, phpconfig
 
 APP_ID = "passwords"
@@ -165,6 +165,10 @@ class Instance:
             return check_prefix(prefix)
         except ValueError as exc:
             raise UserError(f"{exc} (dbtableprefix in {self.path})") from None
+
+    def settings_with(self, config: dict[Any, Any]) -> ConnectionSettings:
+        """The connection settings config.php would give with these values (nothing is written)."""
+        return Instance(self.path, config).connection_settings()
 
     def connection_settings(self) -> ConnectionSettings:
         """How to reach the database, from dbtype, dbhost, dbport, dbname, dbuser, dbpassword."""

@@ -25,29 +25,56 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import importlib
 import json
 import os
 import secrets
-import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..db.connection import ConnectionSettings, Database, connect
 from ..errors import UserError
-from ..fsutil import fsync_dir
+from ..fsutil import atomic_write, fsync_dir
 from ..repositories.config_values import AppConfig
-
-if TYPE_CHECKING:
-    from .instance import Instance
 
 JOURNAL_NAME = ".ncpasswords-config-journal.json"
 TOKEN_APP = "ncpasswords"
 TOKEN_KEY = "config/journal"
 
 
-def journal_path(instance: Instance) -> Path:
+class ConfigOwner(Protocol):
+    """What the journal needs of the instance whose config.php it changes (`instance.Instance`)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def config(self) -> dict[Any, Any]: ...
+
+    def reload(self) -> None: ...
+
+    def update_config(self, set_values: Mapping[Any, Any] | None = None, unset: Iterable[Any] = ()) -> None: ...
+
+    def check_config_update(self, set_values: Mapping[Any, Any], unset: Iterable[Any] = ()) -> None: ...
+
+    def settings_with(self, config: dict[Any, Any]) -> ConnectionSettings: ...
+
+
+Undo = Callable[[Database | None, dict[str, Any], bool], Iterable[str] | None]
+"""Tidies up after an interrupted operation: called with the database the changed config.php
+points at (None when it was never created), the journal's data and whether the change committed;
+returns the files to remove once that database is closed."""
+
+_UNDO: dict[str, Undo] = {}
+
+
+def register_undo(kind: str, undo: Undo) -> None:
+    """Let `recover` finish an interrupted operation of `kind` (the `kind` of its ConfigChange)."""
+    _UNDO[kind] = undo
+
+
+def journal_path(instance: ConfigOwner) -> Path:
     return instance.path.with_name(JOURNAL_NAME)
 
 
@@ -66,7 +93,7 @@ def _applied(config: dict[Any, Any], set_values: dict[str, Any], unset: list[str
 class ConfigChange:
     """One journalled config.php change (see the module docstring)."""
 
-    instance: Instance
+    instance: ConfigOwner
     set_values: dict[str, Any]
     unset: list[str] = field(default_factory=list)
     kind: str = ""
@@ -95,23 +122,18 @@ class ConfigChange:
             "kind": self.kind,
             "data": self.data,
         }
+        locked: int | None = None
         try:
-            fd, temp = tempfile.mkstemp(prefix=".ncpasswords-journal-", dir=path.parent)
-        except OSError as exc:
-            raise UserError(f"Cannot write in {path.parent}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # locked before it appears: nobody recovers a live change
-            os.write(fd, json.dumps(payload).encode())
-            os.fsync(fd)
-            os.replace(temp, path)
-            fsync_dir(path.parent)
+            with atomic_write(path, prefix=".ncpasswords-journal-", suffix="") as out:
+                fcntl.flock(out.fileno(), fcntl.LOCK_EX)  # locked before it appears: nobody recovers a live change
+                out.write(json.dumps(payload).encode())
+                locked = os.dup(out.fileno())  # keeps the lock once the writer is closed
         except BaseException:
-            os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
+            if locked is not None:
+                os.close(locked)
             raise
         self._close()
-        self._fd = fd
+        self._fd = locked
 
     def prepare(self) -> None:
         """Check that config.php takes the change (not read-only, not overridden by another config
@@ -153,7 +175,7 @@ class ConfigChange:
             self._fd = None
 
 
-def recover(instance: Instance, db: Database) -> None:
+def recover(instance: ConfigOwner, db: Database) -> None:
     """Finish or drop a journalled change whose process is gone (see the module docstring).
 
     `db` is the database config.php points at now; the token is looked up in the database the
@@ -181,10 +203,7 @@ def recover(instance: Instance, db: Database) -> None:
         except (ValueError, KeyError, TypeError):
             raise UserError(f"Unreadable journal {path}: check config.php, then remove the journal") from None
         instance.reload()
-        new_config = changed_config(instance.config, set_values, unset)
-        from .instance import Instance
-
-        settings = Instance(instance.path, new_config).connection_settings()
+        settings = instance.settings_with(changed_config(instance.config, set_values, unset))
         same = settings == db.settings
         target: Database | None = db
         if not same:
@@ -196,7 +215,7 @@ def recover(instance: Instance, db: Database) -> None:
             if target is not None and has_token:
                 committed = committed or AppConfig(target, TOKEN_APP).get(TOKEN_KEY) == token
             if kind:
-                leftovers = list(_hook(kind)(target, data, committed) or ())
+                leftovers = list(_undo(kind)(target, data, committed) or ())
             if committed:
                 instance.update_config(set_values, unset)
             if committed and target is not None and target.table_exists("appconfig"):
@@ -211,17 +230,10 @@ def recover(instance: Instance, db: Database) -> None:
         os.close(fd)
 
 
-# What an operation must tidy up after it was interrupted: kind -> "module:function", called with
-# (the target database or None, the journal's data, whether the change committed); it returns
-# the files to remove once the database is closed.
-_HOOKS = {"convert": "ncpasswords.transfer.convert:recover_interrupted"}
-
-
-def _hook(kind: str) -> Any:
-    if kind not in _HOOKS:
+def _undo(kind: str) -> Undo:
+    if kind not in _UNDO:
         raise UserError(f"Unknown operation '{kind}' in the config.php journal")
-    module, _, name = _HOOKS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return _UNDO[kind]
 
 
 def _connect_target(settings: ConnectionSettings, path: Path) -> Database | None:
@@ -237,14 +249,14 @@ def _connect_target(settings: ConnectionSettings, path: Path) -> Database | None
         ) from None
 
 
-def _finish(instance: Instance, db: Database, fd: int | None) -> None:
+def _finish(instance: ConfigOwner, db: Database, fd: int | None) -> None:
     # config.php holds the change by now, so a journal left without its token (killed between the
     # two steps) still reads as committed: the token goes first.
     AppConfig(db, TOKEN_APP).delete(TOKEN_KEY)
     _remove_journal(instance, fd)
 
 
-def _remove_journal(instance: Instance, fd: int | None) -> None:
+def _remove_journal(instance: ConfigOwner, fd: int | None) -> None:
     path = journal_path(instance)
     with contextlib.suppress(FileNotFoundError):
         if fd is None or os.fstat(fd).st_ino == os.stat(path).st_ino:

@@ -26,24 +26,22 @@ concatenation of string literals.
 from __future__ import annotations
 
 import bisect
-import contextlib
-import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, NoReturn, TypeAlias
+from typing import NoReturn, TypeAlias
 
-from ..fsutil import fsync_dir
+from ..fsutil import atomic_write
+from ..php.arrays import array_key
+from ..php.numbers import INT64_MAX
+from ..php.var_export import VarExportError, var_export
 
 __all__ = [
     "PhpArray",
     "PhpConfigError",
     "PhpValue",
     "dump",
-    "normalize_key",
     "parse",
     "parse_literal",
     "read",
@@ -55,9 +53,6 @@ PhpValue: TypeAlias = "str | int | float | bool | dict[int | str, PhpValue] | No
 
 PhpArray: TypeAlias = "dict[int | str, PhpValue]"
 """A PHP array: insertion ordered, keys are ints or strings."""
-
-PHP_INT_MAX = 2**63 - 1
-PHP_INT_MIN = -(2**63)
 
 #: Mode Nextcloud gives config.php on every write.
 CONFIG_FILE_MODE = 0o640
@@ -108,7 +103,6 @@ _NUMBER_TAIL = re.compile(r"[A-Za-z0-9_\x80-\U0010ffff]+")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SQ_PLAIN = re.compile(r"[^'\\]+")
 _DQ_PLAIN = re.compile(r'[^"\\${]+')
-_INT_KEY = re.compile(r"-?[1-9][0-9]*|0")
 _DQ_SIMPLE_ESCAPES = {
     "n": b"\n",
     "t": b"\t",
@@ -350,10 +344,10 @@ class _Lexer:
             value = int(digits, 8)
         else:
             value = int(digits)
-            if value > PHP_INT_MAX:
+            if value > INT64_MAX:
                 # PHP turns an integer literal that overflows into a float.
                 return _Token("float", float(digits), start, literal)
-        if value > PHP_INT_MAX:
+        if value > INT64_MAX:
             return _Token("float", float(value), start, literal)
         return _Token("int", value, start, literal)
 
@@ -498,7 +492,7 @@ class _Parser:
                 value = self.parse_value(depth)
             else:
                 key = 0 if max_int_key is None else max_int_key + 1
-                if key > PHP_INT_MAX:
+                if key > INT64_MAX:
                     self.lexer.error(key_tok.pos, "cannot add an element: the next array index is already occupied")
             if isinstance(key, int) and (max_int_key is None or key > max_int_key):
                 max_int_key = key
@@ -513,16 +507,7 @@ class _Parser:
     def array_key(self, key: PhpValue, tok: _Token) -> int | str:
         if isinstance(key, bool) or not isinstance(key, int | str):
             self.lexer.error(tok.pos, "array keys must be strings or integers")
-        return normalize_key(key)
-
-
-def normalize_key(key: int | str) -> int | str:
-    """The array key PHP stores: a string that looks like a decimal integer becomes that integer."""
-    if isinstance(key, str) and _INT_KEY.fullmatch(key):
-        number = int(key)
-        if PHP_INT_MIN <= number <= PHP_INT_MAX:
-            return number
-    return key
+        return array_key(key)
 
 
 def parse(source: str | bytes, filename: str = "<string>") -> PhpArray:
@@ -563,108 +548,6 @@ def read(path: str | os.PathLike[str]) -> PhpArray:
 # --------------------------------------------------------------------------
 
 
-def _php_float(value: float) -> str:
-    """Format a float as PHP 8's var_export does (serialize_precision = -1)."""
-    if not math.isfinite(value):
-        raise ValueError(f"{value!r} has no PHP literal")
-    if value == 0:
-        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    sign = "-" if value < 0 else ""
-    # repr() gives the shortest string that round-trips, as zend_dtoa mode 0 does.
-    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
-    assert isinstance(exponent, int)
-    decpt = len(digit_tuple) + exponent  # value == 0.DIGITS * 10**decpt
-    digits = "".join(map(str, digit_tuple)).rstrip("0")
-    if decpt < -3 or decpt > 17:
-        exp = decpt - 1
-        mantissa = digits[0] + "." + (digits[1:] or "0")
-        return f"{sign}{mantissa}E{'-' if exp < 0 else '+'}{abs(exp)}"
-    if decpt <= 0:
-        return f"{sign}0.{'0' * -decpt}{digits}"
-    if decpt >= len(digits):
-        return f"{sign}{digits}{'0' * (decpt - len(digits))}.0"
-    return f"{sign}{digits[:decpt]}.{digits[decpt:]}"
-
-
-def _php_string(value: str, where: str) -> str:
-    try:
-        value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        raise PhpConfigError(f"Cannot write config: {where}: the string is not valid Unicode") from None
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return "'" + escaped.replace("\0", "' . \"\\0\" . '") + "'"
-
-
-def _where(path: list[int | str]) -> str:
-    if not path:
-        return "$CONFIG"
-    return "$CONFIG" + "".join(f"[{k!r}]" for k in path)
-
-
-def _export(value: object, level: int, out: list[str], path: list[int | str], seen: set[int]) -> None:
-    if value is None:
-        out.append("NULL")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        if not PHP_INT_MIN < value <= PHP_INT_MAX:
-            raise PhpConfigError(f"Cannot write config: {_where(path)}: {value} is out of PHP's integer range")
-        out.append(str(value))
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise PhpConfigError(f"Cannot write config: {_where(path)}: {value!r} is not a finite number")
-        out.append(_php_float(value))
-    elif isinstance(value, str):
-        out.append(_php_string(value, _where(path)))
-    elif isinstance(value, Mapping):
-        _export_array(value, level, out, path, seen)
-    else:
-        raise PhpConfigError(
-            f"Cannot write config: {_where(path)}: values of type {type(value).__name__} are not supported"
-        )
-
-
-def _export_array(
-    array: Mapping[Any, object], level: int, out: list[str], path: list[int | str], seen: set[int]
-) -> None:
-    if id(array) in seen:
-        raise PhpConfigError(f"Cannot write config: {_where(path)}: the array contains itself")
-    if len(path) >= _MAX_DEPTH:
-        raise PhpConfigError(f"Cannot write config: {_where(path)}: arrays are nested too deeply")
-    seen.add(id(array))
-    if level > 1:
-        out.append("\n" + " " * (level - 1))
-    out.append("array (\n")
-    written: set[int | str] = set()
-    for raw_key, item in array.items():
-        if isinstance(raw_key, bool) or not isinstance(raw_key, int | str):
-            raise PhpConfigError(f"Cannot write config: {_where(path)}: key {raw_key!r} is not a string or an integer")
-        key = normalize_key(raw_key)
-        if key in written:
-            raise PhpConfigError(
-                f"Cannot write config: {_where(path)}: keys {key!r} and {str(key)!r} are the same in PHP"
-            )
-        written.add(key)
-        out.append(" " * (level + 1))
-        if isinstance(key, int):
-            if not PHP_INT_MIN < key <= PHP_INT_MAX:
-                raise PhpConfigError(f"Cannot write config: {_where(path)}: key {key} is out of PHP's integer range")
-            out.append(str(key))
-        else:
-            out.append(_php_string(key, _where(path)))
-        out.append(" => ")
-        path.append(key)
-        _export(item, level + 2, out, path, seen)
-        path.pop()
-        out.append(",\n")
-    if level > 1:
-        out.append(" " * (level - 1))
-    out.append(")")
-    seen.discard(id(array))
-
-
 def dump(config: Mapping[int | str, PhpValue]) -> str:
     """Return the config.php text Nextcloud would write for ``config``.
 
@@ -675,46 +558,22 @@ def dump(config: Mapping[int | str, PhpValue]) -> str:
     """
     if not isinstance(config, Mapping):
         raise PhpConfigError("Cannot write config: $CONFIG must be an array (a dict)")
-    out = ["<?php\n$CONFIG = "]
-    _export_array(config, 1, out, [], set())
-    out.append(";\n")
-    return "".join(out)
+    try:
+        return "<?php\n$CONFIG = " + var_export(config, "$CONFIG") + ";\n"
+    except VarExportError as exc:
+        raise PhpConfigError(f"Cannot write config: {exc}") from None
 
 
 def write(path: str | os.PathLike[str], config: Mapping[int | str, PhpValue]) -> None:
-    """Atomically replace the config.php at ``path`` with ``config``.
+    """Atomically replace the config.php at ``path`` with ``config``
+    (:func:`~ncpasswords.fsutil.atomic_write`).
 
-    The text goes to a temporary file in the same directory, which is flushed,
-    fsynced, given mode 0640 (as Nextcloud does) and, when running as root, the
-    owner and group of the file it replaces, then renamed over the target; the
-    directory is fsynced last.  A symlink at ``path`` is followed, so the file
-    it points to is replaced.  On any failure the original file is untouched
-    and the temporary file is removed.
+    The new file gets mode 0640 (as Nextcloud does) and, when running as root, the owner and group
+    of the file it replaces. A symlink at ``path`` is followed, so the file it points to is
+    replaced. On any failure the original file is untouched.
     """
     data = dump(config).encode("utf-8", "surrogateescape")
     target = os.path.realpath(os.fspath(path))
-    directory = os.path.dirname(target)
-    try:
-        old = os.stat(target)
-    except FileNotFoundError:
-        old = None
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-            if old is not None:
-                if os.geteuid() == 0:
-                    os.fchown(f.fileno(), old.st_uid, old.st_gid)
-                elif old.st_gid != os.fstat(f.fileno()).st_gid:
-                    # Keep the group (e.g. the web server's) if we are allowed to.
-                    with contextlib.suppress(PermissionError):
-                        os.fchown(f.fileno(), -1, old.st_gid)
-            os.fchmod(f.fileno(), CONFIG_FILE_MODE)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(directory)
+    prefix = "." + os.path.basename(target) + "."
+    with atomic_write(target, mode=CONFIG_FILE_MODE, prefix=prefix, suffix=".tmp", keep_owner=True) as out:
+        out.write(data)

@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .phpconfig import _NAME, PhpArray, PhpConfigError, PhpValue, _Lexer, _Token, normalize_key, parse, parse_literal
+from ..php.arrays import array_key
+from .phpconfig import _NAME, PhpArray, PhpConfigError, PhpValue, _Lexer, _Token, parse, parse_literal
 
 __all__ = ["ExtraConfig", "read_extra"]
 
@@ -216,7 +217,7 @@ class _Scanner:
         """The literal key inside the brackets at tokens[i] (`[` key `]`)."""
         first = self.tokens[i + 1]
         if first.kind == "str" and self.op(i + 2, "]"):
-            return normalize_key(str(first.value))
+            return array_key(str(first.value))
         if first.kind == "int" and self.op(i + 2, "]"):
             return int(first.value)
         if self.op(i + 1, "-") and self.tokens[i + 2].kind == "int" and self.op(i + 3, "]"):
@@ -312,7 +313,7 @@ class _Scanner:
             first = self.tokens[j]
             if arrow - j != 1 or first.kind not in ("str", "int"):
                 raise self.fail(j, "an array key that is not a literal")
-            key = normalize_key(str(first.value)) if first.kind == "str" else int(first.value)
+            key = array_key(str(first.value)) if first.kind == "str" else int(first.value)
             elements.append((key, self.value(arrow + 1, end), j))
             j = end + 1
         self.forget_all(i, unconditional)

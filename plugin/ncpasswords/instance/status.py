@@ -14,7 +14,7 @@ from typing import Any
 
 from ..db import migrator
 from ..errors import UserError
-from ..php import php_boolval
+from ..php.casts import php_boolval
 from ..repositories.config_values import AppConfig
 from .instance import Instance
 from .version import version, versionstring

@@ -11,10 +11,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..backup import phpjson
-from ..backup.phpjson import php_json_decode
 from ..errors import UserError
-from ..php import php_float_string, php_numeric
+from ..php import json as phpjson
+from ..php.json import json_decode
+from ..php.numbers import float_string, php_numeric
 from . import phpconfig
 from .instance import Instance
 
@@ -112,7 +112,7 @@ def cast_system_value(value: str | None, type_name: str, names: KeyPath = ("valu
     if type_name in ("integer", "int"):
         return typed, f"integer {typed}"
     if type_name in ("double", "float"):
-        return typed, f"double {php_float_string(typed)}"
+        return typed, f"double {float_string(typed)}"
     if type_name in ("boolean", "bool"):
         return typed, f"boolean {'true' if typed else 'false'}"
     if type_name == "null":
@@ -139,7 +139,7 @@ def _typed_value(raw: str, type_name: str) -> Any:
         return lowered == "true"
     if type_name == "json":
         try:
-            return php_json_decode(raw)
+            return json_decode(raw)
         except ValueError:
             raise UserError("Unable to parse value as json") from None
     if type_name == "null":

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ..backup.phpjson import dumps as php_json_encode
-from ..backup.phpjson import php_json_decode
 from ..db.connection import Database, LockBusyError
-from ..php import php_intval
+from ..php.casts import php_intval
+from ..php.json import dumps as php_json_encode
+from ..php.json import json_decode
 from ..repositories.config_values import AppConfig
 from .registry import APP_NAMESPACE, JOBS, JobClass, find
 
@@ -172,7 +172,7 @@ def _listed(
 ) -> dict[str, Any]:
     """A row of `background-job:list`: Nextcloud's columns, then when it is next due."""
     try:
-        shown = php_json_encode(php_json_decode(argument))
+        shown = php_json_encode(json_decode(argument))
     except ValueError:
         shown = "null"
     return {

@@ -14,7 +14,8 @@ from types import FrameType
 from ..db.connection import Database
 from ..errors import UserError
 from ..instance.instance import Instance
-from ..php import php_intval, php_numeric
+from ..php.casts import php_intval
+from ..php.numbers import php_numeric
 from .joblist import date_atom, store_for
 from .registry import JobClass
 

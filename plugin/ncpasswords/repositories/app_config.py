@@ -3,11 +3,12 @@ the typed values of `--type`, and setting or deleting one value of one app."""
 
 from __future__ import annotations
 
-from ..backup import phpjson
-from ..backup.phpjson import php_json_decode
 from ..db.connection import Database
 from ..errors import UserError
-from ..php import php_float_string, php_floatval, php_intval
+from ..php import json as phpjson
+from ..php.casts import php_floatval, php_intval
+from ..php.json import json_decode
+from ..php.numbers import float_string
 from .config_values import AppConfig
 
 APP_TYPES = ("string", "integer", "float", "boolean", "array")
@@ -50,7 +51,7 @@ def cast_app_value(value: str, type_name: str | None) -> str:
             raise UserError("Value is not an integer")
         return value
     if type_name == "float":
-        if php_float_string(php_floatval(value)) != value:
+        if float_string(php_floatval(value)) != value:
             raise UserError("Value is not a float")
         return value
     if type_name == "boolean":
@@ -61,7 +62,7 @@ def cast_app_value(value: str, type_name: str | None) -> str:
             return "0"
         raise UserError("Value is not a boolean, please use 'true' or 'false'")
     try:
-        parsed = php_json_decode(value)
+        parsed = json_decode(value)
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..php import php_intval
+from ..php.casts import php_intval
 from ..repositories.config_values import AppConfig
 from .pwned import (
     CACHE_FOLDER,

@@ -32,7 +32,7 @@ from ..db.connection import ConnectionSettings, Database, connect
 from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, Dialect
 from ..errors import UserError
 from ..instance.instance import Instance, split_dbhost
-from ..instance.journal import ConfigChange
+from ..instance.journal import ConfigChange, register_undo
 from ..repositories.entities import TABLES
 from .checksum import Checksum, table_checksum
 from .report import Log, Progress, TableReport, TransferReport
@@ -197,6 +197,9 @@ def recover_interrupted(target: Database | None, data: dict[str, Any], committed
                 rename_table(target, moved, name)
     path = data.get("created_file")
     return [f"{path}{suffix}" for suffix in ("", "-wal", "-shm", "-journal")] if path else []
+
+
+register_undo("convert", recover_interrupted)
 
 
 class _Conversion:

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
-from ..backup.phpjson import BinaryWriter
 from ..db import migrator
 from ..db.connection import Database
 from ..db.dialects import Dialect, quote_ident, split_statements, substitute
 from ..db.migrator import APP_ID
 from ..errors import UserError
+from ..php.json import BinaryWriter
 from .checksum import Checksum
 from .report import Progress, TableReport, TransferReport
 from .tables import APP_COLUMN, TransferTable, transfer_tables

@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ..backup.phpjson import dumps as php_json
 from ..backup.settings import USER_SETTINGS, user_default, user_key, user_value
 from ..db.connection import Database
 from ..errors import UserError
+from ..php.json import dumps as php_json
 from ..repositories.config_values import AppConfig, Preferences
 from ..repositories.entity_repository import EntityRepository
 

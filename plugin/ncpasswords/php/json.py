@@ -1,4 +1,4 @@
-"""PHP ``json_encode`` compatible JSON encoding (backup-format.md §1.14).
+"""PHP's ``json_encode`` and ``json_decode`` (backup-format.md §1.14).
 
 The reference writes backups with ``json_encode($data)`` and no flags.  The output rules are:
 
@@ -30,11 +30,11 @@ import math
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _c_escape
 from typing import Any, Final, Protocol
 
-from ..php import INT64_MAX, INT64_MIN
+from .arrays import array_key
+from .numbers import INT64_MAX, INT64_MIN, float_json
 
 __all__ = [
     "BinaryWriter",
@@ -46,8 +46,8 @@ __all__ = [
     "encode_float",
     "encode_string",
     "iterencode",
+    "json_decode",
     "php_array_key",
-    "php_json_decode",
 ]
 
 
@@ -97,51 +97,52 @@ _PLAIN_SCALARS: Final = frozenset({str, int, bool, type(None)})
 _is_plain_scalar_type = _PLAIN_SCALARS.__contains__
 _only_str = frozenset({str}).issuperset
 
-# A PHP array key string that PHP stores as an integer ("0", "12", "-3"; not "01", "-0", "+1").
-_INT_KEY_RE: Final = re.compile(r"(?:0|-?[1-9][0-9]{0,18})\Z")
 # ``\u007f`` produced by Python for DEL where the backslash starts an escape (even run before it).
 _DEL_ESCAPE_RE: Final = re.compile(r"(?<!\\)((?:\\\\)*)\\u007f")
 
 
 def php_array_key(key: Any) -> int | str:
-    """The key PHP stores for ``$array[key]``: canonical decimal integer strings become ints."""
-    if type(key) is str:
-        if _INT_KEY_RE.match(key):
-            value = int(key)
-            if INT64_MIN <= value <= INT64_MAX:
-                return value
-        return key
-    if isinstance(key, bool):
-        return int(key)
-    if isinstance(key, int):
-        if not INT64_MIN <= key <= INT64_MAX:
+    """The key PHP stores for ``$array[key]`` (:func:`~.arrays.array_key`); an integer beyond 64
+    bits cannot be encoded."""
+    stored = array_key(key)
+    if isinstance(stored, str):
+        return stored
+    if isinstance(stored, int):
+        if not INT64_MIN <= stored <= INT64_MAX:
             raise PhpJsonError(_MSG_TYPE)
-        return int(key)
-    if isinstance(key, str):
-        return php_array_key(str(key))
+        return stored
     raise TypeError(f"unsupported key type for a PHP array: {type(key).__name__}")
 
 
-def php_json_decode(raw: str) -> Any:
-    """`json_decode($raw, true)` as PHP does it: no NaN/Infinity literals, integers beyond 64 bits
-    become floats, objects and lists become PHP arrays (dicts with PHP's keys). Raises ValueError."""
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid literal {name}")
 
-    def reject_constant(name: str) -> Any:
-        raise ValueError(f"invalid literal {name}")
 
-    def integer(text: str) -> int | float:
-        number = int(text)
-        return number if INT64_MIN <= number <= INT64_MAX else float(text)
+def _integer(text: str) -> int | float:
+    number = int(text)
+    return number if INT64_MIN <= number <= INT64_MAX else float(text)
 
-    def php_array(value: Any) -> Any:
-        if isinstance(value, list):
-            return {i: php_array(item) for i, item in enumerate(value)}
-        if isinstance(value, dict):
-            return {php_array_key(key): php_array(item) for key, item in value.items()}
-        return value
 
+def _php_array_of(value: Any) -> Any:
+    if isinstance(value, list):
+        return {i: _php_array_of(item) for i, item in enumerate(value)}
+    if isinstance(value, dict):
+        return {array_key(key): _php_array_of(item) for key, item in value.items()}
+    return value
+
+
+def json_decode(raw: str) -> Any:
+    """``json_decode($raw, true)`` as PHP does it: no NaN/Infinity literals, integers beyond 64 bits
+    become floats, objects and lists become PHP arrays (dicts with PHP's keys). Raises ValueError
+    for what PHP refuses, invalid UTF-8 (kept as surrogate escapes) and unpaired ``\\uD800``-style
+    escapes included."""
     try:
-        return php_array(json.loads(raw, parse_constant=reject_constant, parse_int=integer))
+        _check_strings(raw)
+        decoded = json.loads(raw, parse_constant=_reject_constant, parse_int=_integer)
+        _check_strings(decoded)
+        return _php_array_of(decoded)
+    except PhpJsonError:
+        raise ValueError("malformed UTF-8 or an unpaired surrogate") from None
     except RecursionError:
         raise ValueError("nested too deeply") from None
 
@@ -228,33 +229,12 @@ def encode_string(value: str) -> str:
 
 
 def encode_float(value: float) -> str:
-    """A float as PHP's ``json_encode`` writes it with ``serialize_precision = -1``.
-
-    PHP takes the shortest round-trip digits (like Python's ``repr``) and formats them with
-    ``php_gcvt(value, 17)``: exponential form ``d.ddde+X`` when the decimal exponent is below -4 or
-    above 17 significant positions, e.g. ``1.0e+25``, ``1.0e-5``; otherwise plain digits without a
-    trailing ``.0`` (``10.0`` → ``10``).  NaN and infinities cannot be encoded.
-    """
+    """A float as PHP's ``json_encode`` writes it with ``serialize_precision = -1``
+    (:func:`~.numbers.float_json`): ``1.0e+25``, ``1.0e-5``, ``10``. NaN and infinities cannot be
+    encoded."""
     if not math.isfinite(value):
         raise PhpJsonError(_MSG_INF_NAN)
-    negative = math.copysign(1.0, value) < 0
-    sign = "-" if negative else ""
-    if value == 0.0:
-        return sign + "0"
-    tup = Decimal(repr(abs(value))).normalize().as_tuple()
-    digits = "".join(map(str, tup.digits))
-    exponent = tup.exponent
-    assert isinstance(exponent, int)
-    decpt = len(digits) + exponent  # value = 0.<digits> * 10**decpt
-    if decpt > 17 or decpt < -3:
-        exp = decpt - 1
-        mantissa = digits[0] + "." + (digits[1:] or "0")
-        return f"{sign}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp)}"
-    if decpt <= 0:
-        return f"{sign}0.{'0' * -decpt}{digits}"
-    if len(digits) <= decpt:
-        return sign + digits + "0" * (decpt - len(digits))
-    return f"{sign}{digits[:decpt]}.{digits[decpt:]}"
+    return float_json(value)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,197 @@
+"""The one streaming JSON walker of backup files: a JSON text read incrementally from a byte
+stream, its top level walked by hand and values decoded by the C scanner of `json` within a window
+of the text, with PHP's `json_decode` limits (no unpaired surrogates, at most 512 levels, no
+number beyond PHP's float range). The reader (`reader`) decodes entity after entity with it;
+`list --details` (`summary`) steps over what it does not count.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+import re
+from typing import IO, Any
+
+from .compression import CHUNK
+from .errors import BackupFormatError
+
+# PHP's json_decode refuses a document nested deeper than this (its default depth).
+PHP_MAX_DEPTH = 512
+
+TOO_DEEP = f"The backup file is not valid JSON (nested deeper than {PHP_MAX_DEPTH} levels)"
+
+
+def reject_constant(name: str) -> Any:
+    """`parse_constant` of json: NaN and Infinity are not JSON."""
+    raise ValueError(f"invalid literal {name}")
+
+
+def php_float(text: str) -> float:
+    """A JSON number with a fraction or exponent; one beyond the float range is refused."""
+    value = float(text)
+    if math.isinf(value):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise BackupFormatError(f"The backup holds a number beyond PHP's range: {shown}")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_float=php_float)
+WHITESPACE = re.compile(r"[ \t\n\r]*")
+# A \uD800-\uDFFF escape: only where one occurs are the decoded strings checked for unpaired
+# surrogates, which PHP's json_decode refuses (JSON_ERROR_UTF16) and no database can store.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def check_surrogates(value: Any) -> None:
+    """Refuse a decoded value holding an unpaired UTF-16 surrogate (in a string or a key)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BackupFormatError(
+                    "The backup file is not valid JSON (a single unpaired UTF-16 surrogate)"
+                ) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists and objects nest in `value` (0 for a scalar), counted up to `limit + 1`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        stack.extend((child, depth) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def check_depth(text: str, start: int, end: int, value: Any, limit: int) -> None:
+    """Refuse `value` (decoded from `text[start:end]`) when it nests deeper than `limit`.
+
+    Only a text with more brackets than the limit can nest that deep, so the decoded value is
+    walked only then.
+    """
+    if text.count("[", start, end) + text.count("{", start, end) > limit and nesting_depth(value, limit) > limit:
+        raise BackupFormatError(TOO_DEEP)
+
+
+# A decoding error this close to the end of the window may come from a token cut in two.
+_TOKEN_MARGIN = 64
+#: Text kept ahead of the value being decoded (values longer than that are decoded in a few passes).
+WINDOW = 256 << 10
+
+
+class JsonText:
+    """A JSON text read incrementally: the top level walked by hand, values decoded whole.
+
+    Values come from the C scanner of `json` on a window of the decoded text; one that does not end
+    inside the window is decoded again once more text has been read (the window at least doubles
+    each time, so a big value costs a few passes, not one per chunk).
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+        self._offset = 0  # characters dropped from the front of `text`
+
+    def fill(self, at_least: int = 1) -> bool:
+        """Read until `at_least` more characters are available (or EOF); False if none came."""
+        if self.eof:
+            return False
+        if self.pos:
+            self._offset += self.pos
+            self.text = self.text[self.pos :]
+            self.pos = 0
+        wanted = len(self.text) + at_least
+        parts = [self.text]
+        size = len(self.text)
+        try:
+            while size < wanted:
+                data = self._stream.read(CHUNK)
+                chunk = self._decoder.decode(data, final=not data)
+                parts.append(chunk)
+                size += len(chunk)
+                if not data:
+                    self.eof = True
+                    break
+        except UnicodeDecodeError:
+            raise BackupFormatError("The backup file is not valid UTF-8") from None
+        grew = size > len(self.text)
+        self.text = "".join(parts)
+        return grew
+
+    def ensure(self, size: int) -> None:
+        """Read until `size` characters after the position are there (or the input has ended)."""
+        missing = size - (len(self.text) - self.pos)
+        if missing > 0:
+            self.fill(missing)
+
+    def error(self, message: str) -> BackupFormatError:
+        return BackupFormatError(f"The backup file is not valid JSON ({message})")
+
+    def peek(self) -> str:
+        """The next character after whitespace ('' at the end)."""
+        while True:
+            match = WHITESPACE.match(self.text, self.pos)
+            assert match is not None
+            self.pos = match.end()
+            if self.pos < len(self.text):
+                return self.text[self.pos]
+            if not self.fill():
+                return ""
+
+    def expect(self, chars: str) -> str:
+        char = self.peek()
+        if not char or char not in chars:
+            found = repr(char) if char else "the end of the file"
+            raise self.error(f"expected {' or '.join(repr(c) for c in chars)}, found {found}")
+        self.pos += 1
+        return char
+
+    def value(self, max_depth: int = PHP_MAX_DEPTH) -> Any:
+        """Decode the value at the current position (after whitespace); it may nest `max_depth`
+        levels (what PHP's depth limit leaves at its place in the document)."""
+        if not self.peek():
+            raise self.error("unexpected end of the file")
+        if not self.eof and len(self.text) - self.pos < WINDOW:
+            self.fill(CHUNK)  # entities are far smaller: decoding one rarely has to start over
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                # The window may end inside the value: a string runs on, or a token near the end
+                # was cut. Anything else is an error that more text cannot mend.
+                cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(self.text) - _TOKEN_MARGIN
+                if cut and self.fill(max(CHUNK, len(self.text) - self.pos)):
+                    continue
+                raise self.error(f"{exc.msg} at character {self._offset + exc.pos}") from None
+            except ValueError as exc:
+                raise self.error(str(exc)) from None
+            except RecursionError:
+                raise BackupFormatError(TOO_DEEP) from None
+            if end >= len(self.text) and not self.eof:  # a number or literal may go on
+                self.fill(max(CHUNK, len(self.text) - self.pos))
+                continue
+            if SURROGATE_ESCAPE.search(self.text, self.pos, end):
+                check_surrogates(value)
+            check_depth(self.text, self.pos, end, value, max_depth)
+            self.pos = end
+            return value
