@@ -403,7 +403,8 @@ def test_restore_refuses_an_empty_or_blank_user(installed: InstalledInstance) ->
         db.execute_sql(f"UPDATE {db.table('passwords_password')} SET updated = 7").close()
         before = database_state(db)
     name = "worked-example-v106"
-    for args in (["--user="], ["-u", ""], ["--user", " "], ["--user=alice "], ["-u", "\talice"]):
+    # `--user $U` and `-u $U` with an empty, unquoted variable reach occ as `--user` / `-u` alone.
+    for args in (["--user="], ["-u", ""], ["--user"], ["-u"], ["--user", " "], ["--user=alice "], ["-u", "\talice"]):
         for nodata in ([], ["--no-data"]):
             result = installed.occ("-n", "passwords:backup:restore", name, *args, *nodata)
             assert result.returncode == 1, (args, result.stdout)
@@ -414,8 +415,8 @@ def test_restore_refuses_an_empty_or_blank_user(installed: InstalledInstance) ->
     )
     with installed.connect() as db:
         assert database_state(db) == before
-    # `--user` without a value counts as not given, as in the reference: every user is restored.
-    result = installed.occ("-n", "passwords:backup:restore", name, "--user")
+    # Only leaving `--user` out restores every user.
+    result = installed.occ("-n", "passwords:backup:restore", name)
     assert result.returncode == 0, result.stderr
     assert " - Application settings" in result.stdout
     with installed.connect() as db:

@@ -74,7 +74,7 @@ def list_command(details: bool) -> None:
     "--user",
     "user",
     is_flag=False,
-    flag_value=None,
+    flag_value="",
     default=None,
     help="Restore data only for this user",
     shell_complete=user_ids,
@@ -84,7 +84,7 @@ def list_command(details: bool) -> None:
 @click.option("--no-app-settings", is_flag=True, help="Do not restore application settings")
 def restore_command(name: str, user: str | None, no_data: bool, no_user_settings: bool, no_app_settings: bool) -> None:
     """Restores a backup"""
-    if user is not None:  # `--user` alone means no user, as in the reference; `--user=` is a mistake
+    if user is not None:  # `--user`, `--user=` or `-u ''` (an empty shell variable) is a mistake, never all users
         check_user_id(user, "--user")
     con = console()
     start_interactive(con)
