@@ -396,6 +396,28 @@ def test_a_value_longer_than_max_allowed_packet_is_refused_before_anything_is_de
         assert database_state(db) == before
 
 
+@pytest.mark.parametrize("engine", ["mysql"])
+def test_a_row_whose_fields_together_exceed_max_allowed_packet_is_named_as_a_row(
+    installed: InstalledInstance, tmp_path: Path
+) -> None:
+    doc = json.loads(EXAMPLE.read_text())
+    revision = doc["passwords"][0]["revisions"][1]
+    for field in ("password", "notes", "customFields"):
+        revision[field] = "n" * (6 << 20)  # each below MariaDB's default 16 MiB, together above it
+    path = tmp_path / "wide-row.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    with installed.connect() as db:
+        limit = db.row_limit()
+    assert limit is not None and 6 << 20 < limit.bytes < 18 << 20
+    result = installed.occ("passwords:backup:import", str(path))
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "PasswordRevision 'a3e8c1d4-2b7f-4a9e-8c6d-1e5f3b9a7d20' is 18.0 MiB in all "
+        "(largest field 'password', 6.0 MiB), "
+    ), result.stderr
+    assert result.stderr.endswith(f"(max_allowed_packet = {limit.bytes / (1 << 20):.1f} MiB)\n")
+
+
 def test_restore_refuses_an_empty_or_blank_user(installed: InstalledInstance) -> None:
     restore_file(installed, EXAMPLE)
     assert installed.occ("passwords:backup:import", str(EXAMPLE)).returncode == 0

@@ -49,9 +49,9 @@ def _size(nbytes: int) -> str:
     return f"{nbytes / (1 << 20):.1f} MiB" if nbytes >= 1 << 20 else f"{nbytes} bytes"
 
 
-def _too_long(what: str, nbytes: int, limit: RowLimit) -> BackupFormatError:
+def _too_long(what: str, nbytes: int, limit: RowLimit, detail: str = "") -> BackupFormatError:
     return BackupFormatError(
-        f"{what} is {_size(nbytes)}, more than the database server takes in one statement "
+        f"{what} is {_size(nbytes)}{detail}, more than the database server takes in one statement "
         f"({limit.setting} = {_size(limit.bytes)})"
     )
 
@@ -153,9 +153,14 @@ class RowBuilder:
             for (prop, _, c, _, _), v in zip(self._spec, row, strict=True)
             if type(v) is str
         }
-        if sum(sizes.values()) + _ROW_OVERHEAD > self.row_limit.bytes:
+        total = sum(sizes.values()) + _ROW_OVERHEAD
+        if total > self.row_limit.bytes:
             largest = max(sizes, key=sizes.__getitem__)
-            raise _too_long(f"{self.table.entity} {_label(obj)}: '{largest}'", sizes[largest], self.row_limit)
+            what = f"{self.table.entity} {_label(obj)}"
+            if sizes[largest] + _ROW_OVERHEAD > self.row_limit.bytes:
+                raise _too_long(f"{what}: '{largest}'", sizes[largest], self.row_limit)
+            detail = f" in all (largest field '{largest}', {_size(sizes[largest])})"
+            raise _too_long(what, total, self.row_limit, detail)
 
     def _slow(self, obj: dict[str, Any], column: Column, value: Any) -> Any:
         prop = column.prop

@@ -14,7 +14,9 @@ from .console import console, output_option, render, table
 
 @click.command("background-job:worker")
 @click.argument("job_classes", nargs=-1, help="The classes of the jobs to look for in the database")
-@click.option("--once", is_flag=True, help="Only execute the worker once (as a regular cron execution would do it)")
+@click.option(
+    "-o", "--once", is_flag=True, help="Only execute the worker once (as a regular cron execution would do it)"
+)
 @click.option(
     "-i",
     "--interval",

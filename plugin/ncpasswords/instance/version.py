@@ -17,7 +17,7 @@ NEXTCLOUD_VERSION = "34.0.1.2"
 def version(config: Mapping[Any, Any]) -> str:
     """The four-part version: config.php's `version`, else the reproduced release's."""
     value = config.get("version")
-    return str(value) if value else NEXTCLOUD_VERSION
+    return str(value) if isinstance(value, (str, int, float)) and value else NEXTCLOUD_VERSION
 
 
 def versionstring(config: Mapping[Any, Any]) -> str:
