@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conftest import InstalledInstance
 from ncpasswords.backup import export, jsontext, names, storage
 from ncpasswords.backup.errors import (
     BackupError,
@@ -852,3 +853,17 @@ def test_details_of_a_gzip_bomb_report_it(store: BackupStorage) -> None:
     assert _details(store, "bomb.json.gz", bomb) == {
         "error": "The backup file inflates far beyond its size; refusing to read it"
     }
+
+
+@pytest.mark.parametrize("engine", ["sqlite"])
+def test_create_refuses_a_cut_name_made_under_another_name_unless_forced(installed: InstalledInstance) -> None:
+    assert installed.occ("passwords:backup:create", "before-upgrade-2024-01-01").returncode == 0
+    folder = installed.instance.appdata_dir / "backups"
+    stored = (folder / "before-upgrade-2024-.json.gz").read_bytes()
+    refused = installed.occ("passwords:backup:create", "before-upgrade-2024-01-02")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "made as 'before-upgrade-2024-01-01'" in refused.stderr and "--force" in refused.stderr
+    assert (folder / "before-upgrade-2024-.json.gz").read_bytes() == stored
+    assert installed.occ("passwords:backup:create", "before-upgrade-2024-01-02", "--force").returncode == 0
+    assert (folder / "before-upgrade-2024-.json.gz").read_bytes() != stored
+    assert sorted(p.name for p in folder.iterdir()) == ["before-upgrade-2024-.json.gz"]
