@@ -245,12 +245,7 @@ def restore_backup(
     change: ConfigChange | None = None
     try:
         with db.transaction(write_lock=True):
-            if db.dialect == "pgsql":
-                bulk.prefer_lz4(db)
-            indexes: list[str] = []
-            if all_rows and db.dialect == "sqlite":
-                # Readers keep the old tables until COMMIT, indexes included: build them once at the end.
-                indexes = bulk.drop_secondary_indexes(db, DATA_TABLES)
+            indexes = bulk.prepare(db, DATA_TABLES, replace_all=all_rows)
             if options.data:
                 _delete_data(db, options.user)
             try:
