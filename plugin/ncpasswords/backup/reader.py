@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from .document import MODEL_SECTIONS, ROW_SECTIONS
 from .errors import BackupFormatError
-from .source import CHUNK, GZIP_MAGIC, BackupSource, open_backup, open_path
+from .source import CHUNK, BackupSource, open_backup, open_path
 from .upgrade import upgrade_document, validate_version
 
 # Older versions are upgraded in memory; bigger documents of those versions are refused.
@@ -326,28 +326,6 @@ def _closing(
     finally:
         stream.close()
         done()
-
-
-def has_long_text(source: BackupSource, threshold: int) -> bool:
-    """Whether the backup's JSON text has more than `threshold` bytes in a row without a double
-    quote: a quick look (inflating, no parsing) for a string that long, or a part of one."""
-    if source.size <= threshold and source.read_head(len(GZIP_MAGIC)) != GZIP_MAGIC:
-        return False
-    run = 0
-    with open_backup(source) as stream:
-        while chunk := stream.read(_CHUNK):
-            first = chunk.find(b'"')
-            if first < 0:
-                run += len(chunk)
-            elif run + first > threshold or (
-                threshold < len(chunk) and max(map(len, chunk[first:].split(b'"'))) > threshold
-            ):
-                return True
-            else:
-                run = len(chunk) - 1 - chunk.rfind(b'"')
-            if run > threshold:
-                return True
-    return False
 
 
 class _TopLevelDuplicates:

@@ -84,6 +84,9 @@ class Backend:
     """CREATE/DROP/RENAME run inside a transaction and roll back with it."""
     native_booleans: ClassVar[bool] = False
     """The driver hands out boolean columns as bool (otherwise as 0/1)."""
+    background_writes: ClassVar[bool] = True
+    """A load's batches may be written by a background thread beside the parsing of the next ones
+    (the server does the work in its own process)."""
     config_values: ClassVar[Mapping[str, Any]] = {}
     """config.php keys Nextcloud's installer writes for this engine (besides the db* keys)."""
 
