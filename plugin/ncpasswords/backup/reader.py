@@ -70,28 +70,30 @@ def _php_float(text: str) -> float:
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_php_float)
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-# A \uD800-\uDFFF escape: only where one occurs are the decoded strings checked for unpaired
-# surrogates, which PHP's json_decode refuses (JSON_ERROR_UTF16) and no database can store.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# A \uD800-\uDFFF escape: a high surrogate with the low one that pairs with it (when it follows
+# right away, as JSON decoders pair them), or a surrogate on its own, which PHP's json_decode
+# refuses (JSON_ERROR_UTF16), `json` decodes to an unpaired surrogate and no database can store.
+_SURROGATE_ESCAPE = re.compile(
+    r"\\u(?:[dD][89abAB][0-9a-fA-F]{2}(?P<low>\\u[dD][c-fC-F][0-9a-fA-F]{2})?|[dD][c-fC-F][0-9a-fA-F]{2})"
+)
+_UNPAIRED = "The backup file is not valid JSON (a single unpaired UTF-16 surrogate)"
 
 
-def _check_surrogates(value: Any) -> None:
-    """Refuse a decoded value holding an unpaired UTF-16 surrogate (in a string or a key)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise BackupFormatError(
-                    "The backup file is not valid JSON (a single unpaired UTF-16 surrogate)"
-                ) from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+def _check_surrogates(text: str, start: int, end: int) -> None:
+    """Refuse JSON text (decoded without error) whose strings would hold an unpaired UTF-16
+    surrogate: read from the escapes, without walking the decoded value."""
+    pos = start
+    while (match := _SURROGATE_ESCAPE.search(text, pos, end)) is not None:
+        at = match.start()
+        before = at
+        while before > start and text[before - 1] == "\\":
+            before -= 1
+        if (at - before) % 2:  # an escaped backslash, then the letter u: not an escape
+            pos = at + 1
+            continue
+        if match["low"] is None:
+            raise BackupFormatError(_UNPAIRED)
+        pos = match.end()
 
 
 def nesting_depth(value: Any, limit: int) -> int:
@@ -216,8 +218,7 @@ class _JsonText:
             if end >= len(self.text) and not self.eof:  # a number or literal may go on
                 self._fill(max(_CHUNK, len(self.text) - self.pos))
                 continue
-            if _SURROGATE_ESCAPE.search(self.text, self.pos, end):
-                _check_surrogates(value)
+            _check_surrogates(self.text, self.pos, end)
             check_depth(self.text, self.pos, end, value, max_depth)
             self.pos = end
             return value
@@ -366,8 +367,7 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
         raise BackupFormatError(f"The backup file is not valid JSON: {exc}") from None
     except RecursionError:
         raise BackupFormatError(_TOO_DEEP) from None
-    if _SURROGATE_ESCAPE.search(text):
-        _check_surrogates(doc)
+    _check_surrogates(text, 0, len(text))
     check_depth(text, 0, len(text), doc, PHP_MAX_DEPTH)
     del text
     if not isinstance(doc, dict) or "version" not in doc:
