@@ -76,6 +76,8 @@ class Backend:
     """The dialect canonical SQL is read as before it is written in `sqlglot_name`."""
     client_command: ClassVar[str]
     """How the engine's own client loads a SQL script (`passwords:db:dump`)."""
+    param_mark: ClassVar[str] = "%s"
+    """The driver's positional parameter mark."""
 
     # -- features ------------------------------------------------------------------------------
     embedded: ClassVar[bool] = False
@@ -87,6 +89,8 @@ class Backend:
     background_writes: ClassVar[bool] = True
     """A load's batches may be written by a background thread beside the parsing of the next ones
     (the server does the work in its own process)."""
+    stream_needs_transaction: ClassVar[bool] = False
+    """Server-side cursors live in a transaction."""
     config_values: ClassVar[Mapping[str, Any]] = {}
     """config.php keys Nextcloud's installer writes for this engine (besides the db* keys)."""
 
@@ -144,6 +148,7 @@ class Backend:
         raise NotImplementedError
 
     def scoped_lock_name(self, db: Database, name: str) -> str:
+        """A lock's name unique to the database and table prefix (for the servers' named locks)."""
         return f"ncpasswords:{db.settings.dbname}:{db.prefix}:{name}"
 
     def row_limit(self, db: Database) -> RowLimit | None:
@@ -161,9 +166,6 @@ class Backend:
         return None
 
     # -- reading -------------------------------------------------------------------------------
-    stream_needs_transaction: ClassVar[bool] = False
-    """Server-side cursors live in a transaction."""
-
     def stream_cursor(self, db: Database, batch: int) -> Any:
         """A cursor that hands out rows as they come (memory stays flat)."""
         return db.raw.cursor()
@@ -188,8 +190,6 @@ class Backend:
         """`INSERT INTO … VALUES (marks)` for executemany (table unprefixed)."""
         cols = ", ".join(self.quote(c) for c in columns)
         return f"INSERT INTO {db.table(table)} ({cols}) VALUES ({', '.join([self.param_mark] * len(columns))})"
-
-    param_mark: ClassVar[str] = "%s"
 
     def insert_rows(
         self, db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], batch: int
