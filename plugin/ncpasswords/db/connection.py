@@ -1,4 +1,5 @@
-"""One connection layer over sqlite3, psycopg 3 and PyMySQL.
+"""One connection layer over sqlite3, psycopg 3 and PyMySQL; what each engine does its own way is
+asked of its backend (db/backends/, docs/internals/backends.md).
 
 Connections run in autocommit mode; `transaction()` issues BEGIN/COMMIT/ROLLBACK itself so the
 three drivers behave alike (and a snapshot transaction can be asked for explicitly).
@@ -82,7 +83,7 @@ class Database:
         self.raw = raw
         self.settings = settings
         self.backend = settings.backend
-        self.dialect = self.backend.name
+        self.dialect = self.backend.name  # the engine's name, as in ConnectionSettings
         self.prefix = check_prefix(settings.prefix)
         self._depth = 0
         self._after_commit: list[Callable[[], None]] = []
