@@ -15,6 +15,7 @@ import pytest
 from conftest import InstalledInstance, database_state, scratch_database
 from ncpasswords.backup import restore as restore_module
 from ncpasswords.backup import service
+from ncpasswords.backup.errors import BackupFormatError
 from ncpasswords.backup.restore import RestoreOptions, restore_backup
 from ncpasswords.cli.console import Console
 from ncpasswords.db import introspect
@@ -416,6 +417,36 @@ def test_a_row_whose_fields_together_exceed_max_allowed_packet_is_named_as_a_row
         "(largest field 'password', 6.0 MiB), "
     ), result.stderr
     assert result.stderr.endswith(f"(max_allowed_packet = {limit.bytes / (1 << 20):.1f} MiB)\n")
+
+
+@pytest.mark.parametrize("engine", ["mysql"], indirect=True)
+def test_a_value_longer_than_max_allowed_packet_after_the_first_batch_changes_nothing(
+    installed: InstalledInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found while the rows are loaded (here after the first batch, of one row, was written): the
+    restore stops before sending the row, and its transaction leaves the database as it was."""
+    restore_file(installed, EXAMPLE)
+    doc = json.loads(EXAMPLE.read_text())
+    doc["passwords"][-1]["revisions"][-1]["notes"] = "n" * (20 << 20)
+    path = tmp_path / "huge-notes.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    with installed.connect() as db:
+        before = database_state(db)
+        limit = db.row_limit()
+    assert limit is not None
+    deleted: list[Any] = []
+    delete_data = restore_module._delete_data
+    monkeypatch.setattr(restore_module, "_delete_data", lambda *args: deleted.append(args) or delete_data(*args))
+    monkeypatch.setattr(restore_module, "BATCH", 1)
+    with installed.connect() as db, pytest.raises(BackupFormatError) as refused:
+        restore_backup(installed.instance, db, path, RestoreOptions())
+    assert deleted  # the load had begun
+    assert str(refused.value).endswith(
+        f"'notes' is 20.0 MiB, more than the database server takes in one statement "
+        f"(max_allowed_packet = {limit.bytes / (1 << 20):.1f} MiB)"
+    )
+    with installed.connect() as db:
+        assert database_state(db) == before
 
 
 def test_restore_refuses_an_empty_or_blank_user(installed: InstalledInstance) -> None:

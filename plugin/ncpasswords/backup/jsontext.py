@@ -38,28 +38,32 @@ def php_float(text: str) -> float:
 
 _DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_float=php_float)
 WHITESPACE = re.compile(r"[ \t\n\r]*")
-# A \uD800-\uDFFF escape: only where one occurs are the decoded strings checked for unpaired
-# surrogates, which PHP's json_decode refuses (JSON_ERROR_UTF16) and no database can store.
+# Any \uD800-\uDFFF escape: a quick test before the exact one below.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# A \uD800-\uDFFF escape: a high surrogate with the low one that pairs with it (when it follows
+# right away, as JSON decoders pair them), or a surrogate on its own, which PHP's json_decode
+# refuses (JSON_ERROR_UTF16), `json` decodes to an unpaired surrogate and no database can store.
+_SURROGATE_PAIR = re.compile(
+    r"\\u(?:[dD][89abAB][0-9a-fA-F]{2}(?P<low>\\u[dD][c-fC-F][0-9a-fA-F]{2})?|[dD][c-fC-F][0-9a-fA-F]{2})"
+)
+_UNPAIRED = "The backup file is not valid JSON (a single unpaired UTF-16 surrogate)"
 
 
-def check_surrogates(value: Any) -> None:
-    """Refuse a decoded value holding an unpaired UTF-16 surrogate (in a string or a key)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise BackupFormatError(
-                    "The backup file is not valid JSON (a single unpaired UTF-16 surrogate)"
-                ) from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+def check_surrogates(text: str, start: int, end: int) -> None:
+    """Refuse JSON text (decoded without error) whose strings would hold an unpaired UTF-16
+    surrogate: read from the escapes, without walking the decoded value."""
+    pos = start
+    while (match := _SURROGATE_PAIR.search(text, pos, end)) is not None:
+        at = match.start()
+        before = at
+        while before > start and text[before - 1] == "\\":
+            before -= 1
+        if (at - before) % 2:  # an escaped backslash, then the letter u: not an escape
+            pos = at + 1
+            continue
+        if match["low"] is None:
+            raise BackupFormatError(_UNPAIRED)
+        pos = match.end()
 
 
 def nesting_depth(value: Any, limit: int) -> int:
@@ -190,8 +194,7 @@ class JsonText:
             if end >= len(self.text) and not self.eof:  # a number or literal may go on
                 self.fill(max(CHUNK, len(self.text) - self.pos))
                 continue
-            if SURROGATE_ESCAPE.search(self.text, self.pos, end):
-                check_surrogates(value)
+            check_surrogates(self.text, self.pos, end)
             check_depth(self.text, self.pos, end, value, max_depth)
             self.pos = end
             return value

@@ -22,12 +22,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .compression import CHUNK, GZIP_MAGIC
 from .errors import BackupFormatError
 from .format import LIST_SECTIONS, SECTIONS, VERSION
 from .jsontext import (
     PHP_MAX_DEPTH,
-    SURROGATE_ESCAPE,
     TOO_DEEP,
     JsonText,
     check_depth,
@@ -160,28 +158,6 @@ def _closing(
         done()
 
 
-def has_long_text(source: BackupSource, threshold: int) -> bool:
-    """Whether the backup's JSON text has more than `threshold` bytes in a row without a double
-    quote: a quick look (inflating, no parsing) for a string that long, or a part of one."""
-    if source.size <= threshold and source.read_head(len(GZIP_MAGIC)) != GZIP_MAGIC:
-        return False
-    run = 0
-    with open_backup(source) as stream:
-        while chunk := stream.read(CHUNK):
-            first = chunk.find(b'"')
-            if first < 0:
-                run += len(chunk)
-            elif run + first > threshold or (
-                threshold < len(chunk) and max(map(len, chunk[first:].split(b'"'))) > threshold
-            ):
-                return True
-            else:
-                run = len(chunk) - 1 - chunk.rfind(b'"')
-            if run > threshold:
-                return True
-    return False
-
-
 class _TopLevelDuplicates:
     """`object_pairs_hook` that remembers the names given twice in the object decoded last (the
     top level, which closes after everything inside it)."""
@@ -220,8 +196,7 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
         raise BackupFormatError(f"The backup file is not valid JSON: {exc}") from None
     except RecursionError:
         raise BackupFormatError(TOO_DEEP) from None
-    if SURROGATE_ESCAPE.search(text):
-        check_surrogates(doc)
+    check_surrogates(text, 0, len(text))
     check_depth(text, 0, len(text), doc, PHP_MAX_DEPTH)
     del text
     if not isinstance(doc, dict) or "version" not in doc:

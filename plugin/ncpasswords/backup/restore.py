@@ -9,6 +9,7 @@ backup removes the instance's key instead of crashing; numeric user ids match `-
 
 from __future__ import annotations
 
+import functools
 import queue
 import sys
 import threading
@@ -26,7 +27,7 @@ from ..repositories.entities import TABLES
 from ..repositories.entity_repository import EntityRepository
 from ..users.accounts import check_user_id
 from .errors import BackupError, BackupFormatError
-from .reader import has_long_text, read_document
+from .reader import read_document
 from .settings import CLIENT_SETTINGS_KEY, restore_application, restore_user
 from .source import BackupSource, open_path
 from .validation import Keys, Validator
@@ -75,18 +76,27 @@ class RestoreResult:
 class _Loader:
     """Collects insert tuples per table and writes them in bulk batches.
 
-    Batches are written by a background thread (when `background`), so that parsing the next
-    entities overlaps with the database's work on the previous batch; the thread is the only user
-    of the connection until `close()` has returned.
+    `start` runs as the first write (the deletion of the rows the backup replaces), before the
+    first batch or at `finish`: a file refused within its first batch touches nothing at all.
+    Where the engine's backend allows (`background_writes`), batches are written by a background
+    thread, so that parsing the next entities overlaps with the database's work on the previous
+    batch; the thread is the only user of the connection until `close()` has returned.
     """
 
-    def __init__(self, db: Database, progress: Callable[[int], None] | None, background: bool = True) -> None:
+    def __init__(
+        self,
+        db: Database,
+        progress: Callable[[int], None] | None,
+        start: Callable[[], None],
+        background: bool = True,
+    ) -> None:
         self.repos = {name: EntityRepository(db, name) for name in TABLES}
         self.pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
         self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
         self.progress = progress
         self.done = 0
-        self._jobs: queue.Queue[tuple[str, EncodedRows] | None] = queue.Queue(maxsize=2)
+        self._start: Callable[[], None] | None = start
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if background:
@@ -112,13 +122,19 @@ class _Loader:
                     encoded = self.repos[name].encode_rows(batch)
                 except ValueError as exc:
                     raise BackupFormatError(str(exc)) from None
-                if self._thread is None:
-                    self._write(name, encoded)
-                else:
-                    self._check()
-                    self._jobs.put((name, encoded))
+                self._submit(functools.partial(self._write, name, encoded))
         if self.progress:
             self.progress(self.done)
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        if self._start is not None:
+            start, self._start = self._start, None
+            self._submit(start)
+        if self._thread is None:
+            job()
+        else:
+            self._check()
+            self._jobs.put(job)
 
     def _write(self, name: str, batch: EncodedRows) -> None:
         try:
@@ -131,7 +147,7 @@ class _Loader:
         while (job := self._jobs.get()) is not None:
             if self._error is None:
                 try:
-                    self._write(*job)
+                    job()
                 except BaseException as exc:
                     self._error = exc
 
@@ -140,8 +156,11 @@ class _Loader:
             raise self._error
 
     def finish(self) -> None:
-        """Write everything still pending and wait until it is written."""
+        """Write everything still pending (the start too) and wait until it is written."""
         self.flush()
+        if self._start is not None:
+            start, self._start = self._start, None
+            self._submit(start)
         self.close()
         self._check()
 
@@ -220,9 +239,9 @@ def restore_backup(
     """Restore a backup file into the instance in one transaction; nothing changes on failure.
 
     The file is checked as a whole before the transaction when not every row will reach the
-    tables (a single user, no data: their unique indexes cannot see the rest) or when it holds
-    text longer than the server takes in one statement; otherwise the checks run while the rows
-    are loaded, and any failure rolls everything back.
+    tables (a single user, no data: their unique indexes cannot see the rest); otherwise the
+    checks run while the rows are loaded (a row longer than the server takes in one statement is
+    refused before it is sent), and any failure rolls everything back.
     """
     if options.user is not None:
         check_user_id(options.user, "user")
@@ -233,7 +252,7 @@ def restore_backup(
     prefs = Preferences(db)
     row_limit = db.row_limit()
     all_rows = options.data and options.user is None
-    if not all_rows or (row_limit is not None and has_long_text(source, row_limit.bytes // 4)):
+    if not all_rows:
         checked = check_file(source, instance.server_secret, row_limit)
         if options.user is not None and options.data:
             assert checked.keys is not None
@@ -241,18 +260,11 @@ def restore_backup(
     document = read_document(source, instance.server_secret)
     validator = Validator(row_limit, duplicates=False)
     result = RestoreResult()
-    loader = _Loader(db, progress)
+    loader = _Loader(db, progress, lambda: _delete_data(db, options.user), db.backend.background_writes)
     change: ConfigChange | None = None
     try:
         with db.transaction(write_lock=True):
-            if db.dialect == "pgsql":
-                bulk.prefer_lz4(db)
-            indexes: list[str] = []
-            if all_rows and db.dialect == "sqlite":
-                # Readers keep the old tables until COMMIT, indexes included: build them once at the end.
-                indexes = bulk.drop_secondary_indexes(db, DATA_TABLES)
-            if options.data:
-                _delete_data(db, options.user)
+            indexes = bulk.prepare(db, DATA_TABLES, replace_all=all_rows)
             try:
                 for section, value in document.items:
                     entity = validator.item(section, value)
@@ -263,7 +275,8 @@ def restore_backup(
                             loader.add(entity.revision_table, revision)
                     loader.add(entity.table, entity.row)
                 keys, settings = validator.finish()
-                loader.finish()
+                if options.data:
+                    loader.finish()  # the deletion too, with a backup that has no entities
             finally:
                 loader.close()  # the connection is the writer thread's until it has stopped
             bulk.create_indexes(db, indexes)

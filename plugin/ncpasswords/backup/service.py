@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from ..db.connection import Database, RowLimit
+from ..db.errors import DuplicateKeyError
 from ..files.appdata import app_data_files
 from ..instance.instance import Instance
 from ..php.json import BinaryWriter, dumps
@@ -81,24 +81,9 @@ def restore(
         instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         try:
             return restore_backup(instance, db, source, options, progress)
-        except Exception as exc:
-            if _duplicate_key(exc):  # rolled back; the file breaks the tables' unique indexes
-                detail = " ".join(str(exc).split())
-                raise BackupFormatError(
-                    f"The backup has two entities of one user with the same uuid ({detail})"
-                ) from exc
-            raise
-
-
-def _duplicate_key(exc: BaseException) -> bool:
-    """A unique-index violation reported by any of the three drivers."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "UniqueViolation" in names:  # psycopg
-        return True
-    if "IntegrityError" not in names:
-        return False
-    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    return (len(args) > 0 and args[0] == 1062) or "UNIQUE constraint failed" in str(exc)  # MySQL, SQLite
+        except DuplicateKeyError as exc:  # rolled back; the file breaks the tables' unique indexes
+            detail = " ".join(str(exc).split())
+            raise BackupFormatError(f"The backup has two entities of one user with the same uuid ({detail})") from exc
 
 
 def validate_and_write(

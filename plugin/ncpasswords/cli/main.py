@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import click
 
+from ..db import backends
+from ..db.errors import ConnectionLostError
 from ..errors import UserError
 from .console import Console
 from .symfony import Application
@@ -31,34 +33,6 @@ def _register() -> None:
 
 
 _register()
-
-
-# Errors of the drivers that mean the session is gone: PostgreSQL SQLSTATE class 08 (connection
-# exception) and 57P01-57P03 (administrator or crash shutdown, cannot connect now); MySQL/MariaDB
-# client errors 2006 (server has gone away), 2013 (lost connection), 2055 and server errors 1053
-# (shutdown in progress), 1927 (connection killed).
-_MYSQL_LOST = frozenset({2006, 2013, 2055, 1053, 1927})
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """Whether a driver error says that the connection to the database server is gone."""
-    module = type(exc).__module__
-    if module.startswith("psycopg"):
-        import psycopg
-
-        if isinstance(exc, psycopg.InterfaceError):  # used after the connection closed
-            return True
-        if isinstance(exc, psycopg.OperationalError):
-            state = exc.sqlstate
-            return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
-        return False
-    if module.startswith("pymysql"):
-        import pymysql
-
-        if isinstance(exc, pymysql.err.InterfaceError):
-            return True
-        return isinstance(exc, pymysql.err.OperationalError) and bool(exc.args) and exc.args[0] in _MYSQL_LOST
-    return False
 
 
 def application(prog: str = "occ") -> Application:
@@ -89,7 +63,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "occ") -> int:
         return 1
     except Exception as exc:  # a bug: say so on one line; -v shows the traceback
         detail = " ".join(str(exc).split())
-        if connection_lost(exc):  # not a bug: the server went away or ended the session
+        # A driver error that escaped the Database methods is classified here (db/backends/).
+        if isinstance(backends.classify(exc), ConnectionLostError):  # not a bug: the session is gone
             con.error(
                 f"The connection to the database was lost ({detail or type(exc).__name__}); "
                 "what was not committed has been rolled back"

@@ -7,11 +7,11 @@ import contextlib
 import select
 import sys
 from pathlib import Path
-from typing import TextIO, cast
+from typing import TextIO
 
 import click
 
-from ..db.dialects import Dialect
+from ..db import backends
 from ..errors import UserError
 from ..fsutil import atomic_write
 from ..transfer.checksum import table_checksums
@@ -143,7 +143,7 @@ def convert_type(
     con = console()
     instance = installed_instance()
     target = Target.parse(type, username, hostname, database, port)
-    if target.dialect != "sqlite":
+    if not target.backend.embedded:  # a server: ask for the password
         target = Target.parse(
             type, username, hostname, database, port, password if password is not None else _read_password(con)
         )
@@ -190,7 +190,7 @@ class _TextOut:
 )
 @click.option(
     "--dialect",
-    type=click.Choice(["mysql", "pgsql", "sqlite"]),
+    type=click.Choice(sorted(backends.names())),
     help="the engine the script is for (default: the instance's)",
 )
 @click.option("--schema-only", is_flag=True, help="only the tables (and the app's migration records)")
@@ -208,18 +208,17 @@ def dump_command(file: Path | None, dialect: str | None, schema_only: bool, data
     con = console()
     instance = installed_instance()
     progress = _TableProgress(con, instance.prefix)
-    chosen = cast("Dialect | None", dialect)
     schema, data = not data_only, not schema_only
     try:
         with instance.connect() as db:
             if file is None:
                 stdout = sys.stdout
                 buffer = getattr(stdout, "buffer", None)
-                dump(db, buffer or _TextOut(stdout), chosen, schema=schema, data=data, progress=progress)
+                dump(db, buffer or _TextOut(stdout), dialect, schema=schema, data=data, progress=progress)
                 stdout.flush()
                 return
             with atomic_write(file.resolve()) as writer:
-                report = dump(db, writer, chosen, schema=schema, data=data, progress=progress)
+                report = dump(db, writer, dialect, schema=schema, data=data, progress=progress)
     finally:
         progress.finish()
     _summary(con, report, output, f"Wrote {file}")

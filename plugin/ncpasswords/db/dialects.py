@@ -1,29 +1,25 @@
-"""What differs between the three engines, in one place: names, quoting, booleans, SQL translation."""
+"""Canonical SQL and what is the same for every engine: table prefixes, the DDL placeholders,
+statement splitting, and translating canonical SQL to an engine's dialect (with its backend)."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 
-Dialect = Literal["sqlite", "pgsql", "mysql"]
-DIALECTS: tuple[Dialect, ...] = ("sqlite", "pgsql", "mysql")
-
-# config.php `dbtype` values (Nextcloud accepts `sqlite` as an alias of `sqlite3`).
-DBTYPE_TO_DIALECT: dict[str, Dialect] = {"sqlite3": "sqlite", "sqlite": "sqlite", "pgsql": "pgsql", "mysql": "mysql"}
-DIALECT_TO_DBTYPE: dict[Dialect, str] = {"sqlite": "sqlite3", "pgsql": "pgsql", "mysql": "mysql"}
-_SQLGLOT_NAME: dict[Dialect, str] = {"sqlite": "sqlite", "pgsql": "postgres", "mysql": "mysql"}
+if TYPE_CHECKING:
+    from .backends.base import Backend
 
 # Empty, or up to 32 identifier characters that do not start with a digit: the prefix begins
 # every table name, and an unquoted SQL identifier cannot start with a digit.
 _PREFIX_RE = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]{0,31})?")
 
 
-class _Canonical(Postgres):
+class Canonical(Postgres):
     """Our canonical SQL: PostgreSQL syntax, but ORDER BY columns are never NULL, so sqlglot must not
     rewrite null ordering for engines that sort NULLs first."""
 
@@ -39,16 +35,9 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
-def quote_ident(dialect: Dialect, name: str) -> str:
-    """Quote an identifier for the engine (needed for the reserved column `limit`)."""
-    if dialect == "mysql":
-        return "`" + name.replace("`", "``") + "`"
+def quote_canonical(name: str) -> str:
+    """An identifier quoted as canonical SQL (and query fragments) quote it: "name"."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def to_db_bool(dialect: Dialect, value: bool) -> bool | int:
-    """Booleans as the engine stores them: PostgreSQL true/false, MySQL and SQLite 1/0."""
-    return value if dialect == "pgsql" else int(value)
 
 
 def substitute(sql: str, prefix: str, mysql_utf8mb4: bool = True) -> str:
@@ -59,35 +48,23 @@ def substitute(sql: str, prefix: str, mysql_utf8mb4: bool = True) -> str:
 
 
 @lru_cache(maxsize=1024)
-def translate(canonical_sql: str, dialect: Dialect) -> str:
-    """Translate one canonical statement (PostgreSQL syntax, `:name` parameters) for the driver.
+def translate(canonical_sql: str, backend: Backend) -> str:
+    """Translate one canonical statement (PostgreSQL syntax, `:name` parameters) for an engine.
 
     The result uses the driver's parameter style: `:name` for sqlite3, `%(name)s` for psycopg and
-    PyMySQL. Literal `%` is not allowed in canonical SQL (pass such values as parameters).
-
-    `exact(x)` marks a value that a text column must equal byte for byte: MySQL/MariaDB's
-    `utf8mb4_bin` ignores trailing spaces (`'alice ' = 'alice'`), so there it becomes
-    `CAST(x AS BINARY)`, which compares exactly and still lets the column's index find the rows;
-    PostgreSQL and SQLite compare text exactly already and get `x` as it is.
+    PyMySQL. Literal `%` is not allowed in canonical SQL (pass such values as parameters). Each
+    node of the tree is first given to `backend.rewrite` (e.g. the `exact(x)` marker).
     """
     if "%" in canonical_sql:
         raise ValueError("canonical SQL must not contain a literal '%'; bind it as a parameter")
-    read = Postgres if dialect == "pgsql" else _Canonical
-    tree = sqlglot.parse_one(canonical_sql, read=read)
-    tree = tree.transform(lambda node: _exact(node, dialect))
-    if dialect == "mysql":
-        tree = tree.transform(lambda node: exp.var(f"%({node.name})s") if isinstance(node, exp.Placeholder) else node)
-    return tree.sql(dialect=_SQLGLOT_NAME[dialect])
+    tree = sqlglot.parse_one(canonical_sql, read=backend.sqlglot_read)
+    tree = tree.transform(backend.rewrite)
+    return tree.sql(dialect=backend.sqlglot_name)
 
 
-def _exact(node: exp.Expression, dialect: Dialect) -> exp.Expression:
-    """The canonical `exact(x)` marker for one engine (see `translate`)."""
-    if not (isinstance(node, exp.Anonymous) and node.name.lower() == "exact"):
-        return node
-    value: exp.Expression = node.expressions[0]
-    if dialect == "mysql":
-        return exp.Cast(this=value, to=exp.DataType.build("BINARY", dialect="mysql"))
-    return value
+def is_exact_marker(node: exp.Expression) -> bool:
+    """Whether a node is canonical SQL's `exact(x)` (see `Backend.rewrite`)."""
+    return isinstance(node, exp.Anonymous) and node.name.lower() == "exact"
 
 
 def split_statements(script: str) -> list[str]:

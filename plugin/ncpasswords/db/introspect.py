@@ -9,9 +9,10 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .connection import Database
+if TYPE_CHECKING:
+    from .connection import Database
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ def _like(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("_", "\\_") + "%"
 
 
-def _normalise_default(value: Any) -> str | None:
+def normalise_default(value: Any) -> str | None:
+    """A column default as the engines report it, without quotes and PostgreSQL's casts."""
     if value is None:
         return None
     text = str(value)
@@ -56,52 +58,13 @@ def _normalise_default(value: Any) -> str | None:
 def describe(db: Database, prefix: str | None = None) -> dict[str, TableInfo]:
     """Every table whose name starts with the prefix, keyed by name without the prefix."""
     prefix = db.prefix if prefix is None else prefix
-    pattern = {"pattern": _like(prefix)}
     tables: dict[str, TableInfo] = {}
 
     def table(physical: str) -> TableInfo:
         short = physical[len(prefix) :]
         return tables.setdefault(short, TableInfo(short))
 
-    if db.dialect == "pgsql":
-        for tname, cname, _, dtype, length, nullable, default in db.rows("introspect.columns", pattern):
-            auto = isinstance(default, str) and default.startswith("nextval(")
-            kind = f"{dtype}({length})" if length else str(dtype)
-            table(tname).columns.append(
-                ColumnInfo(cname, kind, nullable == "YES", None if auto else _normalise_default(default), auto)
-            )
-        for tname, iname, unique, primary, cols in db.rows("introspect.indexes", pattern):
-            name = "PRIMARY" if primary else str(iname)
-            table(tname).indexes.append(IndexInfo(name, tuple(cols.split(",")), bool(unique), bool(primary)))
-        for (seq,) in db.rows("introspect.sequences", pattern):
-            table(str(seq).removesuffix("_id_seq")).options["sequence"] = str(seq)
-    elif db.dialect == "mysql":
-        for tname, cname, _, ctype, _len, nullable, default, extra in db.rows("introspect.columns", pattern):
-            auto = "auto_increment" in str(extra).lower()
-            table(tname).columns.append(
-                ColumnInfo(cname, str(ctype).lower(), nullable == "YES", _normalise_default(default), auto)
-            )
-        for tname, iname, non_unique, cols in db.rows("introspect.indexes", pattern):
-            primary = iname == "PRIMARY"
-            table(tname).indexes.append(IndexInfo(str(iname), tuple(cols.split(",")), not int(non_unique), primary))
-        for tname, engine, collation in db.rows("introspect.tables", pattern):
-            table(tname).options.update(engine=str(engine), collation=str(collation))
-    else:
-        for tname, sql in db.rows("introspect.tables", pattern):
-            info = table(tname)
-            auto = "AUTOINCREMENT" in str(sql).upper()
-            for _, cname, ctype, notnull, default, pk in db.rows("introspect.columns", {"table": tname}):
-                info.columns.append(
-                    ColumnInfo(cname, str(ctype).upper(), not notnull, _normalise_default(default), bool(pk) and auto)
-                )
-            pk_cols = tuple(r[1] for r in db.rows("introspect.columns", {"table": tname}) if r[5])
-            if pk_cols:
-                info.indexes.append(IndexInfo("PRIMARY", pk_cols, True, True))
-            for iname, unique, origin in db.rows("introspect.index_list", {"table": tname}):
-                if origin == "pk":
-                    continue
-                cols = tuple(str(r[0]) for r in db.rows("introspect.index_columns", {"index": iname}))
-                info.indexes.append(IndexInfo(str(iname), cols, bool(unique)))
+    db.backend.describe(db, _like(prefix), table)
     for info in tables.values():
         info.indexes.sort(key=lambda i: i.name)
     return tables

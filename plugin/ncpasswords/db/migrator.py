@@ -13,33 +13,40 @@ import re
 from dataclasses import dataclass
 
 from ..resources import resource_dir
+from . import backends
 from .connection import Database
-from .dialects import Dialect, split_statements, substitute, translate
+from .dialects import split_statements, substitute, translate
 
 APP_ID = "passwords"
-_VERSION_RE = re.compile(r"^(\d+)(?:\.(sqlite|pgsql|mysql))?\.sql$")
+_VERSION_RE = re.compile(r"^(\d+)(?:\.(\w+))?\.sql$")
 
 
 def available_versions() -> list[str]:
     """Migration versions shipped with the package, in Nextcloud's order (lexical for these names)."""
-    versions = {m[1] for p in resource_dir("migrations").iterdir() if (m := _VERSION_RE.match(p.name))}
+    versions = {
+        m[1]
+        for p in resource_dir("migrations").iterdir()
+        if (m := _VERSION_RE.match(p.name)) and (m[2] is None or m[2] in backends.names())
+    }
     return sorted(versions)
 
 
-def migration_statements(version: str, dialect: Dialect, prefix: str, mysql_utf8mb4: bool = True) -> list[str]:
-    """The statements of one migration version for an engine, ready to run."""
+def migration_statements(version: str, engine: str, prefix: str, mysql_utf8mb4: bool = True) -> list[str]:
+    """The statements of one migration version for an engine (its name), ready to run."""
     folder = resource_dir("migrations")
-    native = folder / f"{version}.{dialect}.sql"
+    native = folder / f"{version}.{engine}.sql"
     if native.is_file():
         return split_statements(substitute(native.read_text(encoding="utf-8"), prefix, mysql_utf8mb4))
     canonical = folder / f"{version}.sql"
     text = substitute(canonical.read_text(encoding="utf-8"), prefix, mysql_utf8mb4)
-    return [translate(s, dialect) for s in split_statements(text)]
+    backend = backends.get(engine)
+    return [translate(s, backend) for s in split_statements(text)]
 
 
-def core_schema(dialect: Dialect) -> str:
-    """DDL of the Nextcloud core tables the app needs (appconfig, preferences, migrations)."""
-    return (resource_dir("migrations") / f"core.{dialect}.sql").read_text(encoding="utf-8")
+def core_schema(engine: str) -> str:
+    """DDL of the Nextcloud core tables the app needs (appconfig, preferences, migrations) for an
+    engine (its name)."""
+    return (resource_dir("migrations") / f"core.{engine}.sql").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Named queries from `sql/*.sql` (aiosql style `-- name: ...` blocks), translated per engine once.
 
-A file `sql/<family>.sql` holds canonical queries; `sql/<family>.<dialect>.sql` may redefine any of
-them for one engine where translation is wrong or slow.
+A file `sql/<family>.sql` holds canonical queries; `sql/<family>.<engine>.sql` may redefine any of
+them for one engine where translation is wrong or slow (the engine's name, see db/backends/).
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import re
 from functools import cache
 
 from ..resources import resource_dir
-from .dialects import DIALECTS, Dialect, substitute, translate
+from . import backends
+from .backends.base import Backend
+from .dialects import substitute, translate
 
 _NAME_RE = re.compile(r"^--\s*name:\s*([\w.-]+)\s*$", re.M)
 
@@ -25,18 +27,18 @@ def _parse(text: str) -> dict[str, str]:
 
 
 @cache
-def _load() -> dict[tuple[str, Dialect | None], str]:
-    """All queries keyed by (name, dialect); dialect None marks canonical ones."""
-    found: dict[tuple[str, Dialect | None], str] = {}
+def _load() -> dict[tuple[str, str | None], str]:
+    """All queries keyed by (name, engine); engine None marks canonical ones."""
+    found: dict[tuple[str, str | None], str] = {}
     for path in sorted(resource_dir("sql").glob("*.sql")):
         stem, _, suffix = path.stem.partition(".")
-        dialect: Dialect | None = None
+        engine: str | None = None
         if suffix:
-            if suffix not in DIALECTS:
-                raise ValueError(f"{path.name}: unknown dialect suffix {suffix!r}")
-            dialect = suffix
+            if suffix not in backends.names():
+                raise ValueError(f"{path.name}: unknown engine suffix {suffix!r}")
+            engine = suffix
         for name, sql in _parse(path.read_text(encoding="utf-8")).items():
-            key = (f"{stem}.{name}", dialect)
+            key = (f"{stem}.{name}", engine)
             if key in found:
                 raise ValueError(f"{path.name}: query {name!r} is defined twice")
             found[key] = sql
@@ -49,34 +51,28 @@ def names() -> list[str]:
 
 
 @cache
-def get(name: str, dialect: Dialect, prefix: str, fragments: tuple[tuple[str, str], ...] = ()) -> str:
+def get(name: str, engine: str, prefix: str, fragments: tuple[tuple[str, str], ...] = ()) -> str:
     """The SQL of query `family.name` for an engine and table prefix, ready for the driver.
 
     `fragments` fill `*NAME*` placeholders of template queries (table names, column lists taken
     from the entity definitions, never from user input).
     """
     queries = _load()
-    native = queries.get((name, dialect))
+    backend = backends.get(engine)
+    native = queries.get((name, engine))
     if native is not None:
-        sql = substitute(_fill(native, fragments, dialect), prefix)
-        if dialect != "sqlite":
-            sql = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
-        return sql
+        return backend.native_params(substitute(_fill(native, fragments, backend), prefix))
     canonical = queries.get((name, None))
     if canonical is None:
         raise KeyError(f"no SQL query named {name!r}")
-    return translate(substitute(_fill(canonical, fragments), prefix), dialect)
+    return translate(substitute(_fill(canonical, fragments), prefix), backend)
 
 
-# A string literal ('it''s') or a canonically quoted identifier ("x").
-_LITERAL_OR_IDENT = re.compile(r"('(?:[^']|'')*')|\"(\w+)\"")
-
-
-def _fill(sql: str, fragments: tuple[tuple[str, str], ...], dialect: Dialect | None = None) -> str:
-    """Put fragments into a query; identifiers in fragments are quoted canonically ("x"), so a
-    native MySQL query gets them in backticks (string literals in fragments are left alone)."""
+def _fill(sql: str, fragments: tuple[tuple[str, str], ...], backend: Backend | None = None) -> str:
+    """Put fragments into a query; identifiers in fragments are quoted canonically ("x"), and a
+    hand-written query of an engine gets them as that engine quotes them (`fill_fragment`)."""
     for key, value in fragments:
-        if dialect == "mysql":
-            value = _LITERAL_OR_IDENT.sub(lambda m: m[1] or f"`{m[2]}`", value)
+        if backend is not None:
+            value = backend.fill_fragment(value)
         sql = sql.replace(f"*{key}*", value)
     return sql

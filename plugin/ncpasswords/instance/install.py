@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..db import migrator
+from ..db import backends, migrator
 from ..db.connection import connect
-from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, check_prefix
+from ..db.dialects import check_prefix
 from ..errors import UserError
 from ..php.casts import php_boolval
 from ..repositories.config_values import AppConfig
@@ -51,16 +51,16 @@ class InstallOptions:
 
 def build_config(opts: InstallOptions, config_file: Path) -> dict[Any, Any]:
     """config.php content for a new instance, keys in the order Nextcloud's installer writes them."""
-    dialect = DBTYPE_TO_DIALECT.get(opts.database)
-    if dialect is None:
+    backend = backends.for_dbtype(opts.database)
+    if backend is None:
         raise UserError(f"Database type '{opts.database}' is not supported (use sqlite, mysql or pgsql)")
     try:
         check_prefix(opts.database_table_prefix)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    if dialect != "sqlite" and not opts.database_name:
+    if not backend.embedded and not opts.database_name:
         raise UserError("Database name is required (--database-name)")
-    if dialect != "sqlite" and not opts.database_user:
+    if not backend.embedded and not opts.database_user:
         raise UserError("Database user is required (--database-user)")
     port = opts.database_port or ""
     if port and not (port.isascii() and port.isdigit()):
@@ -72,16 +72,15 @@ def build_config(opts: InstallOptions, config_file: Path) -> dict[Any, Any]:
         "secret": random_string(48),
         "trusted_domains": {0: "localhost"},
         "datadirectory": str(data_dir.resolve()),
-        "dbtype": DIALECT_TO_DBTYPE[dialect],
+        "dbtype": backend.dbtype,
         "overwrite.cli.url": "http://localhost",
         "dbname": opts.database_name or "owncloud",
-        "dbhost": opts.database_host if dialect != "sqlite" else "",
+        "dbhost": "" if backend.embedded else opts.database_host,
         "dbport": opts.database_port or "",
         "dbtableprefix": opts.database_table_prefix,
     }
-    if dialect == "mysql":
-        config["mysql.utf8mb4"] = True
-    if dialect != "sqlite":
+    config.update(backend.config_values)
+    if not backend.embedded:
         config["dbuser"] = opts.database_user or ""
         config["dbpassword"] = opts.database_pass or ""
     config["installed"] = True

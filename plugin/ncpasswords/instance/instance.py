@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..db import backends
 from ..db.connection import ConnectionSettings, Database, connect
-from ..db.dialects import DBTYPE_TO_DIALECT, check_prefix
+from ..db.dialects import check_prefix
 from ..errors import NotInstalledError, UserError
 from ..php.casts import php_boolval
 from . import configfiles, journal, phpconfig
@@ -173,8 +174,8 @@ class Instance:
     def connection_settings(self) -> ConnectionSettings:
         """How to reach the database, from dbtype, dbhost, dbport, dbname, dbuser, dbpassword."""
         dbtype = str(self.get("dbtype", "sqlite3"))
-        dialect = DBTYPE_TO_DIALECT.get(dbtype)
-        if dialect is None:
+        backend = backends.for_dbtype(dbtype)
+        if backend is None:
             raise UserError(f"Unsupported dbtype '{dbtype}' in {self.path} (use sqlite3, mysql or pgsql)")
         dbname = str(self.get("dbname") or "owncloud")
         host, port, socket = split_dbhost(str(self.get("dbhost") or "localhost"))
@@ -183,9 +184,8 @@ class Instance:
                 port = int(self.get("dbport"))
             except (TypeError, ValueError):
                 raise UserError(f"Invalid dbport in {self.path}") from None
-        sqlite_path = self.data_dir / f"{dbname}.db" if dialect == "sqlite" else None
         return ConnectionSettings(
-            dialect=dialect,
+            dialect=backend.name,
             dbname=dbname,
             prefix=self.prefix,
             host=host,
@@ -193,7 +193,7 @@ class Instance:
             socket=socket,
             user=str(self.get("dbuser") or ""),
             password=str(self.get("dbpassword") or ""),
-            sqlite_path=sqlite_path,
+            sqlite_path=backend.database_file(self.data_dir, dbname),
             sqlite_journal_mode=str(self.get("sqlite.journal_mode") or "WAL"),
             mysql_utf8mb4=php_boolval(self.get("mysql.utf8mb4", False)),
         )

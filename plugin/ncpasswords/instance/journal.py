@@ -238,7 +238,7 @@ def _undo(kind: str) -> Undo:
 
 def _connect_target(settings: ConnectionSettings, path: Path) -> Database | None:
     """The database the changed config.php points at; None for an SQLite file never created."""
-    if settings.dialect == "sqlite" and settings.sqlite_path is not None and not settings.sqlite_path.exists():
+    if settings.sqlite_path is not None and not settings.sqlite_path.exists():
         return None
     try:
         return connect(settings)

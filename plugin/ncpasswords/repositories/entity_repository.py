@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..db.connection import Database, EncodedRows
-from ..db.dialects import quote_ident
+from ..db.dialects import quote_canonical
 from .entities import TABLES, Column, Table
 
 Entity = dict[str, Any]
@@ -39,7 +39,7 @@ class EntityRepository:
     def __init__(self, db: Database, table: str | Table) -> None:
         self.db = db
         self.table = TABLES[table] if isinstance(table, str) else table
-        quoted = ", ".join(quote_ident("pgsql", c) for c in self.table.column_names)
+        quoted = ", ".join(quote_canonical(c) for c in self.table.column_names)
         self._fragments = (("TABLE", self.table.name), ("COLUMNS", quoted))
         cols = self.table.columns
         self._order = [self.table.column_names.index(c.name) for c in self.table.array_columns]

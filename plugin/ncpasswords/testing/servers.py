@@ -14,11 +14,10 @@ import sqlite3
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..db.connection import ConnectionSettings
-from ..db.dialects import Dialect
 from ..instance.install import InstallOptions
 
 _NAME = re.compile(r"[a-z0-9_]{1,63}")
@@ -169,9 +168,7 @@ class NetworkServer(DatabaseServer):
 
     def connection_settings(self, name: str, data_dir: Path, prefix: str = "oc_") -> ConnectionSettings:
         a = self.address
-        return ConnectionSettings(
-            cast("Dialect", self.engine), name, prefix, host=a.host, port=a.port, user=a.user, password=a.password
-        )
+        return ConnectionSettings(self.engine, name, prefix, host=a.host, port=a.port, user=a.user, password=a.password)
 
     def close(self) -> None:
         if self._admin is not None:

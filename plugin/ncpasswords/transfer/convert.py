@@ -18,7 +18,6 @@ committed) or undoes what the conversion left in the target, so a conversion is 
 from __future__ import annotations
 
 import contextlib
-import re
 import secrets
 import time
 from collections.abc import Callable, Generator
@@ -27,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from ..backup.service import backup_lock
-from ..db import bulk, migrator
+from ..db import backends, bulk, migrator
+from ..db.backends.base import Backend
 from ..db.connection import ConnectionSettings, Database, connect
-from ..db.dialects import DBTYPE_TO_DIALECT, DIALECT_TO_DBTYPE, Dialect
 from ..errors import UserError
 from ..instance.instance import Instance, split_dbhost
 from ..instance.journal import ConfigChange, register_undo
@@ -69,15 +68,17 @@ class Target:
         """Validate the command's arguments (SQLite ignores user, host, port and password)."""
         if dbtype == "oci":
             raise UserError("Converting to Oracle (oci) is not supported by this tool.")
-        dialect = DBTYPE_TO_DIALECT.get(dbtype)
-        if dialect is None:
+        backend = backends.for_dbtype(dbtype)
+        if backend is None:
             raise UserError(f"Unknown database type '{dbtype}' (use mysql, pgsql or sqlite3).")
         if not database:
             raise UserError("The database name must not be empty.")
-        if dialect == "sqlite":
+        if backend.embedded:
             if "/" in database or database in (".", ".."):
-                raise UserError("For sqlite3 the database is a file name below the datadirectory, not a path.")
-            return cls("sqlite3", database=database)
+                raise UserError(
+                    f"For {backend.dbtype} the database is a file name below the datadirectory, not a path."
+                )
+            return cls(backend.dbtype, database=database)
         number: int | None = None
         if port not in (None, ""):
             try:
@@ -89,11 +90,13 @@ class Target:
             _, host_port, socket = split_dbhost(host)
             if host_port is not None or socket is not None:
                 raise UserError("Give the port either in the hostname or with --port, not both.")
-        return cls(DIALECT_TO_DBTYPE[dialect], user, host or "localhost", database, number, password)
+        return cls(backend.dbtype, user, host or "localhost", database, number, password)
 
     @property
-    def dialect(self) -> Dialect:
-        return DBTYPE_TO_DIALECT[self.dbtype]
+    def backend(self) -> Backend:
+        backend = backends.for_dbtype(self.dbtype)
+        assert backend is not None  # checked by `parse`
+        return backend
 
     def apply(self, config: dict[Any, Any]) -> dict[Any, Any]:
         """config.php values pointing at this target (Nextcloud's keys; other keys are kept)."""
@@ -102,7 +105,7 @@ class Target:
         new["dbname"] = self.database
         if "dbport" in new:  # the port now lives in dbhost; a stale dbport would win otherwise
             new["dbport"] = ""
-        if self.dialect == "sqlite":
+        if self.backend.embedded:
             new["dbhost"] = ""
             new.pop("dbuser", None)
             new.pop("dbpassword", None)
@@ -110,8 +113,7 @@ class Target:
         new["dbhost"] = f"{self.host}:{self.port}" if self.port else self.host
         new["dbuser"] = self.user
         new["dbpassword"] = self.password
-        if self.dialect == "mysql":
-            new["mysql.utf8mb4"] = True
+        new.update(self.backend.config_values)
         return new
 
 
@@ -142,7 +144,7 @@ def convert(
     if options.chunk_size < 1:
         raise UserError("The chunk size must be a positive number.")
     current = str(instance.get("dbtype", "sqlite3"))
-    if DBTYPE_TO_DIALECT.get(current) == target.dialect:
+    if backends.for_dbtype(current) is target.backend:
         raise UserError(f"Can not convert from {current} to {target.dbtype}.")
     with instance.connect() as source, backup_lock(source):
         instance.reload_for(source)  # config.php as it is now, not as it was before the wait
@@ -223,10 +225,8 @@ class _Conversion:
 
     def run(self, confirm_extra_tables: ConfirmExtraTables | None, change: ConfigChange) -> TransferReport:
         started = time.monotonic()
-        if self.settings.dialect == "sqlite":
-            assert self.settings.sqlite_path is not None
-            if not self.settings.sqlite_path.exists():
-                change.data["created_file"] = str(self.settings.sqlite_path)
+        if self.settings.sqlite_path is not None and not self.settings.sqlite_path.exists():
+            change.data["created_file"] = str(self.settings.sqlite_path)
         change.begin()  # before anything can change: a killed run is undone by the next command
         try:
             target = self._open()
@@ -258,8 +258,7 @@ class _Conversion:
 
     # -- steps ---------------------------------------------------------------------------------
     def _open(self) -> Database:
-        if self.settings.dialect == "sqlite":
-            assert self.settings.sqlite_path is not None
+        if self.settings.sqlite_path is not None:
             self.created_file = not self.settings.sqlite_path.exists()
         try:
             return connect(self.settings, create=True)
@@ -291,18 +290,18 @@ class _Conversion:
         return [str(r[0]) for r in db.rows("schema.app_tables") if str(r[0]).startswith(db.prefix)]
 
     def _load(self, target: Database, existing: list[str], change: ConfigChange) -> None:
-        if target.dialect == "sqlite":
-            for pragma in ("transfer.load_synchronous", "transfer.load_cache"):
-                target.execute(pragma).close()
-        outer = target.transaction(write_lock=True) if target.dialect != "mysql" else contextlib.nullcontext()
+        target.backend.load_session(target)
+        # Where DDL is transactional the whole conversion is one transaction; elsewhere the schema
+        # commits by itself (and is undone by `_undo`) and the rows go in one transaction.
+        transactional_ddl = target.backend.transactional_ddl
+        outer = target.transaction(write_lock=True) if transactional_ddl else contextlib.nullcontext()
         with outer:
             self._create_schema(target, existing, change)
             tables = transfer_tables(self.source, target)
             indexes: list[str] = []
-            if target.dialect != "mysql":  # the app's tables are new and empty here
-                if target.dialect == "pgsql":
-                    bulk.prefer_lz4(target)
-                indexes = bulk.drop_secondary_indexes(target, [t.name for t in tables if t.has_id])
+            if transactional_ddl:  # the app's tables are new and empty here
+                new = [t.name for t in tables if t.has_id]
+                indexes = bulk.prepare(target, new, replace_all=True, new_tables=True)
             with target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
                 if indexes:
@@ -327,16 +326,16 @@ class _Conversion:
         change.apply(target)
 
     def _create_schema(self, target: Database, existing: list[str], change: ConfigChange) -> None:
-        mysql = target.dialect == "mysql"
+        committed_ddl = not target.backend.transactional_ddl
         missing_core = [t for t in CORE_TABLES if t not in existing_columns(target)]
-        if mysql:  # DDL commits on its own: journal what will be created and put aside first
+        if committed_ddl:  # DDL commits on its own: journal what will be created and put aside first
             token = secrets.token_hex(3)
             planned = {name: f"{name}_ncp{token}" for name in existing}
             change.update(created=[*TABLES, *missing_core], aside=planned)
         if existing:
             self.step = "clearing the schema"
             self.log("Clearing schema in new database")
-            if mysql:  # keep the old tables aside until the new ones are committed
+            if committed_ddl:  # keep the old tables aside until the new ones are committed
                 for name in existing:
                     rename_table(target, name, planned[name])
                     self.aside[name] = planned[name]
@@ -345,7 +344,7 @@ class _Conversion:
                     drop_table(target, name)
         self.step = "creating the schema"
         self.log("Creating schema in new database")
-        if mysql:
+        if committed_ddl:
             self.created_tables = [*TABLES, *missing_core]
         if missing_core:
             target.run_script(migrator.core_schema(target.dialect))
@@ -364,7 +363,8 @@ class _Conversion:
             checksum = Checksum()
             started = time.monotonic()
             self.progress("copy", table.name, 0)
-            if _takes_tuples(target, table):  # the source renders binary tuples, COPY takes them as they are
+            if target.backend.takes_tuples(target, table.name, table.canonical_types()):
+                # the source renders binary tuples, the target takes them as they are
                 with contextlib.closing(self._read_tuples(table, checksum)) as tuples:
                     written = target.copy_binary(table.name, table.columns, HEADER, tuples, TRAILER)
             else:
@@ -410,8 +410,7 @@ class _Conversion:
     def _after_commit(self, target: Database) -> None:
         """Tidy-ups after the switch; their failure does not undo the conversion."""
         try:
-            if target.dialect == "sqlite":
-                target.execute("transfer.checkpoint").close()
+            target.backend.after_load(target)
         except Exception as exc:
             self.log(f"Warning: tidying up the target failed: {' '.join(str(exc).split())}")
 
@@ -441,37 +440,10 @@ class _Conversion:
         """One line: what failed, and what state things are in."""
         if isinstance(exc, UserError) and self.step == "checking the target" and cleanup_problem is None:
             return exc  # refused before anything changed
-        detail = _detail(exc)
+        detail = backends.error_detail(exc)
         if self.settings.password:
             detail = detail.replace(self.settings.password, "***")
         message = f"Conversion failed while {self.step}: {detail}"
         if cleanup_problem:
             return TransferError(f"{message}. config.php is unchanged, but {cleanup_problem}")
         return TransferError(f"{message}. {_UNCHANGED}.")
-
-
-def _takes_tuples(target: Database, table: TransferTable) -> bool:
-    """Whether the target is PostgreSQL with exactly the table's canonical column types, so that
-    binary COPY takes the canonical tuples (a core table of another Nextcloud version may differ;
-    it is copied row by row then)."""
-    if target.dialect != "pgsql":
-        return False
-    actual = bulk.column_types(target, table.name)
-    return all(
-        actual.get(column) == kind or (kind == "text" and actual.get(column) == "varchar")
-        for column, kind in table.canonical_types()
-    )
-
-
-def _detail(exc: Exception) -> str:
-    """The error on one line. PostgreSQL's context of a failed COPY quotes the refused value,
-    which may be a password: only the row and column are kept."""
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None)
-    if not primary:
-        return " ".join(str(exc).split()) or type(exc).__name__
-    text = " ".join(str(primary).split())
-    where = re.match(r"COPY \S+, line (\d+)(?:, column (\w+))?", str(getattr(diag, "context", None) or ""))
-    if where:
-        text += f" (row {where[1]} of the table" + (f", column {where[2]})" if where[2] else ")")
-    return text

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from ..db.connection import Database
-from ..db.dialects import quote_ident
+from ..db.dialects import quote_canonical
 from ..db.introspect import describe
 from ..db.migrator import APP_ID
 from ..repositories.entities import TABLES, ColumnType
@@ -74,7 +74,7 @@ class TransferTable:
     def fragments(self) -> tuple[tuple[str, str], ...]:
         """The table's query fragments: *TABLE*, *COLUMNS* and *WHERE* (the app's rows of a core
         table, with the parameter `app` from `params`)."""
-        quoted = ", ".join(quote_ident("pgsql", c) for c in self.columns)
+        quoted = ", ".join(quote_canonical(c) for c in self.columns)
         where = f'WHERE "{APP_COLUMN[self.name]}" = :app' if self.app_rows_only else ""
         return (("TABLE", self.name), ("COLUMNS", quoted), ("WHERE", where))
 
@@ -90,17 +90,13 @@ class TransferTable:
         """Each column with its canonical type (see `kinds`)."""
         return list(zip(self.columns, self.kinds, strict=True))
 
-    def cast_columns(self) -> str:
-        """The quoted column list, each cast to its canonical type (PostgreSQL)."""
-        return ", ".join(f'"{c}"::{kind}' for c, kind in self.canonical_types())
-
     def params(self) -> dict[str, str] | None:
         return {"app": APP_ID} if self.app_rows_only else None
 
     def rows(self, db: Database, batch: int = 1000) -> Generator[Row, None, None]:
         """The rows in canonical form, through a server-side cursor (see `Database.stream`)."""
         name = f"transfer.{self.name}_rows" if self.app_rows_only else "entities.stream_all"
-        convert = normaliser(self.types, db.dialect)
+        convert = normaliser(self.types, db.backend.native_booleans)
         with contextlib.closing(db.stream(name, self.params(), batch, self.fragments())) as raw:
             if convert is None:
                 yield from raw
@@ -114,10 +110,9 @@ class TransferTable:
         db.execute(f"transfer.{self.name}_delete", {"app": APP_ID}).close()
 
     def reset_sequence(self, db: Database) -> None:
-        """PostgreSQL: move the id sequence past the highest id."""
-        if db.dialect == "pgsql" and self.has_id:
-            params = {"table": db.table(self.name)}
-            db.execute_sql(db.sql("transfer.reset_sequence", (("TABLE", self.name),)), params).close()
+        """Move the id sequence past the highest id, where the engine has one (PostgreSQL)."""
+        if self.has_id:
+            db.backend.reset_sequence(db, self.name)
 
 
 def drop_table(db: Database, name: str) -> None:
@@ -130,13 +125,14 @@ def rename_table(db: Database, name: str, new_name: str) -> None:
     db.execute_sql(db.sql("transfer.rename_table", (("TABLE", name), ("NEWNAME", new_name)))).close()
 
 
-def normaliser(types: Sequence[ColumnType], dialect: str) -> Callable[[Sequence[Any]], Row] | None:
+def normaliser(types: Sequence[ColumnType], native_booleans: bool) -> Callable[[Sequence[Any]], Row] | None:
     """A function turning a driver row into the canonical form, or None when it already is.
 
-    psycopg returns bool, int and str as they are declared; MySQL and SQLite return booleans as
-    0/1, so only those columns need converting.
+    Drivers return int and str as they are declared; booleans come as bool where the engine has
+    them (`Backend.native_booleans`: psycopg) and as 0/1 elsewhere, so only those columns may need
+    converting.
     """
-    if dialect == "pgsql":
+    if native_booleans:
         return None
     bools = [i for i, t in enumerate(types) if t == "bool"]
     if not bools:

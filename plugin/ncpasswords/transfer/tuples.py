@@ -19,23 +19,21 @@ import contextlib
 from collections.abc import Generator, Sequence
 from typing import Any
 
+from ..db.backends.base import TUPLE_HEADER as HEADER
+from ..db.backends.base import TUPLE_TRAILER as TRAILER
+from ..db.backends.base import TupleFormatError
 from ..db.connection import Database
 from ..errors import UserError
 from .tables import TransferTable
 
-HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
-"""Binary COPY signature, flags (none) and header extension length (0)."""
-TRAILER = b"\xff\xff"
+__all__ = ["HEADER", "TRAILER", "RowTypeError", "TupleFormatError", "encode_row", "read_tuples"]
+
 _NULL = b"\xff\xff\xff\xff"
 _TRUE = b"\x00\x00\x00\x01\x01"
 _FALSE = b"\x00\x00\x00\x01\x00"
 
 
 _WIDTHS = {"int8": 8, "int4": 4, "int2": 2}
-
-
-class TupleFormatError(ValueError):
-    """An engine handed out something that is not a canonical tuple."""
 
 
 class RowTypeError(UserError):
@@ -82,99 +80,24 @@ def _mistyped(table: TransferTable, column: str, value: Any, expected: str) -> R
 
 
 def read_tuples(db: Database, table: TransferTable, batch: int = 1000) -> Generator[list[bytes], None, None]:
-    """The table's rows as canonical tuples, in lists of up to `batch`, rendered by the engine.
+    """The table's rows as canonical tuples, in lists of up to `batch`, rendered by the engine
+    where its backend can (`Backend.tuple_chunks`), else encoded here.
 
     Rows come in no particular order. Call it inside the snapshot the caller reads from.
     """
-    fragments = table.fragments()
-    params = table.params()
-    if db.dialect == "pgsql":
-        casts = (*fragments, ("CAST_COLUMNS", table.cast_columns()))
-        with contextlib.closing(_pgsql_tuples(db, table, params, casts, batch)) as chunks:
+    rendered = db.backend.tuple_chunks(
+        db, table.name, table.fragments(), table.params(), table.canonical_types(), batch
+    )
+    if rendered is not None:
+        with contextlib.closing(rendered) as chunks:
             yield from chunks
-    elif db.dialect == "mysql" and _renders_in_sql(db, table):
-        values = ", ".join(
-            db.sql(f"transfer.tuple_{kind}", (("COLUMN", f'"{column}"'),)) for column, kind in table.canonical_types()
-        )
-        fields = ("FIELDS", f"{len(table.columns):04x}")
-        with contextlib.closing(
-            db.stream_chunks("transfer.tuples", params, batch, (*fragments, ("VALUES", values), fields))
-        ) as chunks:
-            for rendered in chunks:
-                tuples = [row[0] for row in rendered]
-                if None in tuples:  # CONCAT gives NULL past max_allowed_packet
-                    raise TupleFormatError(
-                        f"a row of {db.table(table.name)} is larger than the server's "
-                        "max_allowed_packet; raise it to read the row"
-                    )
-                yield tuples
-    else:  # SQLite, or a MySQL table of other column types (the driver converts)
-        chunk: list[bytes] = []
-        with contextlib.closing(table.rows(db, batch)) as rows:
-            for row in rows:
-                chunk.append(encode_row(row, table))
-                if len(chunk) >= batch:
-                    yield chunk
-                    chunk = []
-        if chunk:
-            yield chunk
-
-
-# MySQL column types the SQL of the tuples renders exactly, per canonical type.
-_MYSQL_TYPES = {
-    "text": {"varchar", "char", "tinytext", "text", "mediumtext", "longtext"},
-    "bool": {"tinyint"},
-    "int8": {"tinyint", "smallint", "mediumint", "int", "bigint"},
-}
-_MYSQL_TYPES["int4"] = _MYSQL_TYPES["int2"] = _MYSQL_TYPES["int8"]
-
-
-def _renders_in_sql(db: Database, table: TransferTable) -> bool:
-    """Whether a MySQL table has the column types the SQL of the tuples expects: integers,
-    TINYINT booleans and text stored as UTF-8 (utf8mb4, or utf8mb3 before it)."""
-    found = {
-        str(name): (str(kind).lower(), str(charset or "").lower())
-        for name, kind, charset in db.rows("transfer.column_types", {"table": db.table(table.name)})
-    }
-    for column, kind in table.canonical_types():
-        data_type, charset = found.get(column, ("", ""))
-        if data_type not in _MYSQL_TYPES[kind]:
-            return False
-        if kind == "text" and charset not in ("utf8mb4", "utf8mb3", "utf8"):
-            return False
-    return True
-
-
-def _pgsql_tuples(
-    db: Database, table: TransferTable, params: Any, fragments: tuple[tuple[str, str], ...], batch: int
-) -> Generator[list[bytes], None, None]:
-    """PostgreSQL sends one row per COPY message, the header in front of the first one and the
-    trailer on its own; each tuple's field count is checked."""
-    fields = len(table.columns).to_bytes(2, "big")
+        return
     chunk: list[bytes] = []
-    first = True
-    ended = False
-    with contextlib.closing(db.copy_out("transfer.tuples", params, fragments)) as messages:
-        for message in messages:
-            if first:
-                if not message.startswith(HEADER):
-                    raise TupleFormatError("binary COPY output without its header")
-                message = message[len(HEADER) :]
-                first = False
-                if not message:
-                    continue
-            if ended:
-                raise TupleFormatError("binary COPY output after its trailer")
-            if message == TRAILER:
-                ended = True  # read on to the end of the COPY: leaving early would cancel it
-                continue
-            if message[:2] != fields:
-                raise TupleFormatError("binary COPY output not framed as one row per message")
-            chunk.append(message)
+    with contextlib.closing(table.rows(db, batch)) as rows:
+        for row in rows:
+            chunk.append(encode_row(row, table))
             if len(chunk) >= batch:
                 yield chunk
                 chunk = []
-    if not ended:
-        raise TupleFormatError("binary COPY output without its trailer")
     if chunk:
         yield chunk

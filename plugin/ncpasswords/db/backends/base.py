@@ -1,0 +1,301 @@
+"""What a backend names: everything one database engine does its own way (docs/internals/backends.md).
+
+A backend is one stateless object per engine (`db/backends/<engine>.py`), asked by `Database` and
+by the callers that need an engine's own behaviour; nothing outside `db/backends/` compares engine
+names. The methods here are the ones the engines share or that only some engines have.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect as SqlglotDialect
+
+from ..dialects import Canonical, is_exact_marker
+from ..errors import DatabaseError
+
+if TYPE_CHECKING:
+    from ..connection import ConnectionSettings, Database
+    from ..introspect import TableInfo
+
+Row = tuple[Any, ...]
+
+
+@dataclass
+class EncodedRows:
+    """A batch of rows ready for `Database.insert_many`: the statement (COPY, an INSERT head, or
+    an INSERT with parameter marks) and either the encoded payload or the plain rows for
+    executemany."""
+
+    statement: str
+    count: int
+    payload: list[bytes] | None
+    rows: list[Row] | None = None
+
+
+@dataclass(frozen=True)
+class RowLimit:
+    """The most bytes one row may take on its way to the server, and the setting that says so."""
+
+    bytes: int
+    setting: str
+
+
+Release = Callable[[], None]
+
+
+# The stream of canonical binary tuples (transfer/tuples.py: PostgreSQL's binary COPY format):
+# signature, flags (none) and header extension length (0); the trailer is a field count of -1.
+TUPLE_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+TUPLE_TRAILER = b"\xff\xff"
+
+
+class TupleFormatError(ValueError):
+    """An engine handed out something that is not a canonical tuple (transfer/tuples.py)."""
+
+
+class Backend:
+    """One database engine. Subclasses set the names and flags and override what differs."""
+
+    name: ClassVar[str]
+    """The engine's name in this project: `sql/<family>.<name>.sql`, `migrations/<v>.<name>.sql`,
+    `passwords:db:dump --dialect`, `Database.dialect`."""
+    dbtype: ClassVar[str]
+    """config.php's `dbtype` for this engine, as Nextcloud's installer writes it."""
+    dbtype_aliases: ClassVar[tuple[str, ...]] = ()
+    """Other `dbtype` values Nextcloud accepts for it."""
+    display_name: ClassVar[str]
+    """How messages name the engine."""
+    sqlglot_name: ClassVar[str]
+    sqlglot_read: ClassVar[type[SqlglotDialect]] = Canonical
+    """The dialect canonical SQL is read as before it is written in `sqlglot_name`."""
+    client_command: ClassVar[str]
+    """How the engine's own client loads a SQL script (`passwords:db:dump`)."""
+    param_mark: ClassVar[str] = "%s"
+    """The driver's positional parameter mark."""
+
+    # -- features ------------------------------------------------------------------------------
+    embedded: ClassVar[bool] = False
+    """A file below the data directory: no server, no host, no login."""
+    transactional_ddl: ClassVar[bool] = True
+    """CREATE/DROP/RENAME run inside a transaction and roll back with it."""
+    native_booleans: ClassVar[bool] = False
+    """The driver hands out boolean columns as bool (otherwise as 0/1)."""
+    background_writes: ClassVar[bool] = True
+    """A load's batches may be written by a background thread beside the parsing of the next ones
+    (the server does the work in its own process)."""
+    stream_needs_transaction: ClassVar[bool] = False
+    """Server-side cursors live in a transaction."""
+    config_values: ClassVar[Mapping[str, Any]] = {}
+    """config.php keys Nextcloud's installer writes for this engine (besides the db* keys)."""
+
+    # -- connections ---------------------------------------------------------------------------
+    def connect(self, settings: ConnectionSettings, create: bool) -> Any:
+        """The driver's connection in autocommit mode, its session set up."""
+        raise NotImplementedError
+
+    def location(self, settings: ConnectionSettings) -> str:
+        """Where the database is, without secrets."""
+        where = settings.socket or (f"{settings.host}:{settings.port}" if settings.port else settings.host)
+        return f"{self.display_name} database '{settings.dbname}' on {where}"
+
+    def database_file(self, data_dir: Path, dbname: str) -> Path | None:
+        """The database's file for an embedded engine (None for servers)."""
+        return None
+
+    # -- SQL text ------------------------------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        """Quote an identifier (needed for the reserved column `limit`)."""
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def native_params(self, sql: str) -> str:
+        """A hand-written query of this engine with `:name` parameters, in the driver's style."""
+        return sql
+
+    def fill_fragment(self, value: str) -> str:
+        """A query fragment with canonically quoted identifiers ("x"), for a hand-written query."""
+        return value
+
+    def rewrite(self, node: exp.Expression) -> exp.Expression:
+        """One node of a canonical statement's tree as this engine needs it (`dialects.translate`).
+
+        `exact(x)` marks a value that a text column must equal byte for byte; engines that
+        compare text exactly already get `x` as it is.
+        """
+        if is_exact_marker(node):
+            value: exp.Expression = node.expressions[0].transform(self.rewrite)
+            return value
+        return node
+
+    def id_list(self, ids: list[int]) -> Any:
+        """A list of integers as the `:ids` parameter of the `rows_by_ids` queries."""
+        raise NotImplementedError
+
+    # -- sessions and transactions -------------------------------------------------------------
+    def begin(self, snapshot: bool, write_lock: bool) -> list[str]:
+        """The statements that open a transaction: a read-only snapshot, or one that takes the
+        write lock at once where the engine has one lock for the whole database."""
+        return ["BEGIN"]
+
+    def try_lock(self, db: Database, name: str) -> Release | None:
+        """Take the named lock shared by every process on this database without waiting: its
+        release, or None while another process holds it. The lock dies with the process."""
+        raise NotImplementedError
+
+    def scoped_lock_name(self, db: Database, name: str) -> str:
+        """A lock's name unique to the database and table prefix (for the servers' named locks)."""
+        return f"ncpasswords:{db.settings.dbname}:{db.prefix}:{name}"
+
+    def row_limit(self, db: Database) -> RowLimit | None:
+        """The size limit a single INSERT of one row meets before any value limit (None: only the
+        engine's limit of about 1 GB per value, beyond what a backup can hold)."""
+        return None
+
+    # -- errors --------------------------------------------------------------------------------
+    def classify(self, exc: BaseException) -> DatabaseError | None:
+        """The project's exception for an error of this engine's driver (None: not one of ours)."""
+        return None
+
+    def error_detail(self, exc: BaseException) -> str | None:
+        """The driver error on one line, without the values it may quote (None: not this driver's)."""
+        return None
+
+    # -- reading -------------------------------------------------------------------------------
+    def stream_cursor(self, db: Database, batch: int) -> Any:
+        """A cursor that hands out rows as they come (memory stays flat)."""
+        return db.raw.cursor()
+
+    def tuple_chunks(
+        self,
+        db: Database,
+        table: str,
+        fragments: tuple[tuple[str, str], ...],
+        params: Any,
+        kinds: Sequence[tuple[str, str]],
+        batch: int,
+    ) -> Generator[list[bytes], None, None] | None:
+        """The rows of a table (`transfer.tuples` query fragments) as canonical binary tuples
+        (transfer/tuples.py) rendered by the engine, in lists of up to `batch`; None when the
+        engine cannot render them (they are encoded in Python then). `kinds` pairs each column
+        with its canonical type."""
+        return None
+
+    # -- bulk writing --------------------------------------------------------------------------
+    def insert_statement(self, db: Database, table: str, columns: Sequence[str]) -> str:
+        """`INSERT INTO … VALUES (marks)` for executemany (table unprefixed)."""
+        cols = ", ".join(self.quote(c) for c in columns)
+        return f"INSERT INTO {db.table(table)} ({cols}) VALUES ({', '.join([self.param_mark] * len(columns))})"
+
+    def insert_rows(
+        self, db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], batch: int
+    ) -> int:
+        """Bulk insert plain rows (see `Database.insert_many`): executemany, `batch` rows a call."""
+        sql = self.insert_statement(db, table, columns)
+        count = 0
+        cur = db.raw.cursor()
+        try:
+            iterator = iter(rows)
+            while chunk := list(itertools.islice(iterator, batch)):
+                cur.executemany(sql, chunk)
+                count += len(chunk)
+        finally:
+            cur.close()
+        return count
+
+    def encode_rows(self, db: Database, table: str, columns: Sequence[str], rows: list[Row]) -> EncodedRows:
+        """Rows of int, str, bool and None values (each of its column's type) in the form the
+        bulk path sends (see `Database.encode_rows`)."""
+        return EncodedRows(self.insert_statement(db, table, columns), len(rows), None, rows)
+
+    def write_encoded(self, db: Database, encoded: EncodedRows) -> int:
+        """Send a batch made by `encode_rows`."""
+        cur = db.raw.cursor()
+        try:
+            if encoded.payload is None:
+                cur.executemany(encoded.statement, encoded.rows or [])
+            else:
+                for statement in encoded.payload:
+                    cur.execute(statement)
+        finally:
+            cur.close()
+        return encoded.count
+
+    def copy_binary(
+        self,
+        db: Database,
+        table: str,
+        columns: Sequence[str],
+        header: bytes,
+        chunks: Iterable[list[bytes]],
+        trailer: bytes,
+    ) -> int:
+        """Load canonical binary tuples (see `Database.copy_binary`)."""
+        raise NotImplementedError(f"{self.display_name} takes no binary tuples")
+
+    def takes_tuples(self, db: Database, table: str, kinds: Sequence[tuple[str, str]]) -> bool:
+        """Whether `copy_binary` takes the table's canonical tuples as they are."""
+        return False
+
+    # -- bulk loads (db/bulk.py) ---------------------------------------------------------------
+    def prepare_load(
+        self, db: Database, tables: Sequence[str], *, replace_all: bool, new_tables: bool = False
+    ) -> list[str]:
+        """Inside a load's transaction, before the rows of `tables` (unprefixed): make the load
+        cheaper (see `bulk.prepare`). Returns the definitions of indexes dropped."""
+        return []
+
+    def load_session(self, db: Database) -> None:
+        """Before a big load into a new database, outside any transaction (`db:convert-type`)."""
+
+    def after_load(self, db: Database) -> None:
+        """Tidying up after a big load has committed (`db:convert-type`)."""
+
+    def analyze(self, db: Database, tables: Sequence[str]) -> None:
+        """Refresh the planner statistics of tables a load has just filled (inside its
+        transaction, after the rows)."""
+
+    def reset_sequence(self, db: Database, table: str) -> None:
+        """Move a table's id sequence past its highest id, where ids come from a sequence."""
+
+    # -- introspection -------------------------------------------------------------------------
+    def describe(self, db: Database, pattern: str, table: Callable[[str], TableInfo]) -> None:
+        """Fill in the columns, indexes and options of the tables whose names match the LIKE
+        `pattern`; `table(physical_name)` gives each table's record."""
+        raise NotImplementedError
+
+    # -- SQL scripts (passwords:db:dump) -------------------------------------------------------
+    def script_preamble(self) -> str:
+        """The script's first statements: session settings and, where DDL is transactional, BEGIN."""
+        raise NotImplementedError
+
+    def script_begin_rows(self) -> str:
+        """What opens the rows' transaction after the schema (where the DDL commits by itself)."""
+        return ""
+
+    def script_rows(self, table: str, columns: str, rows: Iterable[Row]) -> Iterator[str]:
+        """The script text loading `rows` into `table` (prefixed) with its quoted column list."""
+        raise NotImplementedError
+
+    def script_sequences(self, prefix: str, max_ids: Mapping[str, int]) -> str:
+        """Statements moving id sequences past the highest ids loaded (tables unprefixed)."""
+        return ""
+
+
+def multi_row_inserts(head: str, values: Iterable[str], limit: int) -> Iterator[str]:
+    """`INSERT … VALUES` statements of a script, each up to `limit` characters of values (or one
+    row): the head, then one parenthesised tuple a line."""
+    batch: list[str] = []
+    size = 0
+    for value in values:
+        if batch and size + len(value) > limit:
+            yield head + ",\n".join(batch) + ";\n"
+            batch, size = [], 0
+        batch.append(value)
+        size += len(value) + 2
+    if batch:
+        yield head + ",\n".join(batch) + ";\n"

@@ -1,0 +1,322 @@
+"""PostgreSQL through psycopg 3: COPY for bulk paths, binary COPY for canonical tuples, advisory
+locks, transactional DDL."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import re
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlglot.dialects.postgres import Postgres
+
+from ..bulk import column_types
+from ..errors import ConnectionLostError, DatabaseError, DuplicateKeyError, LockTimeoutError, UnstorableValueError
+from ..introspect import ColumnInfo, IndexInfo, TableInfo, normalise_default
+from .base import TUPLE_HEADER, TUPLE_TRAILER, Backend, EncodedRows, Release, Row, TupleFormatError
+
+if TYPE_CHECKING:
+    from ..connection import ConnectionSettings, Database
+
+_cursor_ids = itertools.count(1)
+
+# SQLSTATEs: class 08 (connection exception), 57P01-57P03 (administrator or crash shutdown,
+# cannot connect now), 55P03 (lock not available: lock_timeout), 23505 (unique violation).
+_SHUTDOWN = frozenset({"57P01", "57P02", "57P03"})
+
+
+class PostgreSQLBackend(Backend):
+    name = "pgsql"
+    dbtype = "pgsql"
+    display_name = "PostgreSQL"
+    sqlglot_name = "postgres"
+    sqlglot_read = Postgres
+    client_command = "psql -f FILE"
+    native_booleans = True
+    stream_needs_transaction = True
+
+    # -- connections ---------------------------------------------------------------------------
+    def connect(self, settings: ConnectionSettings, create: bool) -> Any:
+        import psycopg
+
+        # Text travels as UTF-8 whatever the database's encoding (binary COPY takes text in the
+        # client's encoding): the server converts, and refuses what the database cannot store.
+        kwargs: dict[str, Any] = {
+            "dbname": settings.dbname,
+            "user": settings.user or None,
+            "autocommit": True,
+            "client_encoding": "UTF8",
+        }
+        kwargs["host"] = settings.socket or settings.host
+        if settings.port:
+            kwargs["port"] = settings.port
+        if settings.password:
+            kwargs["password"] = settings.password
+        kwargs["connect_timeout"] = settings.connect_timeout
+        return psycopg.connect(**kwargs)
+
+    # -- SQL text ------------------------------------------------------------------------------
+    def native_params(self, sql: str) -> str:
+        return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+    def id_list(self, ids: list[int]) -> Any:
+        return list(ids)
+
+    # -- sessions and locks --------------------------------------------------------------------
+    def begin(self, snapshot: bool, write_lock: bool) -> list[str]:
+        return ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot else "BEGIN"]
+
+    def try_lock(self, db: Database, name: str) -> Release | None:
+        """A session-level advisory lock keyed by a hash of the scoped name."""
+        digest = hashlib.sha256(self.scoped_lock_name(db, name).encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        if db.scalar_sql("SELECT pg_try_advisory_lock(%s)", (key,)) is not True:
+            return None
+
+        def release() -> None:
+            with contextlib.suppress(Exception):  # the connection may already be gone
+                db.execute_sql("SELECT pg_advisory_unlock(%s)", (key,)).close()
+
+        return release
+
+    # -- errors --------------------------------------------------------------------------------
+    def classify(self, exc: BaseException) -> DatabaseError | None:
+        if not type(exc).__module__.startswith("psycopg"):
+            return None
+        import psycopg
+
+        state = getattr(exc, "sqlstate", None)
+        if isinstance(exc, psycopg.InterfaceError):  # used after the connection closed
+            return ConnectionLostError(str(exc))
+        if isinstance(exc, psycopg.OperationalError) and (state is None or state[:2] == "08" or state in _SHUTDOWN):
+            return ConnectionLostError(str(exc))
+        if state == "23505":
+            return DuplicateKeyError(str(exc))
+        if state == "55P03":
+            return LockTimeoutError(str(exc))
+        return None
+
+    def error_detail(self, exc: BaseException) -> str | None:
+        """PostgreSQL's context of a failed COPY quotes the refused value, which may be a
+        password: only the row and column are kept."""
+        diag = getattr(exc, "diag", None)
+        primary = getattr(diag, "message_primary", None)
+        if not primary:
+            return None
+        text = " ".join(str(primary).split())
+        where = re.match(r"COPY \S+, line (\d+)(?:, column (\w+))?", str(getattr(diag, "context", None) or ""))
+        if where:
+            text += f" (row {where[1]} of the table" + (f", column {where[2]})" if where[2] else ")")
+        return text
+
+    # -- reading -------------------------------------------------------------------------------
+    def stream_cursor(self, db: Database, batch: int) -> Any:
+        cur = db.raw.cursor(name=f"ncp_stream_{next(_cursor_ids)}")
+        cur.itersize = batch
+        return cur
+
+    def tuple_chunks(
+        self,
+        db: Database,
+        table: str,
+        fragments: tuple[tuple[str, str], ...],
+        params: Any,
+        kinds: Sequence[tuple[str, str]],
+        batch: int,
+    ) -> Generator[list[bytes], None, None]:
+        """`COPY … TO STDOUT (FORMAT binary)` with each column cast to its canonical type.
+
+        PostgreSQL sends one row per COPY message, the header in front of the first one and the
+        trailer on its own; each tuple's field count is checked."""
+        casts = ", ".join(f'"{column}"::{kind}' for column, kind in kinds)
+        sql = db.sql("transfer.tuples", (*fragments, ("CAST_COLUMNS", casts)))
+        fields = len(kinds).to_bytes(2, "big")
+        chunk: list[bytes] = []
+        first = True
+        ended = False
+        with db.errors(), db.raw.cursor() as cur, cur.copy(sql, params) as copy:
+            for data in copy:
+                message = bytes(data)
+                if first:
+                    if not message.startswith(TUPLE_HEADER):
+                        raise TupleFormatError("binary COPY output without its header")
+                    message = message[len(TUPLE_HEADER) :]
+                    first = False
+                    if not message:
+                        continue
+                if ended:
+                    raise TupleFormatError("binary COPY output after its trailer")
+                if message == TUPLE_TRAILER:
+                    ended = True  # read on to the end of the COPY: leaving early would cancel it
+                    continue
+                if message[:2] != fields:
+                    raise TupleFormatError("binary COPY output not framed as one row per message")
+                chunk.append(message)
+                if len(chunk) >= batch:
+                    yield chunk
+                    chunk = []
+        if not ended:
+            raise TupleFormatError("binary COPY output without its trailer")
+        if chunk:
+            yield chunk
+
+    # -- bulk writing --------------------------------------------------------------------------
+    def insert_rows(
+        self, db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], batch: int
+    ) -> int:
+        """COPY, the driver converting each value."""
+        count = 0
+        with db.raw.cursor() as cur, cur.copy(self._copy_statement(db, table, columns)) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+
+    def encode_rows(self, db: Database, table: str, columns: Sequence[str], rows: list[Row]) -> EncodedRows:
+        """COPY text, where the connection's encoding is UTF-8 (always, as `connect` sets it)."""
+        if not _is_utf8(db.raw.info.encoding):
+            return super().encode_rows(db, table, columns, rows)
+        # Rows are encoded one by one: a batch joined as text would take 4 bytes per character
+        # as soon as one character lies outside the BMP.
+        try:
+            data = b"".join([copy_line(row).encode() for row in rows])
+        except UnicodeEncodeError:
+            raise UnstorableValueError(f"{db.table(table)}: a value is not valid Unicode") from None
+        if b"\x00" in data:
+            raise UnstorableValueError(f"{db.table(table)}: PostgreSQL cannot store text containing a NUL character")
+        return EncodedRows(self._copy_statement(db, table, columns), len(rows), [data])
+
+    def write_encoded(self, db: Database, encoded: EncodedRows) -> int:
+        if encoded.payload is None:
+            return super().write_encoded(db, encoded)
+        with db.raw.cursor() as cur, cur.copy(encoded.statement) as copy:
+            for data in encoded.payload:
+                copy.write(data)
+        return encoded.count
+
+    def copy_binary(
+        self,
+        db: Database,
+        table: str,
+        columns: Sequence[str],
+        header: bytes,
+        chunks: Iterable[list[bytes]],
+        trailer: bytes,
+    ) -> int:
+        count = 0
+        statement = self._copy_statement(db, table, columns) + " (FORMAT binary)"
+        with db.raw.cursor() as cur, cur.copy(statement) as copy:
+            copy.write(header)
+            for chunk in chunks:
+                copy.write(b"".join(chunk))
+                count += len(chunk)
+            copy.write(trailer)
+        return count
+
+    def takes_tuples(self, db: Database, table: str, kinds: Sequence[tuple[str, str]]) -> bool:
+        """Exactly the canonical column types (a core table of another Nextcloud version may
+        differ; it is copied row by row then)."""
+        actual = column_types(db, table)
+        return all(
+            actual.get(column) == kind or (kind == "text" and actual.get(column) == "varchar") for column, kind in kinds
+        )
+
+    def _copy_statement(self, db: Database, table: str, columns: Sequence[str]) -> str:
+        return f"COPY {db.table(table)} ({', '.join(self.quote(c) for c in columns)}) FROM STDIN"
+
+    # -- bulk loads ----------------------------------------------------------------------------
+    def prepare_load(
+        self, db: Database, tables: Sequence[str], *, replace_all: bool, new_tables: bool = False
+    ) -> list[str]:
+        """Values stored out of line compressed with LZ4 (where the server has it) for the rest of
+        the transaction; on new tables, secondary indexes dropped to be built after the rows (on
+        existing ones that would lock out readers until COMMIT)."""
+        if int(db.scalar("bulk.lz4_available")):
+            db.execute("bulk.use_lz4").close()
+        if not new_tables:
+            return []
+        definitions: list[str] = []
+        for table in tables:
+            for name, definition in db.rows("bulk.secondary_indexes", {"table": db.table(table)}):
+                db.execute_sql(f"DROP INDEX {name}").close()  # a name quoted by the engine itself
+                definitions.append(str(definition))
+        return definitions
+
+    def analyze(self, db: Database, tables: Sequence[str]) -> None:
+        """ANALYZE right in the load's transaction, from a small sample (sql/bulk.pgsql.sql): the
+        statistics commit or roll back with the rows, ANALYZE counts the rows its own transaction
+        wrote, and autovacuum refines them after the COMMIT."""
+        db.execute("bulk.sample_for_analyze").close()
+        for table in tables:
+            db.execute_sql(db.sql("bulk.analyze", (("TABLE", table),))).close()
+
+    def reset_sequence(self, db: Database, table: str) -> None:
+        params = {"table": db.table(table)}
+        db.execute_sql(db.sql("transfer.reset_sequence", (("TABLE", table),)), params).close()
+
+    # -- introspection -------------------------------------------------------------------------
+    def describe(self, db: Database, pattern: str, table: Callable[[str], TableInfo]) -> None:
+        params = {"pattern": pattern}
+        for tname, cname, _, dtype, length, nullable, default in db.rows("introspect.columns", params):
+            auto = isinstance(default, str) and default.startswith("nextval(")
+            kind = f"{dtype}({length})" if length else str(dtype)
+            table(tname).columns.append(
+                ColumnInfo(cname, kind, nullable == "YES", None if auto else normalise_default(default), auto)
+            )
+        for tname, iname, unique, primary, cols in db.rows("introspect.indexes", params):
+            name = "PRIMARY" if primary else str(iname)
+            table(tname).indexes.append(IndexInfo(name, tuple(cols.split(",")), bool(unique), bool(primary)))
+        for (seq,) in db.rows("introspect.sequences", params):
+            table(str(seq).removesuffix("_id_seq")).options["sequence"] = str(seq)
+
+    # -- SQL scripts ---------------------------------------------------------------------------
+    def script_preamble(self) -> str:
+        return "\\set ON_ERROR_STOP on\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\nBEGIN;\n"
+
+    def script_rows(self, table: str, columns: str, rows: Iterable[Row]) -> Iterator[str]:
+        yield f"COPY {table} ({columns}) FROM stdin;\n"
+        for row in rows:
+            line = copy_line(row)
+            if "\x00" in line:
+                raise UnstorableValueError("PostgreSQL cannot store text containing a NUL character")
+            yield line
+        yield "\\.\n"
+
+    def script_sequences(self, prefix: str, max_ids: Mapping[str, int]) -> str:
+        return "".join(
+            f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('{prefix}{table}', 'id'), {int(max_id)});\n"
+            for table, max_id in max_ids.items()
+        )
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8mb4")
+
+
+# COPY text format: backslash, newline, carriage return and tab are escaped; NULL is \N.
+_COPY_ESCAPES = {ord("\\"): "\\\\", ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def copy_line(row: Sequence[Any]) -> str:
+    """One row as a line of COPY's text format (NUL characters are left for the caller to refuse)."""
+    out = []
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
+                value = value.translate(_COPY_ESCAPES)
+            out.append(value)
+        elif value is None:
+            out.append("\\N")
+        elif kind is bool:
+            out.append("t" if value else "f")
+        elif kind is int:
+            out.append(int.__repr__(value))
+        else:
+            out.append(str(value).translate(_COPY_ESCAPES))
+    return "\t".join(out) + "\n"
+
+
+BACKEND = PostgreSQLBackend()
