@@ -1,4 +1,4 @@
-"""PHP ``json_encode`` compatible JSON encoding (backup-format.md §1.14).
+"""PHP ``json_encode`` compatible JSON encoding (docs/internals/backup-format.md#json-encoding).
 
 The reference writes backups with ``json_encode($data)`` and no flags.  The output rules are:
 

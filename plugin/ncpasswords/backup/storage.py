@@ -1,4 +1,4 @@
-"""Backup folders and files on disk (backup-format.md §5, commands.md §0.5 and §1).
+"""Backup folders and files on disk (docs/internals/backup-format.md#storage).
 
 Pure filesystem code, no database.  The app-data root is
 ``<datadirectory>/appdata_<instanceid>/passwords``; backups live in its ``backups/`` (manual, imports)
@@ -258,7 +258,7 @@ def _php_number(value: Decimal) -> str:
 
 
 def human_file_size(size: int) -> str:
-    """Nextcloud's ``humanFileSize()`` (backup-format.md §5.4)."""
+    """Nextcloud's ``humanFileSize()`` (docs/internals/backup-format.md#size-and-details)."""
     if size < 0:
         return "?"
     if size < 1024:
@@ -474,7 +474,7 @@ class BackupFile:
 
     @property
     def compressed(self) -> bool:
-        """Unpacking gunzips when the name's last two characters are ``gz`` (§5.6)."""
+        """Unpacking gunzips when the name ends in ``gz`` (docs/internals/backup-format.md#what-a-reader-checks)."""
         return self.name.endswith("gz")
 
     @property
@@ -645,7 +645,7 @@ class BackupStorage:
             )
 
     def info(self, backup: BackupFile, details: bool = False) -> BackupInfo:
-        """``getBackupInfo()`` (§5.4).  Details are read in bounded memory (:mod:`.summary`)."""
+        """``getBackupInfo()`` (docs/internals/backup-format.md#size-and-details), details in bounded memory."""
         backup = self._file(backup.folder, backup.name)
         match = _INFO_NAME_RE.match(backup.name)
         info: BackupInfo = {
@@ -791,7 +791,7 @@ class BackupStorage:
             self.files.remove(self._file(backup.folder, backup.name).path)
 
     def remove_old_backups(self, maximum: object = None) -> list[BackupFile]:
-        """``removeOldBackups()`` (§5.7); return the deleted files.
+        """``removeOldBackups()`` (docs/internals/backup-format.md#rotation); return the deleted files.
 
         ``maximum`` is the raw app config value ``backup/files/maximum`` (None when unset → 28),
         converted with PHP ``intval``; 0 keeps everything.  Only ``autoBackups`` is rotated: the
@@ -873,7 +873,7 @@ def _make_export_folders(folder: str) -> None:
 
 
 def resolve_export_path(backup_name: str, file: str | None, cwd: str | os.PathLike[str]) -> Path:
-    """The export target of ``passwords:backup:export <name> [file]`` (commands.md §1.4).
+    """The export target of ``passwords:backup:export`` (docs/internals/commands.md#passwordsbackupexport).
 
     ``backup_name`` is the stored file name (e.g. ``x.json.gz``).  A ``file`` ending in the backup's
     ending from its last ``.json`` is a file path, anything else a folder that gets the stored name.
