@@ -1,4 +1,4 @@
-"""Backup folders and files (backup-format.md §5, commands.md §1) of ncpasswords.backup.storage."""
+"""Backup folders and files (docs/internals/backup-format.md#storage) of ncpasswords.backup.storage."""
 
 from __future__ import annotations
 

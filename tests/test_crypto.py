@@ -1,4 +1,4 @@
-"""ICrypto and SSEv1: spec vectors (backup-format.md §4.6), the worked example (§2), round trips."""
+"""ICrypto and SSEv1 (docs/internals/encryption.md): known-answer vectors, the worked example, round trips."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def example() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------------
-# §4.6 test vectors
+# Known-answer vectors (made with Nextcloud's Crypto.php and phpseclib 2)
 
 
 def test_tv1_intermediate_values() -> None:
@@ -124,7 +124,7 @@ def test_vectors_with_wrong_password(text: str, password: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Worked example (§2)
+# Worked example (fixtures/worked-example-v106.json)
 
 
 def _sse_revisions(example: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

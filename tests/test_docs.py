@@ -44,7 +44,7 @@ from ncpasswords.instance.install import InstallOptions, install
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 PAGES = sorted(
-    [*ROOT.glob("docs/*.md"), ROOT / "compose" / "README.md", ROOT / "examples" / "ci-project" / "README.md"]
+    [*ROOT.glob("docs/**/*.md"), ROOT / "compose" / "README.md", ROOT / "examples" / "ci-project" / "README.md"]
 )
 REQUIRED_PAGES = {"getting-started.md", "existing-nextcloud.md", "backups.md", "ci-fixtures.md", "scheduled-backups.md"}
 COMMAND_LANGUAGES = {"sh", "bash", "shell", "console", "zsh"}

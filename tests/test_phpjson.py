@@ -1,4 +1,4 @@
-"""PHP json_encode compatibility (backup-format.md §1.14) of ncpasswords.php.json."""
+"""PHP json_encode compatibility (docs/internals/backup-format.md#json-encoding) of ncpasswords.php.json."""
 
 from __future__ import annotations
 
@@ -123,13 +123,13 @@ def test_worked_example_compact_matches_php_output() -> None:
     buffer = io.BytesIO()
     assert phpjson.dump(data, buffer, buffer_size=100) == len(expected)
     assert buffer.getvalue() == expected.encode("ascii")
-    # hand-checked pieces from the spec
+    # hand-checked pieces of the worked example
     assert '"sseKey":"Hk2\\/pQ9xLm4+Vz7R"' in expected
     assert expected.startswith('{"version":106,"passwords":[{"id":12,"shareId":null,"editable":true,')
 
 
 # ----------------------------------------------------------------------------------------------
-# §1.14 rules, hand-checked
+# The encoding rules (docs/internals/backup-format.md#json-encoding), hand-checked
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The installed schema equals the reference DDL (schema.md Appendix B) on every engine and prefix."""
+"""The installed schema equals the reference DDL (fixtures/reference_ddl/) on every engine and prefix."""
 
 from __future__ import annotations
 

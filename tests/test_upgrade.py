@@ -1,7 +1,7 @@
-"""Backup upgrade 100…105 → 106 (backup-format.md §3).
+"""Backup upgrade 100…105 → 106 (docs/internals/backup-format.md#upgrading-to-106).
 
-Old files are built from the v106 worked example (§2) following §3.2, upgraded, and compared field
-by field with the worked example or the result §3.3 states. Encrypted fields are compared after
+Old files are built from the v106 worked example following the versions table, upgraded, and compared
+field by field with the worked example or the result the upgrade step states. Encrypted fields are compared after
 decryption; old-version ciphertexts are produced with ``icrypto`` and hand-built key strings.
 """
 
@@ -121,7 +121,7 @@ def plaintexts(example: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Builders: each returns the previous version of a document (§3.2)
+# Builders: each returns the previous version of a document (docs/internals/backup-format.md#versions)
 
 
 def make_v105(doc: dict[str, Any]) -> dict[str, Any]:
@@ -452,7 +452,7 @@ def test_upgrade_default_key_factory(v106: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Custom field conversions (§3.3 to103 / to104) on single revisions
+# Custom field conversions (to103 / to104) on single revisions
 
 
 KEYS = {"server": {"SSEv1ServerKey": "Srv/Key"}, "users": {"u": {"SSEv1UserKey": "Usr+Key"}}}

@@ -1,4 +1,4 @@
-"""The server report of `passwords:system:report` (commands.md §3, ServerReportHelper).
+"""The server report of `passwords:system:report` (docs/internals/commands.md#passwordssystemreport).
 
 Built from config.php, the app's and core's app values and a few counts. It holds no
 credentials: no secrets or keys, no user ids, host names or URLs; API keys and the proxy appear

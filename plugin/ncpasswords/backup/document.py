@@ -1,4 +1,4 @@
-"""Writing the v106 backup document from the database, streamed (backup-format.md §1).
+"""Writing the v106 backup document from the database, streamed (docs/internals/backup-format.md#the-file).
 
 The caller opens one snapshot transaction; rows arrive through server-side cursors and each
 entity is encoded on its own, so memory stays flat whatever the size of the database.

@@ -1,5 +1,5 @@
-"""Copying a backup out of the app data (`passwords:backup:export`, commands.md §1.4): the target
-path resolved as the app resolves it, missing folders created private, a read-only file replaced
+"""Copying a backup out of the app data (`passwords:backup:export`,
+docs/internals/commands.md#passwordsbackupexport): the target path resolved as the app resolves it, missing folders created private, a read-only file replaced
 only when the admin says so, the copy written atomically."""
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ def _make_export_folders(folder: str) -> None:
 
 
 def resolve_export_path(backup_name: str, file: str | None, cwd: str | os.PathLike[str]) -> Path:
-    """The export target of ``passwords:backup:export <name> [file]`` (commands.md §1.4).
+    """The export target of ``passwords:backup:export <name> [file]``
+    (docs/internals/commands.md#passwordsbackupexport).
 
     ``backup_name`` is the stored file name (e.g. ``x.json.gz``).  A ``file`` ending in the backup's
     ending from its last ``.json`` is a file path, anything else a folder that gets the stored name.

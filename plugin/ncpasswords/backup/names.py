@@ -1,6 +1,5 @@
-"""Backup file names and labels, as the app makes and reads them (backup-format.md §5, commands.md
-§1): every name handled is one safe path component; labels are cut to 20 bytes (never inside a
-UTF-8 character); sizes are shown as Nextcloud's ``humanFileSize()`` shows them."""
+"""Backup file names and labels, as the app makes and reads them (docs/internals/backup-format.md#names-and-labels): every name handled is one safe path
+component; labels are cut to 20 bytes (never inside a UTF-8 character); sizes are shown as Nextcloud's ``humanFileSize()`` shows them."""
 
 from __future__ import annotations
 
@@ -113,7 +112,7 @@ def _php_round(value: float, places: int) -> Decimal:
 
 
 def human_file_size(size: int) -> str:
-    """Nextcloud's ``humanFileSize()`` (backup-format.md §5.4)."""
+    """Nextcloud's ``humanFileSize()`` (docs/internals/backup-format.md#size-and-details)."""
     if size < 0:
         return "?"
     if size < 1024:

@@ -1,4 +1,4 @@
-"""Restoring a backup: all-or-nothing, streamed, bulk loaded (backup-format.md §6).
+"""Restoring a backup: all-or-nothing, streamed, bulk loaded (docs/internals/backup-format.md#restore).
 
 Differences from the reference, on purpose (docs/compatibility.md): everything happens in ONE
 transaction, so any failure leaves the database exactly as it was (a changed server secret reaches

@@ -1,7 +1,7 @@
 """Deterministic sample data: a v106 backup with realistic field shapes, for demos, tests and the
 benchmarks.
 
-Shapes follow real data (backup-format.md §1): SSEv1r2 revisions whose encrypted fields look like
+Shapes follow real data (docs/internals/backup-format.md#entities): SSEv1r2 revisions whose encrypted fields look like
 Nextcloud ICrypto output (`hex|hex iv|hex hmac|3`), 1024-character `sseKey`s, uuids, folders,
 tags and their relations, shares between users, keychains and challenges. About one revision in
 ten is unencrypted and carries unicode plaintext; some values are empty and some are as long as

@@ -1,5 +1,5 @@
 """Scheduled backups (the reference's BackupJob) and the automatic restore after a wiped database
-(its AutoBackupRestore repair step); backup-format.md §7."""
+(its AutoBackupRestore repair step); docs/internals/backup-format.md#scheduled-backups-and-the-automatic-restore."""
 
 from __future__ import annotations
 

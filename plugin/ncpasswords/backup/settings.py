@@ -1,5 +1,5 @@
-"""Application, user and client settings as backups export and restore them (backup-format.md
-§1.10–1.12 and §6.6–6.8)."""
+"""Application, user and client settings as backups export and restore them (docs/internals/backup-format.md#settings
+and docs/internals/backup-format.md#restore)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The two backup folders of the app data, and the backup files in them (backup-format.md §5,
-commands.md §0.5 and §1): listing, opening, writing, deleting, rotation.
+"""The two backup folders of the app data, and the backup files in them
+(docs/internals/backup-format.md#storage): listing, opening, writing, deleting, rotation.
 
 No database. The app-data root is ``<datadirectory>/appdata_<instanceid>/passwords``; backups live
 in its ``backups/`` (manual, imports) and ``autoBackups/`` (cron, safety backups) folders, which
@@ -131,7 +131,7 @@ class BackupFile:
 
     @property
     def compressed(self) -> bool:
-        """Unpacking gunzips when the name's last two characters are ``gz`` (§5.6)."""
+        """Unpacking gunzips when the name ends in ``gz`` (docs/internals/backup-format.md#what-a-reader-checks)."""
         return self.name.endswith("gz")
 
     @property
@@ -302,7 +302,7 @@ class BackupStorage:
             )
 
     def info(self, backup: BackupFile, details: bool = False) -> BackupInfo:
-        """``getBackupInfo()`` (§5.4).  Details are read in bounded memory (:mod:`.summary`)."""
+        """``getBackupInfo()`` (docs/internals/backup-format.md#size-and-details), details in bounded memory."""
         backup = self._file(backup.folder, backup.name)
         match = _INFO_NAME_RE.match(backup.name)
         info: BackupInfo = {
@@ -431,7 +431,7 @@ class BackupStorage:
             self.files.remove(self._file(backup.folder, backup.name).path)
 
     def remove_old_backups(self, maximum: object = None) -> list[BackupFile]:
-        """``removeOldBackups()`` (§5.7); return the deleted files.
+        """``removeOldBackups()`` (docs/internals/backup-format.md#rotation); return the deleted files.
 
         ``maximum`` is the raw app config value ``backup/files/maximum`` (None when unset → 28),
         converted with PHP ``intval``; 0 keeps everything.  Only ``autoBackups`` is rotated: the

@@ -1,4 +1,4 @@
-"""What `passwords:backup:list --details` shows of a backup (backup-format.md §5.4): its version, the
+"""What `backup:list --details` shows of a backup (docs/internals/backup-format.md#size-and-details): its version, the
 number of users in `settings.users` and the number of entities of each kind, as PHP's
 `json_decode` would see them - a file it cannot decode counts as null (version 0, nothing inside).
 
@@ -321,7 +321,7 @@ def _member_count(entry: tuple[str, Any] | None) -> int:
 
 
 def summarize(source: BackupSource, gzip: bool) -> dict[str, Any]:
-    """`version`, `users` and `entities` of a backup (`gzip`: unpack as the name says, §5.6).
+    """`version`, `users` and `entities` of a backup (`gzip`: unpack as the name says).
 
     Raises GzipBombError for a bomb, OSError for read problems and TypeError where PHP's count()
     would throw.

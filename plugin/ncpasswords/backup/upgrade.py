@@ -1,6 +1,6 @@
 """Upgrade of server backups from format version 100…105 to 106.
 
-Spec: ``backup-format.md`` §3 (reference ``BackupMigrationHelper``). The steps run in the fixed
+Format: docs/internals/backup-format.md#upgrading-to-106 (app: ``BackupMigrationHelper``). The steps run in the fixed
 order ``to101`` … ``to106``, each guarded by "version < N" with PHP's loose comparison of the raw
 ``version`` value; then ``version`` becomes the integer 106.
 
@@ -88,7 +88,8 @@ APPLICATION_SETTINGS_RENAME: Final[tuple[tuple[str, str], ...]] = (
     ("settings.mail.security", "settings/mail/security"),
 )
 
-# PasswordRevision entity: field → (registered type, nullable), in toArray() order (§1.3).
+# PasswordRevision entity: field → (registered type, nullable), in toArray() order
+# (docs/internals/backup-format.md#entities).
 _PASSWORD_REVISION_FIELDS: Final[tuple[tuple[str, SetType, bool], ...]] = (
     ("id", "int", True),
     ("url", "str", False),

@@ -1,4 +1,4 @@
-"""`passwords:backup:*`: create, list, restore, export, import, delete (commands.md §1)."""
+"""`passwords:backup:*`: create, list, restore, export, import, delete (docs/internals/commands.md)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ NON_INTERACTIVE_EXIT = 107
 
 
 def start_interactive(con: Console) -> None:
-    """The start-up check of the app's interactive commands (commands.md §0.4)."""
+    """The start-up check of the app's interactive commands (docs/internals/commands.md#interactive-commands)."""
     if not con.interactive and not con.no_interaction:
         raise UserError(
             'Interactive command requires "--no-interaction" to be set to run in non-interactive shell',

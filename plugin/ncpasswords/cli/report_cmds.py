@@ -1,4 +1,4 @@
-"""`passwords:system:report` (commands.md §3)."""
+"""`passwords:system:report` (docs/internals/commands.md#passwordssystemreport)."""
 
 from __future__ import annotations
 

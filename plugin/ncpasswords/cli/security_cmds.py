@@ -1,4 +1,4 @@
-"""`passwords:pwned-list:process` (commands.md §4) and `passwords:security:check-hash` (new, §5.2)."""
+"""`passwords:pwned-list:process` and `passwords:security:check-hash` (docs/internals/commands.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`db:convert-type`, `passwords:db:dump` and `passwords:db:checksum`: moving the app's data
-between database engines (commands.md §6.4; the library is `ncpasswords.transfer`)."""
+between database engines (docs/internals/commands.md#dbconvert-type; the library is `ncpasswords.transfer`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""`passwords:user:delete` and `passwords:user:move` (commands.md §2).
+"""`passwords:user:delete` and `passwords:user:move` (docs/internals/commands.md#passwordsuserdelete).
 
 Prompts, messages and exit codes follow the reference; the data work runs in one transaction
-(users/data.py). Differences: docs/compatibility-users.md.
+(users/data.py). Differences: docs/compatibility.md#passwordsuserdelete.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Nextcloud ``ICrypto`` (core ``lib/private/Security/Crypto.php``) compatible encryption.
 
-Spec: ``backup-format.md`` §4.3 (encrypt, current format ``3``) and §4.4 (decrypt of all three
+Format: docs/internals/encryption.md#icrypto (encrypt, current format ``3``; decrypt of all three
 historical formats).
 
 Ciphertext layout: ``hex(ct) | iv | hex(hmac) [| version]``.

@@ -1,6 +1,6 @@
 """SSEv1 server-side encryption of password, folder and tag revisions.
 
-Spec: ``backup-format.md`` §1.4 (encrypted fields) and §4.1–§4.2 (keys and per-object algorithm).
+Format: docs/internals/encryption.md#which-fields-are-encrypted and docs/internals/encryption.md#ssev1.
 
 Every encrypted field is an ``ICrypto`` ciphertext (:mod:`ncpasswords.crypto.icrypto`) whose
 password is the concatenation
@@ -44,14 +44,14 @@ SSE_V1R1: Final = "SSEv1r1"
 SSE_V1R2: Final = "SSEv1r2"
 SSE_V1_TYPES: Final = frozenset({SSE_V1R1, SSE_V1R2})
 
-#: Encrypted fields per revision kind, in the reference's processing order (§1.4).
+#: Encrypted fields per revision kind, in processing order (docs/internals/encryption.md#which-fields-are-encrypted).
 ENCRYPTED_FIELDS: Final[Mapping[RevisionKind, tuple[str, ...]]] = {
     "password": ("url", "label", "notes", "password", "username", "customFields"),
     "folder": ("label",),
     "tag": ("label", "color"),
 }
 
-#: ``ISecureRandom`` default alphabet and the minimum SSEv1 key length (§4.1).
+#: ``ISecureRandom`` default alphabet and the minimum SSEv1 key length (docs/internals/encryption.md#ssev1).
 KEY_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 KEY_LENGTH: Final = 1024
 
@@ -76,7 +76,7 @@ class SseKeys:
 
     @classmethod
     def from_backup_keys(cls, keys: Any, server_secret: str | None = None) -> SseKeys:
-        """Keys from a backup's ``keys`` object (§1.9).
+        """Keys from a backup's ``keys`` object (docs/internals/backup-format.md#keys).
 
         ``server_secret`` overrides ``keys.server.secret`` (the reference's backup upgrade uses the
         running instance's secret). Null or missing values count as ``""`` / absent; a ``users``

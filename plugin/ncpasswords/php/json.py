@@ -1,4 +1,4 @@
-"""PHP's ``json_encode`` and ``json_decode`` (backup-format.md §1.14).
+"""PHP's ``json_encode`` and ``json_decode`` (docs/internals/backup-format.md#json-encoding).
 
 The reference writes backups with ``json_encode($data)`` and no flags.  The output rules are:
 

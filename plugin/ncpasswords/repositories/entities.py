@@ -1,6 +1,6 @@
 """The twelve tables of the Passwords app: columns, types and each entity's `toArray()` key order.
 
-This is the one place that knows how a row maps to the app's entities (schema.md §1.2 and §3.3).
+This is the one place that knows how a row maps to the app's entities (docs/internals/schema.md#the-apps-tables).
 Column order is the physical order of a fresh install; key order is the reference's `toArray()`
 order. Property names follow the reference's rule: `user_id` <-> `userId`.
 """
@@ -33,7 +33,7 @@ class Column:
     name: str
     type: ColumnType
     nullable: bool = False
-    """True where real data may hold NULL (schema.md §3.5), not where the DDL merely allows it."""
+    """True where real data may hold NULL, not where the DDL merely allows it (docs/internals/schema.md)."""
     max_length: int | None = None
 
     @cached_property

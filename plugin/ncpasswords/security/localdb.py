@@ -1,4 +1,4 @@
-"""Reading the local breached-password database the way the app's lookup does (commands.md §5.2–5.3).
+"""Reading the local breached-password database as the app's lookup does (docs/internals/breached-passwords.md#lookups).
 
 A hash is looked up in `passwordsCache/<first 3 hex>.json.gz` (zlib-compressed JSON, the file a
 server with PHP zlib reads): a full 40-character hash must be in the list, a shorter stored hash
@@ -59,7 +59,7 @@ def is_breached(cache: Path, sha1: str) -> bool:
 
 @dataclass(frozen=True)
 class LocalDbStatus:
-    """What the app's validity test (§5.3) would see."""
+    """What the app's validity test (docs/internals/breached-passwords.md#files) would see."""
 
     version: str | None
     type: str | None

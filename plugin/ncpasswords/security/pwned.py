@@ -1,5 +1,5 @@
 """Turning the HIBP "Pwned Passwords" list into the app's local breached-password database
-(commands.md §4 and §5.1; the reference's ProcessPwnedPasswordsList).
+(docs/internals/breached-passwords.md; the app's ProcessPwnedPasswordsList).
 
 The reference's two passes, with bounded memory:
 

@@ -1,4 +1,4 @@
-"""Deleting and moving one user's Passwords data (commands.md §2, schema.md §4.5 and §5.3).
+"""Deleting and moving one user's Passwords data (docs/internals/commands.md#passwordsuserdelete).
 
 Everything here is SQL over the app tables and `preferences`; each public function runs in one
 transaction (joining the caller's, so a command can delete a target and move a source
@@ -135,8 +135,8 @@ def delete_user_data(db: Database, uid: str, *, purge: bool = False, now: int | 
 
 
 def remove_delete_user_job(db: Database, uid: str) -> bool:
-    """Remove the queued `ProcessDeletedUser` job for `uid` (the "deleted user" lock, commands.md
-    §2.3) from Nextcloud's job list; False when there is no job list or no such job."""
+    """Remove the queued `ProcessDeletedUser` job for `uid` (the "deleted user" lock, see
+    docs/internals/commands.md#passwordsuserdelete); False when there is no job list or no such job."""
     if not db.table_exists("jobs"):
         return False
     return _run(db, "users.delete_job", {"class": DELETE_USER_JOB, "argument": php_json(uid)}) > 0
