@@ -1,6 +1,7 @@
 """Copying a backup out of the app data (`passwords:backup:export`,
-docs/internals/commands.md#passwordsbackupexport): the target path resolved as the app resolves it, missing folders created private, a read-only file replaced
-only when the admin says so, the copy written atomically."""
+docs/internals/commands.md#passwordsbackupexport): the target path resolved as the app resolves it,
+missing folders created private, a read-only file replaced only when the admin says so, the copy
+written atomically."""
 
 from __future__ import annotations
 

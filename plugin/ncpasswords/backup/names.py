@@ -1,5 +1,7 @@
-"""Backup file names and labels, as the app makes and reads them (docs/internals/backup-format.md#names-and-labels): every name handled is one safe path
-component; labels are cut to 20 bytes (never inside a UTF-8 character); sizes are shown as Nextcloud's ``humanFileSize()`` shows them."""
+"""Backup file names and labels, as the app makes and reads them
+(docs/internals/backup-format.md#names-and-labels): every name handled is one safe path component;
+labels are cut to 20 bytes (never inside a UTF-8 character); sizes are shown as Nextcloud's
+``humanFileSize()`` shows them."""
 
 from __future__ import annotations
 
