@@ -446,9 +446,6 @@ def bench_fresh(engine: str, size: str, seed: int, runs: int, results: Results, 
 
 def bench_convert(size: str, seed: int, runs: int, results: Results, log: Callable[[str], None]) -> None:
     """Our MariaDB -> PostgreSQL convert vs pgloader on the same tables, each into an empty database."""
-    if shutil.which("pgloader") is None:
-        log("convert: pgloader is not installed (apt-get install pgloader); skipped")
-        return
     if not _has_convert():
         log("convert: this version has no db:convert-type; skipped")
         return
@@ -730,6 +727,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in (*engines, *rss_engines):
         if name not in ENGINES:
             parser.error(f"unknown engine {name!r}")
+    converting = not args.no_convert and "mysql" in engines and "pgsql" in engines and bool(sizes)
+    if converting and shutil.which("pgloader") is None:
+        parser.error("the convert comparison needs pgloader (apt-get install pgloader); or pass --no-convert")
     sys.path.insert(0, str(ROOT / "plugin"))
     # Bytecode as pip writes it at install: without it (a source checkout with
     # PYTHONDONTWRITEBYTECODE set) every occ run would compile the package first.
