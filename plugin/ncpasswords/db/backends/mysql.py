@@ -21,6 +21,9 @@ from ..errors import (
     UnstorableValueError,
 )
 from ..introspect import ColumnInfo, IndexInfo, TableInfo, normalise_default
+from ..portable import LOSES_CONSTRAINTS
+from ..portable import Table as PortableTable
+from . import mysql_schema
 from .base import Backend, EncodedRows, Release, Row, RowLimit, TupleFormatError, multi_row_inserts
 
 if TYPE_CHECKING:
@@ -241,6 +244,15 @@ class MySQLBackend(Backend):
             table(tname).indexes.append(IndexInfo(str(iname), tuple(cols.split(",")), not int(non_unique), primary))
         for tname, engine, collation in db.rows("introspect.tables", params):
             table(tname).options.update(engine=str(engine), collation=str(collation))
+
+    # -- the portable schema (mysql_schema.py) ---------------------------------------------
+    schema_loses = frozenset({LOSES_CONSTRAINTS})
+
+    def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
+        return mysql_schema.read(db, pattern, prefix)
+
+    def create_table_statements(self, db: Database, table: PortableTable) -> list[str]:
+        return mysql_schema.create_statements(db, table)
 
     # -- SQL scripts ---------------------------------------------------------------------------
     def script_preamble(self) -> str:

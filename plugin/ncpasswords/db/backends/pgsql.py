@@ -15,6 +15,9 @@ from sqlglot.dialects.postgres import Postgres
 from ..bulk import column_types
 from ..errors import ConnectionLostError, DatabaseError, DuplicateKeyError, LockTimeoutError, UnstorableValueError
 from ..introspect import ColumnInfo, IndexInfo, TableInfo, normalise_default
+from ..portable import LOSES_INDEX_LENGTHS, LOSES_NAME_CASE, LOSES_TEXT_LENGTH, LOSES_UNSIGNED
+from ..portable import Table as PortableTable
+from . import pgsql_schema
 from .base import TUPLE_HEADER, TUPLE_TRAILER, Backend, EncodedRows, Release, Row, TupleFormatError
 
 if TYPE_CHECKING:
@@ -270,6 +273,19 @@ class PostgreSQLBackend(Backend):
             table(tname).indexes.append(IndexInfo(name, tuple(cols.split(",")), bool(unique), bool(primary)))
         for (seq,) in db.rows("introspect.sequences", params):
             table(str(seq).removesuffix("_id_seq")).options["sequence"] = str(seq)
+
+    # -- the portable schema (pgsql_schema.py) ---------------------------------------------
+    skipped_indexes = frozenset({("filecache", "fs_storage_path_prefix"), ("text_steps", "text_steps_doc_id_id_index")})
+    schema_loses = frozenset({LOSES_UNSIGNED, LOSES_TEXT_LENGTH, LOSES_INDEX_LENGTHS, LOSES_NAME_CASE})
+
+    def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
+        return pgsql_schema.read(db, pattern, prefix)
+
+    def create_table_statements(self, db: Database, table: PortableTable) -> list[str]:
+        return pgsql_schema.create_statements(db, table)
+
+    def reset_autoincrement(self, db: Database, table: PortableTable) -> None:
+        pgsql_schema.reset_sequence(db, table)
 
     # -- SQL scripts ---------------------------------------------------------------------------
     def script_preamble(self) -> str:

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 from ...errors import DatabaseConnectionError
 from ..errors import DatabaseError, DuplicateKeyError, LockTimeoutError, UnstorableValueError
 from ..introspect import ColumnInfo, IndexInfo, TableInfo, normalise_default
+from ..portable import LOSES_AUTOINCREMENT_TYPE, LOSES_INDEX_LENGTHS, LOSES_TEXT_LENGTH
+from ..portable import Table as PortableTable
+from . import sqlite_schema
 from .base import Backend, Release, Row, multi_row_inserts
 
 if TYPE_CHECKING:
@@ -132,6 +135,16 @@ class SQLiteBackend(Backend):
                     continue
                 cols = tuple(str(r[0]) for r in db.rows("introspect.index_columns", {"index": iname}))
                 info.indexes.append(IndexInfo(str(iname), cols, bool(unique)))
+
+    # -- the portable schema (sqlite_schema.py) ---------------------------------------------
+    skipped_indexes = frozenset({("text_steps", "text_steps_doc_id_id_index")})
+    schema_loses = frozenset({LOSES_AUTOINCREMENT_TYPE, LOSES_TEXT_LENGTH, LOSES_INDEX_LENGTHS})
+
+    def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
+        return sqlite_schema.read(db, pattern, prefix)
+
+    def create_table_statements(self, db: Database, table: PortableTable) -> list[str]:
+        return sqlite_schema.create_statements(db, table)
 
     # -- SQL scripts ---------------------------------------------------------------------------
     def script_preamble(self) -> str:
