@@ -297,7 +297,7 @@ class _Conversion:
         outer = target.transaction(write_lock=True) if transactional_ddl else contextlib.nullcontext()
         with outer:
             self._create_schema(target, existing, change)
-            tables = transfer_tables(self.source, target)
+            tables = self._transfer_tables(target)
             indexes: list[str] = []
             if transactional_ddl:  # the app's tables are new and empty here
                 new = [t.name for t in tables if t.has_id]
@@ -324,6 +324,17 @@ class _Conversion:
         self.aside = {}
         self.step = "writing config.php"
         change.apply(target)
+
+    def _transfer_tables(self, target: Database) -> list[TransferTable]:
+        """The tables to copy, as read from the source."""
+        return transfer_tables(self.source, target)
+
+    def _target_table(self, table: TransferTable) -> TransferTable:
+        """The table as written to and read back from the target (its columns as named there)."""
+        return table
+
+    def _reset_sequence(self, target: Database, table: TransferTable) -> None:
+        table.reset_sequence(target)
 
     def _create_schema(self, target: Database, existing: list[str], change: ConfigChange) -> None:
         committed_ddl = not target.backend.transactional_ddl
@@ -363,14 +374,15 @@ class _Conversion:
             checksum = Checksum()
             started = time.monotonic()
             self.progress("copy", table.name, 0)
-            if target.backend.takes_tuples(target, table.name, table.canonical_types()):
+            written_table = self._target_table(table)
+            if target.backend.takes_tuples(target, table.name, written_table.canonical_types()):
                 # the source renders binary tuples, the target takes them as they are
                 with contextlib.closing(self._read_tuples(table, checksum)) as tuples:
-                    written = target.copy_binary(table.name, table.columns, HEADER, tuples, TRAILER)
+                    written = target.copy_binary(table.name, written_table.columns, HEADER, tuples, TRAILER)
             else:
                 with contextlib.closing(self._read(table, checksum)) as rows:  # closed also when the insert fails
-                    written = target.insert_many(table.name, table.columns, rows, batch=chunk)
-            table.reset_sequence(target)
+                    written = target.insert_many(table.name, written_table.columns, rows, batch=chunk)
+            self._reset_sequence(target, table)
             seconds = time.monotonic() - started
             self.progress("copy", table.name, written)
             if written != checksum.rows:
@@ -398,7 +410,7 @@ class _Conversion:
         for table in tables:
             self.step = f"verifying {target.table(table.name)}"
             expected = self.report.tables[table.name]
-            got = table_checksum(target, table, self.options.chunk_size)
+            got = table_checksum(target, self._target_table(table), self.options.chunk_size)
             self.progress("verify", table.name, got.rows)
             if got.rows != expected.rows or got.hex != expected.checksum:
                 raise VerificationError(

@@ -272,6 +272,15 @@ class Backend:
     # -- the portable schema (db/portable.py) --------------------------------------------------
     schema_loses: ClassVar[frozenset[str]] = frozenset()
     """Facts of Nextcloud's abstract schema this engine does not keep (`portable.LOSES_*`)."""
+    has_unsigned: ClassVar[bool] = False
+    """Integer columns may be unsigned (and refuse negative values)."""
+    enforces_lengths: ClassVar[bool] = True
+    """A value longer than its VARCHAR column is refused."""
+    pads_spaces: ClassVar[bool] = False
+    """Text compares with trailing spaces ignored (MySQL's PAD SPACE collations): unique keys that
+    differ only in trailing spaces collide."""
+    folds_names: ClassVar[bool] = False
+    """Unquoted names are stored in lower case (Doctrine writes them unquoted)."""
     skipped_indexes: ClassVar[frozenset[tuple[str, str]]] = frozenset()
     """(table, index) of `declared.ENGINE_INDEXES` Nextcloud does not create on this engine."""
 

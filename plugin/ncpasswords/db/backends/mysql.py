@@ -246,6 +246,8 @@ class MySQLBackend(Backend):
             table(tname).options.update(engine=str(engine), collation=str(collation))
 
     # -- the portable schema (mysql_schema.py) ---------------------------------------------
+    has_unsigned = True
+    pads_spaces = True
     schema_loses = frozenset({LOSES_CONSTRAINTS})
 
     def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
@@ -279,7 +281,7 @@ def _renders_tuples(db: Database, table: str, kinds: Sequence[tuple[str, str]]) 
     }
     for column, kind in kinds:
         data_type, charset = found.get(column, ("", ""))
-        if data_type not in _TUPLE_TYPES[kind]:
+        if data_type not in _TUPLE_TYPES.get(kind, ()):
             return False
         if kind == "text" and charset not in ("utf8mb4", "utf8mb3", "utf8"):
             return False
@@ -322,6 +324,8 @@ def values_tuple(row: Sequence[Any]) -> str:
             out.append("1" if value else "0")
         elif kind is int:
             out.append(int.__repr__(value))
+        elif kind is bytes:
+            out.append("X'" + value.hex() + "'")
         else:
             out.append("'" + str(value).translate(_ESCAPES) + "'")
     return "(" + ",".join(out) + ")"

@@ -58,7 +58,11 @@ class PostgreSQLBackend(Backend):
         if settings.password:
             kwargs["password"] = settings.password
         kwargs["connect_timeout"] = settings.connect_timeout
-        return psycopg.connect(**kwargs)
+        raw = psycopg.connect(**kwargs)
+        # JSON as the text stored, not parsed: copied and checksummed as it is (db:convert-type).
+        for name in ("json", "jsonb"):
+            raw.adapters.register_loader(name, psycopg.types.string.TextLoader)
+        return raw
 
     # -- SQL text ------------------------------------------------------------------------------
     def native_params(self, sql: str) -> str:
@@ -276,6 +280,7 @@ class PostgreSQLBackend(Backend):
 
     # -- the portable schema (pgsql_schema.py) ---------------------------------------------
     skipped_indexes = frozenset({("filecache", "fs_storage_path_prefix"), ("text_steps", "text_steps_doc_id_id_index")})
+    folds_names = True
     schema_loses = frozenset({LOSES_UNSIGNED, LOSES_TEXT_LENGTH, LOSES_INDEX_LENGTHS, LOSES_NAME_CASE})
 
     def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
@@ -330,6 +335,8 @@ def copy_line(row: Sequence[Any]) -> str:
             out.append("t" if value else "f")
         elif kind is int:
             out.append(int.__repr__(value))
+        elif kind is bytes:
+            out.append("\\\\x" + value.hex())
         else:
             out.append(str(value).translate(_COPY_ESCAPES))
     return "\t".join(out) + "\n"
