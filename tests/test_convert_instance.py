@@ -171,3 +171,38 @@ def test_the_whole_instance_moves_with_nextclouds_schema_and_every_row(
             assert len(ids) == 3 and ids[2] > ids[1] > ids[0]
             assert db.scalar_sql(f"SELECT COUNT(*) FROM {db.table('appconfig')} WHERE appid = 'ncpasswords'") == 0
         assert source.occ("passwords:backup:create", "after-move").returncode == 0
+
+
+def test_tables_of_apps_not_installed_need_all_apps(tmp_path: Path) -> None:
+    """Only core installed: the apps' tables are listed and need a yes (-n: no) or --all-apps; a
+    sequence no column uses (left over by an old Nextcloud) is not carried over."""
+    with scratch_database("pgsql", tmp_path / "data") as scratch:
+        source = nextcloud_instance(scratch, tmp_path)
+        with source.connect() as db:
+            with db.transaction():
+                db.insert_many(
+                    "appconfig", ["appid", "configkey", "configvalue"], [("core", "installed_version", "34")]
+                )
+            db.execute_sql("CREATE SEQUENCE oc_jobs_id_seq").close()
+        config = (source.config_dir / "config.php").read_bytes()
+        args = ["db:convert-type", "sqlite3", "", "", "moved"]
+
+        no = source.occ("-n", *args)
+        assert no.returncode == 1
+        assert no.stderr == "Conversion aborted: the source has tables of apps that are not installed.\n"
+        assert "The following tables will not be converted:\n - oc_activity\n - oc_activity_mq\n" in no.stdout
+        assert " - oc_passwords_tag_rv\n" in no.stdout and " - oc_filecache\n" not in no.stdout
+        assert (source.config_dir / "config.php").read_bytes() == config
+        assert not (scratch.data_dir / "moved.db").exists()
+
+        yes = source.occ(*args, input="y\n")
+        assert yes.returncode == 0, yes.stderr
+        with source.connect() as db:
+            tables = {str(r[0]) for r in db.rows("schema.app_tables")}
+        assert "oc_filecache" in tables and "oc_activity" not in tables and len(tables) < 143
+
+        (source.config_dir / "config.php").write_bytes(config)  # back to the old database
+        everything = source.occ("db:convert-type", "--all-apps", "--clear-schema", "sqlite3", "", "", "moved")
+        assert everything.returncode == 0, everything.stderr
+        with source.connect() as db:
+            assert len(db.rows("schema.app_tables")) == 143
