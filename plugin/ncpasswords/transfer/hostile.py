@@ -7,7 +7,8 @@ aggregates per table over the source (docs/moving-between-engines.md#values-that
 - text longer than its `VARCHAR(n)`, where the target enforces lengths;
 - unique keys that collide under the target's collation (MySQL ignores trailing spaces).
 
-Nothing is altered: every finding is reported per table and the conversion stops.
+Nothing is altered: every finding is reported per table and the conversion stops. A check the
+source engine makes itself (its own unsigned columns, lengths, valid dates or collation) is skipped.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def scan(source: Database, tables: list[portable.Table], target: Backend) -> lis
     findings: list[Finding] = []
     for table in tables:
         findings.extend(_scan_table(source, table, target))
-        if target.pads_spaces:
+        if target.pads_spaces and not source.backend.pads_spaces:
             findings.extend(_padded_duplicates(source, table))
     return findings
 
@@ -52,15 +53,22 @@ def _scan_table(source: Database, table: portable.Table, target: Backend) -> lis
         name = _quote(source, column.name)
         if column.type in portable.INTEGER_TYPES and column.unsigned:
             if target.has_unsigned:
+                if source.backend.has_unsigned:
+                    continue  # the source refuses them too
                 checks.append((column.name, f"{name} < 0", "negative values in an unsigned column"))
             else:
                 limit = _SIGNED_MAX[column.type]
                 checks.append((column.name, f"{name} > {limit}", f"values above {limit}, the target's largest"))
-        elif column.type in ("datetime", "datetimetz", "date"):
+        elif column.type in ("datetime", "datetimetz", "date") and not source.backend.valid_dates_only:
             text = f"CAST({name} AS TEXT)"
             condition = " OR ".join(f"{text} LIKE :{key}" for key in _ZERO_DATES)
             checks.append((column.name, condition, "dates with a zero year, month or day"))
-        elif column.type == "string" and column.length and target.enforces_lengths:
+        elif (
+            column.type == "string"
+            and column.length
+            and target.enforces_lengths
+            and not source.backend.enforces_lengths
+        ):
             checks.append(
                 (
                     column.name,
@@ -83,6 +91,10 @@ def _scan_table(source: Database, table: portable.Table, target: Backend) -> lis
         for (column, _, what), count in zip(checks, row[1:], strict=True)
         if count
     ]
+
+
+def _checks_lengths(source: Database, target: Backend) -> bool:
+    return target.enforces_lengths and not source.backend.enforces_lengths
 
 
 def _padded_duplicates(source: Database, table: portable.Table) -> list[Finding]:

@@ -276,6 +276,8 @@ class Backend:
     """Integer columns may be unsigned (and refuse negative values)."""
     enforces_lengths: ClassVar[bool] = True
     """A value longer than its VARCHAR column is refused."""
+    valid_dates_only: ClassVar[bool] = False
+    """Dates and times are always real ones (no MySQL `0000-00-00`, no text in a DATETIME)."""
     pads_spaces: ClassVar[bool] = False
     """Text compares with trailing spaces ignored (MySQL's PAD SPACE collations): unique keys that
     differ only in trailing spaces collide."""

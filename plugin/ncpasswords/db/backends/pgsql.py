@@ -281,6 +281,7 @@ class PostgreSQLBackend(Backend):
     # -- the portable schema (pgsql_schema.py) ---------------------------------------------
     skipped_indexes = frozenset({("filecache", "fs_storage_path_prefix"), ("text_steps", "text_steps_doc_id_id_index")})
     folds_names = True
+    valid_dates_only = True
     schema_loses = frozenset({LOSES_UNSIGNED, LOSES_TEXT_LENGTH, LOSES_INDEX_LENGTHS, LOSES_NAME_CASE})
 
     def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
