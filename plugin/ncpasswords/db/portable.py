@@ -18,33 +18,15 @@ from typing import Any
 
 from . import declared
 
-TYPES = frozenset(
-    {
-        "integer",
-        "bigint",
-        "smallint",
-        "boolean",
-        "string",
-        "text",
-        "blob",
-        "datetime",
-        "datetimetz",
-        "date",
-        "time",
-        "float",
-        "smallfloat",
-        "decimal",
-        "json",
-    }
-)
 INTEGER_TYPES = frozenset({"integer", "bigint", "smallint"})
-TEXT_TYPES = frozenset({"string", "text", "json"})
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column as Doctrine describes it. `default` is the default's value as text (booleans
-    "1"/"0"), None for none (a nullable column's `DEFAULT NULL` included)."""
+    """One column as Doctrine describes it: `type` is integer, bigint, smallint, boolean, string,
+    text, blob, datetime, datetimetz, date, time, float, smallfloat, decimal or json. `default` is
+    the default's value as text (booleans "1"/"0"), None for none (a nullable column's
+    `DEFAULT NULL` included)."""
 
     name: str
     type: str
@@ -97,6 +79,7 @@ class Table:
         return next((c for c in self.columns if c.autoincrement), None)
 
     def sort(self) -> Table:
+        """The primary key first, then the indexes by name (the order every reader gives)."""
         self.indexes.sort(key=lambda i: (not i.primary, i.name.lower()))
         return self
 
