@@ -206,3 +206,32 @@ def test_tables_of_apps_not_installed_need_all_apps(tmp_path: Path) -> None:
         assert everything.returncode == 0, everything.stderr
         with source.connect() as db:
             assert len(db.rows("schema.app_tables")) == 143
+
+
+def test_a_failed_write_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch the target refuses half way (in the writer thread on MariaDB): the tables created
+    are dropped again, config.php is unchanged, and the error is one line."""
+    original = Database.insert_many
+
+    def refuse(self: Database, table: str, columns: Any, rows: Any, batch: int = 5000) -> int:
+        if table == "filecache" and self.dialect == "mysql":
+            raise RuntimeError("the server refused the batch")
+        return original(self, table, columns, rows, batch)
+
+    with scratch_database("sqlite", tmp_path / "data") as scratch:
+        source = nextcloud_instance(scratch, tmp_path)
+        with source.connect() as db:
+            add_nextcloud_rows(db)
+        config = (source.config_dir / "config.php").read_bytes()
+        with target_database("mysql", source, tmp_path / "target") as target:
+            monkeypatch.setattr(Database, "insert_many", refuse)
+            failed = source.occ(*[a for a in convert_args(target) if a != "--only-app"])
+            monkeypatch.undo()
+            assert failed.returncode == 1
+            assert failed.stderr == (
+                "Conversion failed while copying oc_filecache: the server refused the batch. "
+                "The target database was left as it was and config.php is unchanged.\n"
+            )
+            assert (source.config_dir / "config.php").read_bytes() == config
+            with connect(target.settings()) as db:
+                assert db.rows("schema.app_tables") == []

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from ..instance.journal import ConfigChange, register_undo
 from ..repositories.entities import TABLES
 from .checksum import Checksum, table_checksum
 from .report import Log, Progress, TableReport, TransferReport
-from .tables import CORE_TABLES, TransferTable, drop_table, existing_columns, rename_table, transfer_tables
+from .tables import CORE_TABLES, Row, TransferTable, drop_table, existing_columns, rename_table, transfer_tables
 from .tuples import HEADER, TRAILER, read_tuples
 
 DEFAULT_CHUNK_SIZE = 1000
@@ -333,6 +333,10 @@ class _Conversion:
         """The table as written to and read back from the target (its columns as named there)."""
         return table
 
+    def _insert_rows(self, target: Database, name: str, columns: tuple[str, ...], rows: Iterable[Row]) -> int:
+        """Write rows read from the source into the target's table through its bulk path."""
+        return target.insert_many(name, columns, rows, batch=self.options.chunk_size)
+
     def _reset_sequence(self, target: Database, table: TransferTable) -> None:
         table.reset_sequence(target)
 
@@ -366,7 +370,6 @@ class _Conversion:
                 target.execute_sql(statement).close()
 
     def _copy(self, target: Database, tables: list[TransferTable]) -> None:
-        chunk = self.options.chunk_size
         for table in tables:
             self.step = f"copying {target.table(table.name)}"
             if table.app_rows_only:
@@ -381,7 +384,7 @@ class _Conversion:
                     written = target.copy_binary(table.name, written_table.columns, HEADER, tuples, TRAILER)
             else:
                 with contextlib.closing(self._read(table, checksum)) as rows:  # closed also when the insert fails
-                    written = target.insert_many(table.name, written_table.columns, rows, batch=chunk)
+                    written = self._insert_rows(target, table.name, written_table.columns, rows)
             self._reset_sequence(target, table)
             seconds = time.monotonic() - started
             self.progress("copy", table.name, written)

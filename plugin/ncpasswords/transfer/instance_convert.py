@@ -23,8 +23,9 @@ checksums, config.php switched after COMMIT) over other tables:
 
 from __future__ import annotations
 
+import itertools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ..backup.service import backup_lock
 from ..db import backends, portable
@@ -33,6 +34,7 @@ from ..errors import UserError
 from ..instance.instance import Instance
 from ..instance.journal import ConfigChange
 from . import hostile
+from .batch_writer import BatchWriter
 from .convert import (
     ConfirmExtraTables,
     ConvertOptions,
@@ -43,7 +45,7 @@ from .convert import (
 )
 from .instance_tables import InstanceTables, discover, transfer_table
 from .report import Log, Progress, TransferReport
-from .tables import TransferTable, drop_table, rename_table
+from .tables import Row, TransferTable, drop_table, rename_table
 
 ConfirmLeftOut = Callable[[list[str]], bool]
 
@@ -162,6 +164,16 @@ class _InstanceConversion(_Conversion):
 
     def _target_table(self, table: TransferTable) -> TransferTable:
         return self.written[table.name]
+
+    def _insert_rows(self, target: Database, name: str, columns: tuple[str, ...], rows: Iterable[Row]) -> int:
+        """Rows encoded here for the target's bulk path (MySQL's multi-row INSERTs, PostgreSQL's
+        COPY text) and written by a background thread where the engine works in its own process,
+        so that reading and encoding the next batch overlap with the server's work."""
+        with BatchWriter(target, target.backend.background_writes) as writer:
+            iterator = iter(rows)
+            while batch := list(itertools.islice(iterator, self.options.chunk_size)):
+                writer.submit(name, columns, target.encode_rows(name, columns, batch))
+        return writer.written
 
     def _reset_sequence(self, target: Database, table: TransferTable) -> None:
         target.backend.reset_autoincrement(target, self.found.tables[table.name])
