@@ -298,10 +298,7 @@ class _Conversion:
         with outer:
             self._create_schema(target, existing, change)
             tables = self._transfer_tables(target)
-            indexes: list[str] = []
-            if transactional_ddl:  # the app's tables are new and empty here
-                new = [t.name for t in tables if t.has_id]
-                indexes = bulk.prepare(target, new, replace_all=True, new_tables=True)
+            indexes = self._prepare_load(target, tables) if transactional_ddl else []
             with target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
                 if indexes:
@@ -324,6 +321,12 @@ class _Conversion:
         self.aside = {}
         self.step = "writing config.php"
         change.apply(target)
+
+    def _prepare_load(self, target: Database, tables: list[TransferTable]) -> list[str]:
+        """Where DDL is transactional: make the load cheaper; returns the index definitions to
+        run after the rows (the app's tables are new and empty here)."""
+        new = [t.name for t in tables if t.has_id]
+        return bulk.prepare(target, new, replace_all=True, new_tables=True)
 
     def _transfer_tables(self, target: Database) -> list[TransferTable]:
         """The tables to copy, as read from the source."""

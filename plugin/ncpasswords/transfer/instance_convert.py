@@ -28,7 +28,7 @@ import secrets
 from collections.abc import Callable, Iterable
 
 from ..backup.service import backup_lock
-from ..db import backends, portable
+from ..db import backends, bulk, portable
 from ..db.connection import ConnectionSettings, Database
 from ..errors import UserError
 from ..instance.instance import Instance
@@ -99,6 +99,7 @@ class _InstanceConversion(_Conversion):
         self.found = InstanceTables({})
         self.chosen: list[portable.Table] = []
         self.written: dict[str, TransferTable] = {}
+        self.deferred_indexes: list[str] = []
 
     def _preflight(self, target: Database, confirm_extra_tables: ConfirmExtraTables | None) -> list[str]:
         self.step = "checking the target"
@@ -155,9 +156,20 @@ class _InstanceConversion(_Conversion):
         for table in self.chosen:
             if committed_ddl:
                 self.created_tables.append(table.name)
-            for statement in target.backend.create_table_statements(target, table):
-                target.execute_sql(statement).close()
+            create, *indexes = target.backend.create_table_statements(target, table)
+            target.execute_sql(create).close()
+            if committed_ddl:  # in the same transaction as the rows they are built after them
+                for statement in indexes:
+                    target.execute_sql(statement).close()
+            else:
+                self.deferred_indexes.extend(indexes)
         self.written = {t.name: transfer_table(t, target.backend.folds_names) for t in self.chosen}
+
+    def _prepare_load(self, target: Database, tables: list[TransferTable]) -> list[str]:
+        """The tables' indexes are built after their rows: they were never created (see
+        `_create_schema`), so nothing has to be dropped first."""
+        bulk.prepare(target, [t.name for t in tables], replace_all=False)
+        return self.deferred_indexes
 
     def _transfer_tables(self, target: Database) -> list[TransferTable]:
         return [transfer_table(t, self.source.backend.folds_names) for t in self.chosen]

@@ -293,7 +293,8 @@ class Backend:
 
     def create_table_statements(self, db: Database, table: PortableTable) -> list[str]:
         """The DDL creating a portable table (with the database's prefix) as Nextcloud's platform
-        for this engine writes it: the table, its keys and indexes."""
+        for this engine writes it: CREATE TABLE first, then the statements of its indexes and
+        constraints that are not part of it (a load may run them after the rows)."""
         raise NotImplementedError
 
     def reset_autoincrement(self, db: Database, table: PortableTable) -> None:
