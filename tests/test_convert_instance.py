@@ -235,3 +235,44 @@ def test_a_failed_write_changes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
             assert (source.config_dir / "config.php").read_bytes() == config
             with connect(target.settings()) as db:
                 assert db.rows("schema.app_tables") == []
+
+
+def test_clear_schema_on_mariadb_keeps_the_old_tables_until_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MariaDB commits DDL by itself: --clear-schema puts the target's tables aside, renames them
+    back when the conversion fails, and drops them once it has committed."""
+    original = Database.insert_many
+
+    def refuse(self: Database, table: str, columns: Any, rows: Any, batch: int = 5000) -> int:
+        if table == "filecache" and self.dialect == "mysql":
+            raise RuntimeError("the server refused the batch")
+        return original(self, table, columns, rows, batch)
+
+    with scratch_database("sqlite", tmp_path / "data") as scratch:
+        source = nextcloud_instance(scratch, tmp_path)
+        with source.connect() as db:
+            add_nextcloud_rows(db)
+        config = (source.config_dir / "config.php").read_bytes()
+        with target_database("mysql", source, tmp_path / "target") as target:
+            args = [a for a in convert_args(target) if a != "--only-app"]
+            assert source.occ(*args).returncode == 0
+            (source.config_dir / "config.php").write_bytes(config)
+            with connect(target.settings()) as db:
+                db.execute_sql("DELETE FROM oc_filecache WHERE fileid > 10").close()
+                before = all_rows(db)
+
+            monkeypatch.setattr(Database, "insert_many", refuse)
+            failed = source.occ("db:convert-type", "--clear-schema", *args[1:])
+            monkeypatch.undo()
+            assert failed.returncode == 1 and "config.php is unchanged" in failed.stderr
+            assert (source.config_dir / "config.php").read_bytes() == config
+            with connect(target.settings()) as db:
+                assert all_rows(db) == before  # the target's own tables, back under their names
+                assert len(db.rows("schema.app_tables")) == 143
+
+            done = source.occ("db:convert-type", "--clear-schema", *args[1:])
+            assert done.returncode == 0, done.stderr
+            with connect(target.settings()) as db:
+                assert len(db.rows("schema.app_tables")) == 143  # nothing left aside
+                assert len(all_rows(db)["filecache"]) == 59
