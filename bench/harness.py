@@ -762,9 +762,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table)
     if not args.no_docs:
-        from .pwned import PWNED_MARKER  # keep the breached-password section of `python -m bench.pwned`
+        from .instance import INSTANCE_MARKER
+        from .pwned import PWNED_MARKER  # keep the sections of `python -m bench.instance` and `bench.pwned`
 
-        kept = DOCS.read_text().partition(PWNED_MARKER) if DOCS.exists() else ("", "", "")
+        text = DOCS.read_text() if DOCS.exists() else ""
+        kept = text.partition(INSTANCE_MARKER if INSTANCE_MARKER in text else PWNED_MARKER)
         DOCS.write_text(doc.rstrip() + "\n\n" + kept[1] + kept[2] if kept[1] else doc)
         print(f"\nwrote {DOCS.relative_to(ROOT)}")
     return 0

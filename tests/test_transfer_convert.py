@@ -146,7 +146,15 @@ def test_plain_output_progress_and_password_from_stdin(
         target_database("mysql", source, tmp_path / "target") as target,
     ):
         settings = target.settings()
-        args = ["db:convert-type", f"--port={settings.port}", "mysql", settings.user, settings.host, settings.dbname]
+        args = [
+            "db:convert-type",
+            "--only-app",
+            f"--port={settings.port}",
+            "mysql",
+            settings.user,
+            settings.host,
+            settings.dbname,
+        ]
         config = (source.config_dir / "config.php").read_bytes()
 
         wrong = source.occ(*args, input="not-the-password\n")
@@ -182,7 +190,7 @@ def test_refusals_change_nothing(sample: Path, tmp_path: Path) -> None:
             (["--chunk-size=0", "sqlite3", "", "", "x"], "The chunk size must be a positive number."),
             (["--port=1", "mysql", "u", "h:2", "db"], "Give the port either in the hostname or with --port"),
         ]:
-            result = source.occ("db:convert-type", "--password=", *args)
+            result = source.occ("db:convert-type", "--only-app", "--password=", *args)
             assert result.returncode == 1 and result.stderr.startswith(message), (args, result.stderr)
         assert (source.config_dir / "config.php").read_bytes() == config
         assert not (source.scratch.data_dir / "x.db").exists()
@@ -193,14 +201,14 @@ def test_tables_of_others_are_listed_and_need_a_yes(sample: Path, tmp_path: Path
         with source.connect() as db:
             db.execute_sql("CREATE TABLE oc_filecache (fileid BIGINT PRIMARY KEY)").close()
         config = (source.config_dir / "config.php").read_bytes()
-        refused = source.occ("-n", "db:convert-type", "sqlite3", "", "", "moved")
+        refused = source.occ("-n", "db:convert-type", "--only-app", "sqlite3", "", "", "moved")
         assert refused.returncode == 1
         assert "The following tables will not be converted:\n - oc_filecache\n" in refused.stdout
         assert refused.stderr == "Conversion aborted: the source has tables this tool does not convert.\n"
         assert (source.config_dir / "config.php").read_bytes() == config
         assert not (source.scratch.data_dir / "moved.db").exists()
 
-        accepted = source.occ("db:convert-type", "sqlite3", "", "", "moved", input="y\n")
+        accepted = source.occ("db:convert-type", "--only-app", "sqlite3", "", "", "moved", input="y\n")
         assert accepted.returncode == 0, accepted.stderr
         assert source.instance.get("dbtype") == "sqlite3"
         assert "filecache" not in app_tables_in(sqlite_database("moved", source.scratch.data_dir))

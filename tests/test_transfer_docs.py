@@ -41,7 +41,7 @@ TO_PGSQL = ['occ db:convert-type --port=5432 --password="$DBPASS" pgsql "$PGUSER
 CHECK = ["occ config:system:get dbtype", "occ status", "occ passwords:backup:list"]
 TO_MYSQL = ['echo "$DBPASS" | occ db:convert-type --port=3306 mysql "$MYUSER" "$DBHOST" "$NEWDB"']
 TO_SQLITE = [
-    'occ db:convert-type --output=json_pretty sqlite3 "" "" passwords-moved > convert-summary.json',
+    'occ db:convert-type --only-app --output=json_pretty sqlite3 "" "" passwords-moved > convert-summary.json',
     "occ passwords:db:checksum --compare=convert-summary.json",
 ]
 REFUSED = ['occ db:convert-type --port=5432 --password="$DBPASS" pgsql "$PGUSER" "$DBHOST" "$NEWDB"']

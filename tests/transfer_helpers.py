@@ -239,9 +239,10 @@ def convert_args(scratch: ScratchDb) -> list[str]:
     """`occ db:convert-type` arguments for a target database (SQLite: a file in the data dir)."""
     settings = scratch.settings()
     if scratch.engine == "sqlite":
-        return ["db:convert-type", "sqlite3", "", "", settings.dbname]
+        return ["db:convert-type", "--only-app", "sqlite3", "", "", settings.dbname]
     return [
         "db:convert-type",
+        "--only-app",
         f"--port={settings.port}",
         f"--password={settings.password}",
         DBTYPE[scratch.engine],

@@ -160,3 +160,53 @@ def test_convert_killed_at_chosen_points(
         result = h.run("db:convert-type", "--clear-schema", *args[1:])
         assert result.exit == 0, result.stderr
         assert checksums(connect(target.settings())) == source_sums
+
+
+# The whole-instance conversion (the default): the same points, and its own schema step.
+WHOLE_INSTANCE_POINTS = (
+    ("ncpasswords.instance.journal:ConfigChange.begin", 1, False, False),
+    ("ncpasswords.transfer.instance_convert:_InstanceConversion._create_schema", 1, False, False),
+    ("ncpasswords.transfer.convert:_Conversion._copy", 1, False, False),
+    ("ncpasswords.transfer.convert:_Conversion._verify", 1, False, False),
+    ("ncpasswords.instance.journal:ConfigChange.mark", 1, False, False),
+    ("ncpasswords.instance.journal:ConfigChange.apply", 1, True, True),
+    ("ncpasswords.instance.instance:Instance.update_config", 1, False, True),
+)
+
+
+def tables_of(settings: ConnectionSettings) -> list[str]:
+    if settings.dialect == "sqlite" and not (settings.sqlite_path and settings.sqlite_path.exists()):
+        return []
+    with connect(settings) as db:
+        return [str(r[0]) for r in db.rows("schema.app_tables")]
+
+
+def test_whole_instance_convert_killed_at_chosen_points(
+    installed: InstalledInstance, zygote: Zygote, engine: str, tmp_path: Path
+) -> None:
+    """kill -9 at each step: the instance stays on its old database with the target empty, or
+    (killed after COMMIT) is on the new one, complete, once the next command has run."""
+    target_engine = CONVERT_TARGET[engine]
+    h = Harness(installed, zygote, engine)
+    restore_in_process(installed, sample(installed, tmp_path, "alpha", 7, passwords=PASSWORDS // 4))
+    source = installed.instance.connection_settings()
+    config_path = installed.config_dir / "config.php"
+    original = config_path.read_bytes()
+    source_sums = checksums(connect(source))
+    with target_database(target_engine, installed, tmp_path / "target") as target:
+        args = [a for a in convert_args(target) if a != "--only-app"]
+        for point, call, early, committed in WHOLE_INSTANCE_POINTS:
+            config_path.write_bytes(original)
+            empty_target(target)
+            result = h.run(*args, die_at=point, die_call=call, die_before=early)
+            assert result.killed, (point, result.exit, result.stderr)
+            COUNTERS.add("crash: kill -9 at chosen points", engine)
+            opened = run_occ(installed.config_dir, "status")
+            assert opened.returncode == 0 and opened.stderr == "", (point, opened.stderr)
+            assert not (installed.config_dir / JOURNAL_NAME).exists(), point
+            if committed:
+                assert config_path.read_bytes() != original, point
+                assert checksums(connect(target.settings())) == source_sums, point
+            else:
+                assert config_path.read_bytes() == original, point
+                assert tables_of(target.settings()) == [], point

@@ -18,6 +18,7 @@ from ..transfer.checksum import table_checksums
 from ..transfer.compare import checksum_summary, differing_tables, read_summary
 from ..transfer.convert import DEFAULT_CHUNK_SIZE, ConfirmExtraTables, ConvertOptions, Target, convert
 from ..transfer.dump import dump
+from ..transfer.instance_convert import convert_instance
 from ..transfer.report import TransferReport
 from .common import installed_instance
 from .console import Console, console, output_option, render, table
@@ -80,15 +81,12 @@ def _read_password(con: Console) -> str:
         return ""
 
 
-def _confirm_extra_tables(con: Console) -> ConfirmExtraTables:
+def _confirm_extra_tables(con: Console, explanation: str) -> ConfirmExtraTables:
     def ask(tables: list[str]) -> bool:
         con.line("The following tables will not be converted:")
         for name in tables:
             con.line(f" - {name}")
-        con.line(
-            "They belong to Nextcloud or to other apps and stay in the old database, while config.php will "
-            "point at the new one; Nextcloud's own occ db:convert-type moves them."
-        )
+        con.line(explanation)
         if not con.interactive:
             return False
         answer = click.prompt(
@@ -97,6 +95,15 @@ def _confirm_extra_tables(con: Console) -> ConfirmExtraTables:
         return str(answer).strip().lower().startswith("y")
 
     return ask
+
+
+_APP_ONLY_LEFT_OUT = (
+    "They belong to Nextcloud or to other apps and stay in the old database, while config.php will "
+    "point at the new one; convert without --only-app to move them too."
+)
+_LEFT_OUT = (
+    "They belong to apps that are not installed and stay in the old database; use --all-apps to convert them too."
+)
 
 
 @click.command("db:convert-type")
@@ -109,9 +116,14 @@ def _confirm_extra_tables(con: Console) -> ConfirmExtraTables:
 @click.option(
     "--clear-schema",
     is_flag=True,
-    help="replace the app's tables the target already has (undone with everything else on failure)",
+    help="replace the tables the target already has (undone with everything else on failure)",
 )
-@click.option("--all-apps", is_flag=True, help="accepted for compatibility; this tool converts the Passwords app")
+@click.option("--all-apps", is_flag=True, help="also convert the tables of apps that are not installed")
+@click.option(
+    "--only-app",
+    is_flag=True,
+    help="convert only the Passwords app's tables and its rows of appconfig, preferences and migrations",
+)
 @click.option(
     "--chunk-size",
     type=int,
@@ -129,17 +141,22 @@ def convert_type(
     password: str | None,
     clear_schema: bool,
     all_apps: bool,
+    only_app: bool,
     chunk_size: int,
     output: str,
 ) -> None:
     """Convert the Nextcloud database to the newly configured one
 
-    Moves the Passwords app's data to another database (mysql, pgsql or sqlite3): copies the
-    app's twelve tables and its rows of appconfig, preferences and migrations, verifies row counts
-    and checksums of every table, and only then points config.php at the new database. For
-    sqlite3 DATABASE is the file name (without .db) below the datadirectory; USERNAME and HOSTNAME
-    are ignored. Nothing is changed when anything fails.
+    Copies every table of the instance to another database (mysql, pgsql or sqlite3) with the
+    schema Nextcloud makes on that engine: the tables of Nextcloud and of installed apps (with
+    --all-apps those of apps that are not installed too). Values the target would refuse stop it
+    before anything is written. Row counts and checksums of every table are verified, and only
+    then config.php points at the new database. With --only-app only the Passwords app's data is
+    moved. For sqlite3 DATABASE is the file name (without .db) below the datadirectory; USERNAME
+    and HOSTNAME are ignored. Nothing is changed when anything fails.
     """
+    if only_app and all_apps:
+        raise UserError("--only-app and --all-apps exclude each other")
     con = console()
     instance = installed_instance()
     target = Target.parse(type, username, hostname, database, port)
@@ -150,14 +167,27 @@ def convert_type(
     plain = output == "plain"
     progress = _TableProgress(con, instance.prefix)
     try:
-        report = convert(
-            instance,
-            target,
-            ConvertOptions(clear_schema=clear_schema, chunk_size=chunk_size),
-            progress=progress,
-            log=progress.log if plain else None,
-            confirm_extra_tables=_confirm_extra_tables(con),
-        )
+        options = ConvertOptions(clear_schema=clear_schema, chunk_size=chunk_size)
+        log = progress.log if plain else None
+        if only_app:
+            report = convert(
+                instance,
+                target,
+                options,
+                progress=progress,
+                log=log,
+                confirm_extra_tables=_confirm_extra_tables(con, _APP_ONLY_LEFT_OUT),
+            )
+        else:
+            report = convert_instance(
+                instance,
+                target,
+                options,
+                progress=progress,
+                log=log,
+                confirm_left_out=_confirm_extra_tables(con, _LEFT_OUT),
+                all_apps=all_apps,
+            )
     finally:
         progress.finish()
     if not plain:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from ..instance.journal import ConfigChange, register_undo
 from ..repositories.entities import TABLES
 from .checksum import Checksum, table_checksum
 from .report import Log, Progress, TableReport, TransferReport
-from .tables import CORE_TABLES, TransferTable, drop_table, existing_columns, rename_table, transfer_tables
+from .tables import CORE_TABLES, Row, TransferTable, drop_table, existing_columns, rename_table, transfer_tables
 from .tuples import HEADER, TRAILER, read_tuples
 
 DEFAULT_CHUNK_SIZE = 1000
@@ -297,11 +297,8 @@ class _Conversion:
         outer = target.transaction(write_lock=True) if transactional_ddl else contextlib.nullcontext()
         with outer:
             self._create_schema(target, existing, change)
-            tables = transfer_tables(self.source, target)
-            indexes: list[str] = []
-            if transactional_ddl:  # the app's tables are new and empty here
-                new = [t.name for t in tables if t.has_id]
-                indexes = bulk.prepare(target, new, replace_all=True, new_tables=True)
+            tables = self._transfer_tables(target)
+            indexes = self._prepare_load(target, tables) if transactional_ddl else []
             with target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
                 if indexes:
@@ -324,6 +321,27 @@ class _Conversion:
         self.aside = {}
         self.step = "writing config.php"
         change.apply(target)
+
+    def _prepare_load(self, target: Database, tables: list[TransferTable]) -> list[str]:
+        """Where DDL is transactional: make the load cheaper; returns the index definitions to
+        run after the rows (the app's tables are new and empty here)."""
+        new = [t.name for t in tables if t.has_id]
+        return bulk.prepare(target, new, replace_all=True, new_tables=True)
+
+    def _transfer_tables(self, target: Database) -> list[TransferTable]:
+        """The tables to copy, as read from the source."""
+        return transfer_tables(self.source, target)
+
+    def _target_table(self, table: TransferTable) -> TransferTable:
+        """The table as written to and read back from the target (its columns as named there)."""
+        return table
+
+    def _insert_rows(self, target: Database, name: str, columns: tuple[str, ...], rows: Iterable[Row]) -> int:
+        """Write rows read from the source into the target's table through its bulk path."""
+        return target.insert_many(name, columns, rows, batch=self.options.chunk_size)
+
+    def _reset_sequence(self, target: Database, table: TransferTable) -> None:
+        table.reset_sequence(target)
 
     def _create_schema(self, target: Database, existing: list[str], change: ConfigChange) -> None:
         committed_ddl = not target.backend.transactional_ddl
@@ -355,7 +373,6 @@ class _Conversion:
                 target.execute_sql(statement).close()
 
     def _copy(self, target: Database, tables: list[TransferTable]) -> None:
-        chunk = self.options.chunk_size
         for table in tables:
             self.step = f"copying {target.table(table.name)}"
             if table.app_rows_only:
@@ -363,14 +380,15 @@ class _Conversion:
             checksum = Checksum()
             started = time.monotonic()
             self.progress("copy", table.name, 0)
-            if target.backend.takes_tuples(target, table.name, table.canonical_types()):
+            written_table = self._target_table(table)
+            if target.backend.takes_tuples(target, table.name, written_table.canonical_types()):
                 # the source renders binary tuples, the target takes them as they are
                 with contextlib.closing(self._read_tuples(table, checksum)) as tuples:
-                    written = target.copy_binary(table.name, table.columns, HEADER, tuples, TRAILER)
+                    written = target.copy_binary(table.name, written_table.columns, HEADER, tuples, TRAILER)
             else:
                 with contextlib.closing(self._read(table, checksum)) as rows:  # closed also when the insert fails
-                    written = target.insert_many(table.name, table.columns, rows, batch=chunk)
-            table.reset_sequence(target)
+                    written = self._insert_rows(target, table.name, written_table.columns, rows)
+            self._reset_sequence(target, table)
             seconds = time.monotonic() - started
             self.progress("copy", table.name, written)
             if written != checksum.rows:
@@ -398,7 +416,7 @@ class _Conversion:
         for table in tables:
             self.step = f"verifying {target.table(table.name)}"
             expected = self.report.tables[table.name]
-            got = table_checksum(target, table, self.options.chunk_size)
+            got = table_checksum(target, self._target_table(table), self.options.chunk_size)
             self.progress("verify", table.name, got.rows)
             if got.rows != expected.rows or got.hex != expected.checksum:
                 raise VerificationError(

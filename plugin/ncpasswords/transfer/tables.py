@@ -9,6 +9,7 @@ same form feeds the target's bulk path, the SQL dump writer and the checksums.
 from __future__ import annotations
 
 import contextlib
+import datetime
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -66,6 +67,9 @@ class TransferTable:
     types: tuple[ColumnType, ...]
     app_rows_only: bool = False
     """A core table shared with Nextcloud: only the rows of the Passwords app are ours."""
+    column_kinds: tuple[str, ...] = ()
+    """The canonical types (`kinds`) when given rather than derived from `types` (a table of the
+    whole instance, see transfer/instance_tables.py)."""
 
     @property
     def has_id(self) -> bool:
@@ -80,7 +84,10 @@ class TransferTable:
 
     @cached_property
     def kinds(self) -> tuple[str, ...]:
-        """Each column's canonical type as PostgreSQL names it: int8, int4, int2, bool or text."""
+        """Each column's canonical type as PostgreSQL names it: int8, int4, int2, bool or text (and
+        for other tables json, bytea, timestamp, date, time, float8, float4; see tuples.py)."""
+        if self.column_kinds:
+            return self.column_kinds
         return tuple(
             _INT_TYPES[_NARROW_INTS.get((self.name, c), 8)] if t == "int" else t.replace("str", "text")
             for c, t in zip(self.columns, self.types, strict=True)
@@ -95,8 +102,15 @@ class TransferTable:
 
     def rows(self, db: Database, batch: int = 1000) -> Generator[Row, None, None]:
         """The rows in canonical form, through a server-side cursor (see `Database.stream`)."""
-        name = f"transfer.{self.name}_rows" if self.app_rows_only else "entities.stream_all"
-        convert = normaliser(self.types, db.backend.native_booleans)
+        if self.app_rows_only:
+            name = f"transfer.{self.name}_rows"
+        else:
+            name = "transfer.table_rows" if self.column_kinds else "entities.stream_all"
+        convert = (
+            kind_normaliser(self.kinds, db.backend.native_booleans)
+            if self.column_kinds
+            else normaliser(self.types, db.backend.native_booleans)
+        )
         with contextlib.closing(db.stream(name, self.params(), batch, self.fragments())) as raw:
             if convert is None:
                 yield from raw
@@ -146,6 +160,62 @@ def normaliser(types: Sequence[ColumnType], native_booleans: bool) -> Callable[[
         return tuple(values)
 
     return convert
+
+
+def kind_normaliser(kinds: Sequence[str], native_booleans: bool) -> Callable[[Sequence[Any]], Row] | None:
+    """`normaliser` for tables of any canonical type: each value as `tuples.encode_row` takes it
+    whatever the driver handed out (SQLite's dates as text, MySQL's TIME as a timedelta, 0/1)."""
+    converters = [(i, _CONVERTERS[k]) for i, k in enumerate(kinds) if k in _CONVERTERS]
+    if native_booleans:
+        converters = [(i, f) for i, f in converters if kinds[i] != "bool"]
+    if not converters:
+        return None
+
+    def convert(row: Sequence[Any]) -> Row:
+        values = list(row)
+        for i, function in converters:
+            if values[i] is not None:
+                values[i] = function(values[i])
+        return tuple(values)
+
+    return convert
+
+
+def _timestamp(value: Any) -> Any:
+    return datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, str):
+        return datetime.date.fromisoformat(value)
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _time(value: Any) -> Any:
+    if isinstance(value, str):
+        return datetime.time.fromisoformat(value)
+    if isinstance(value, datetime.timedelta):  # PyMySQL's TIME
+        return (datetime.datetime.min + value).time()
+    return value
+
+
+def _bytes(value: Any) -> Any:
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else bytes(value)
+
+
+def _float(value: Any) -> Any:
+    return float(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else value
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "bool": bool,
+    "timestamp": _timestamp,
+    "date": _date,
+    "time": _time,
+    "bytea": _bytes,
+    "float8": _float,
+    "float4": _float,
+}
 
 
 def app_tables() -> list[TransferTable]:

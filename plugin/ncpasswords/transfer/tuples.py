@@ -16,7 +16,9 @@ stored as UTF-8), SQLite through `encode_row` here.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Sequence
+import datetime
+import struct
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 from ..db.backends.base import TUPLE_HEADER as HEADER
@@ -51,6 +53,10 @@ def encode_row(row: Sequence[Any], table: TransferTable) -> bytes:
     for value, kind, column in zip(row, table.kinds, table.columns, strict=True):
         if value is None:
             append(_NULL)
+        elif kind in _OTHER_KINDS:
+            data = _OTHER_KINDS[kind](value, table, column)
+            append(len(data).to_bytes(4, "big"))
+            append(data)
         elif kind == "text":
             if type(value) is not str:
                 raise _mistyped(table, column, value, "text")
@@ -72,6 +78,66 @@ def encode_row(row: Sequence[Any], table: TransferTable) -> bytes:
                     f"{table.name}.{column} holds an integer that does not fit into {width * 8} bits"
                 ) from None
     return b"".join(out)
+
+
+def _json(value: Any, table: TransferTable, column: str) -> bytes:
+    if type(value) is not str:
+        raise _mistyped(table, column, value, "text")
+    return value.encode("utf-8", "surrogatepass")
+
+
+def _bytea(value: Any, table: TransferTable, column: str) -> bytes:
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise _mistyped(table, column, value, "bytes")
+    return bytes(value)
+
+
+def _float8(value: Any, table: TransferTable, column: str) -> bytes:
+    if type(value) is not float:
+        raise _mistyped(table, column, value, "a float")
+    return struct.pack(">d", value)
+
+
+def _float4(value: Any, table: TransferTable, column: str) -> bytes:
+    if type(value) is not float:
+        raise _mistyped(table, column, value, "a float")
+    return struct.pack(">f", value)
+
+
+# PostgreSQL's binary forms: microseconds since 2000-01-01 00:00, days since 2000-01-01,
+# microseconds since midnight.
+_EPOCH = datetime.datetime(2000, 1, 1)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def _timestamp(value: Any, table: TransferTable, column: str) -> bytes:
+    if type(value) is not datetime.datetime:
+        raise _mistyped(table, column, value, "a date and time")
+    return ((value.replace(tzinfo=None) - _EPOCH) // _MICROSECOND).to_bytes(8, "big", signed=True)
+
+
+def _date(value: Any, table: TransferTable, column: str) -> bytes:
+    if type(value) is not datetime.date:
+        raise _mistyped(table, column, value, "a date")
+    return (value - _EPOCH.date()).days.to_bytes(4, "big", signed=True)
+
+
+def _time(value: Any, table: TransferTable, column: str) -> bytes:
+    if type(value) is not datetime.time:
+        raise _mistyped(table, column, value, "a time")
+    micros = ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
+    return micros.to_bytes(8, "big", signed=True)
+
+
+_OTHER_KINDS: dict[str, Callable[[Any, TransferTable, str], bytes]] = {
+    "json": _json,
+    "bytea": _bytea,
+    "float8": _float8,
+    "float4": _float4,
+    "timestamp": _timestamp,
+    "date": _date,
+    "time": _time,
+}
 
 
 def _mistyped(table: TransferTable, column: str, value: Any, expected: str) -> RowTypeError:

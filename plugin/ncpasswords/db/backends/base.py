@@ -22,6 +22,7 @@ from ..errors import DatabaseError
 if TYPE_CHECKING:
     from ..connection import ConnectionSettings, Database
     from ..introspect import TableInfo
+    from ..portable import Table as PortableTable
 
 Row = tuple[Any, ...]
 
@@ -267,6 +268,37 @@ class Backend:
         """Fill in the columns, indexes and options of the tables whose names match the LIKE
         `pattern`; `table(physical_name)` gives each table's record."""
         raise NotImplementedError
+
+    # -- the portable schema (db/portable.py) --------------------------------------------------
+    schema_loses: ClassVar[frozenset[str]] = frozenset()
+    """Facts of Nextcloud's abstract schema this engine does not keep (`portable.LOSES_*`)."""
+    has_unsigned: ClassVar[bool] = False
+    """Integer columns may be unsigned (and refuse negative values)."""
+    enforces_lengths: ClassVar[bool] = True
+    """A value longer than its VARCHAR column is refused."""
+    valid_dates_only: ClassVar[bool] = False
+    """Dates and times are always real ones (no MySQL `0000-00-00`, no text in a DATETIME)."""
+    pads_spaces: ClassVar[bool] = False
+    """Text compares with trailing spaces ignored (MySQL's PAD SPACE collations): unique keys that
+    differ only in trailing spaces collide."""
+    folds_names: ClassVar[bool] = False
+    """Unquoted names are stored in lower case (Doctrine writes them unquoted)."""
+    skipped_indexes: ClassVar[frozenset[tuple[str, str]]] = frozenset()
+    """(table, index) of `declared.ENGINE_INDEXES` Nextcloud does not create on this engine."""
+
+    def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
+        """The tables whose names match the LIKE `pattern` as portable records, keyed by name
+        without `prefix`."""
+        raise NotImplementedError
+
+    def create_table_statements(self, db: Database, table: PortableTable) -> list[str]:
+        """The DDL creating a portable table (with the database's prefix) as Nextcloud's platform
+        for this engine writes it: CREATE TABLE first, then the statements of its indexes and
+        constraints that are not part of it (a load may run them after the rows)."""
+        raise NotImplementedError
+
+    def reset_autoincrement(self, db: Database, table: PortableTable) -> None:
+        """After rows were copied with their ids: make the next generated id follow the highest."""
 
     # -- SQL scripts (passwords:db:dump) -------------------------------------------------------
     def script_preamble(self) -> str:

@@ -21,6 +21,9 @@ from ..errors import (
     UnstorableValueError,
 )
 from ..introspect import ColumnInfo, IndexInfo, TableInfo, normalise_default
+from ..portable import LOSES_CONSTRAINTS
+from ..portable import Table as PortableTable
+from . import mysql_schema
 from .base import Backend, EncodedRows, Release, Row, RowLimit, TupleFormatError, multi_row_inserts
 
 if TYPE_CHECKING:
@@ -242,6 +245,17 @@ class MySQLBackend(Backend):
         for tname, engine, collation in db.rows("introspect.tables", params):
             table(tname).options.update(engine=str(engine), collation=str(collation))
 
+    # -- the portable schema (mysql_schema.py) ---------------------------------------------
+    has_unsigned = True
+    pads_spaces = True
+    schema_loses = frozenset({LOSES_CONSTRAINTS})
+
+    def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
+        return mysql_schema.read(db, pattern, prefix)
+
+    def create_table_statements(self, db: Database, table: PortableTable) -> list[str]:
+        return mysql_schema.create_statements(db, table)
+
     # -- SQL scripts ---------------------------------------------------------------------------
     def script_preamble(self) -> str:
         # Backslash escapes stay on: the sql_mode set here has no NO_BACKSLASH_ESCAPES.
@@ -267,7 +281,7 @@ def _renders_tuples(db: Database, table: str, kinds: Sequence[tuple[str, str]]) 
     }
     for column, kind in kinds:
         data_type, charset = found.get(column, ("", ""))
-        if data_type not in _TUPLE_TYPES[kind]:
+        if data_type not in _TUPLE_TYPES.get(kind, ()):
             return False
         if kind == "text" and charset not in ("utf8mb4", "utf8mb3", "utf8"):
             return False
@@ -310,6 +324,8 @@ def values_tuple(row: Sequence[Any]) -> str:
             out.append("1" if value else "0")
         elif kind is int:
             out.append(int.__repr__(value))
+        elif kind is bytes:
+            out.append("X'" + value.hex() + "'")
         else:
             out.append("'" + str(value).translate(_ESCAPES) + "'")
     return "(" + ",".join(out) + ")"

@@ -15,6 +15,9 @@ from sqlglot.dialects.postgres import Postgres
 from ..bulk import column_types
 from ..errors import ConnectionLostError, DatabaseError, DuplicateKeyError, LockTimeoutError, UnstorableValueError
 from ..introspect import ColumnInfo, IndexInfo, TableInfo, normalise_default
+from ..portable import LOSES_INDEX_LENGTHS, LOSES_NAME_CASE, LOSES_TEXT_LENGTH, LOSES_UNSIGNED
+from ..portable import Table as PortableTable
+from . import pgsql_schema
 from .base import TUPLE_HEADER, TUPLE_TRAILER, Backend, EncodedRows, Release, Row, TupleFormatError
 
 if TYPE_CHECKING:
@@ -55,7 +58,11 @@ class PostgreSQLBackend(Backend):
         if settings.password:
             kwargs["password"] = settings.password
         kwargs["connect_timeout"] = settings.connect_timeout
-        return psycopg.connect(**kwargs)
+        raw = psycopg.connect(**kwargs)
+        # JSON as the text stored, not parsed: copied and checksummed as it is (db:convert-type).
+        for name in ("json", "jsonb"):
+            raw.adapters.register_loader(name, psycopg.types.string.TextLoader)
+        return raw
 
     # -- SQL text ------------------------------------------------------------------------------
     def native_params(self, sql: str) -> str:
@@ -271,6 +278,21 @@ class PostgreSQLBackend(Backend):
         for (seq,) in db.rows("introspect.sequences", params):
             table(str(seq).removesuffix("_id_seq")).options["sequence"] = str(seq)
 
+    # -- the portable schema (pgsql_schema.py) ---------------------------------------------
+    skipped_indexes = frozenset({("filecache", "fs_storage_path_prefix"), ("text_steps", "text_steps_doc_id_id_index")})
+    folds_names = True
+    valid_dates_only = True
+    schema_loses = frozenset({LOSES_UNSIGNED, LOSES_TEXT_LENGTH, LOSES_INDEX_LENGTHS, LOSES_NAME_CASE})
+
+    def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
+        return pgsql_schema.read(db, pattern, prefix)
+
+    def create_table_statements(self, db: Database, table: PortableTable) -> list[str]:
+        return pgsql_schema.create_statements(db, table)
+
+    def reset_autoincrement(self, db: Database, table: PortableTable) -> None:
+        pgsql_schema.reset_sequence(db, table)
+
     # -- SQL scripts ---------------------------------------------------------------------------
     def script_preamble(self) -> str:
         return "\\set ON_ERROR_STOP on\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\nBEGIN;\n"
@@ -314,6 +336,8 @@ def copy_line(row: Sequence[Any]) -> str:
             out.append("t" if value else "f")
         elif kind is int:
             out.append(int.__repr__(value))
+        elif kind is bytes:
+            out.append("\\\\x" + value.hex())
         else:
             out.append(str(value).translate(_COPY_ESCAPES))
     return "\t".join(out) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import os
 import sqlite3
@@ -14,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 from ...errors import DatabaseConnectionError
 from ..errors import DatabaseError, DuplicateKeyError, LockTimeoutError, UnstorableValueError
 from ..introspect import ColumnInfo, IndexInfo, TableInfo, normalise_default
+from ..portable import LOSES_AUTOINCREMENT_TYPE, LOSES_INDEX_LENGTHS, LOSES_TEXT_LENGTH
+from ..portable import Table as PortableTable
+from . import sqlite_schema
 from .base import Backend, Release, Row, multi_row_inserts
 
 if TYPE_CHECKING:
@@ -25,6 +29,11 @@ if TYPE_CHECKING:
 # config.php) does that group get read access. SQLite gives the -wal, -shm and -journal files it
 # creates beside the database the database file's mode.
 SQLITE_FILE_MODE = 0o600
+
+# Dates and times are stored as text, as Doctrine writes them ('2025-01-31 12:00:00').
+sqlite3.register_adapter(datetime.datetime, lambda value: value.isoformat(" "))
+sqlite3.register_adapter(datetime.date, lambda value: value.isoformat())
+sqlite3.register_adapter(datetime.time, lambda value: value.isoformat())
 SQLITE_GROUP_FILE_MODE = 0o640
 
 _JOURNAL_MODES = frozenset({"DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"})
@@ -132,6 +141,17 @@ class SQLiteBackend(Backend):
                     continue
                 cols = tuple(str(r[0]) for r in db.rows("introspect.index_columns", {"index": iname}))
                 info.indexes.append(IndexInfo(str(iname), cols, bool(unique)))
+
+    # -- the portable schema (sqlite_schema.py) ---------------------------------------------
+    skipped_indexes = frozenset({("text_steps", "text_steps_doc_id_id_index")})
+    enforces_lengths = False
+    schema_loses = frozenset({LOSES_AUTOINCREMENT_TYPE, LOSES_TEXT_LENGTH, LOSES_INDEX_LENGTHS})
+
+    def read_schema(self, db: Database, pattern: str, prefix: str) -> dict[str, PortableTable]:
+        return sqlite_schema.read(db, pattern, prefix)
+
+    def create_table_statements(self, db: Database, table: PortableTable) -> list[str]:
+        return sqlite_schema.create_statements(db, table)
 
     # -- SQL scripts ---------------------------------------------------------------------------
     def script_preamble(self) -> str:
