@@ -140,6 +140,21 @@ def convert(
     `confirm_extra_tables` is asked when the source holds other tables with the prefix that the
     target lacks (they are not converted); without it the conversion stops, as with `-n`.
     """
+    return start(_Conversion, instance, target, options, progress, log, confirm_extra_tables)
+
+
+def start(
+    kind: type[_Conversion],
+    instance: Instance,
+    target: Target,
+    options: ConvertOptions | None,
+    progress: Progress | None,
+    log: Log | None,
+    confirm: ConfirmExtraTables | None,
+    **extra: Any,
+) -> TransferReport:
+    """What every conversion does before it copies: checks, the backup lock, config.php re-read under
+    it and the new config.php checked; then a `kind` (with `extra` arguments) runs."""
     options = options or ConvertOptions()
     if options.chunk_size < 1:
         raise UserError("The chunk size must be a positive number.")
@@ -148,13 +163,13 @@ def convert(
         raise UserError(f"Can not convert from {current} to {target.dbtype}.")
     with instance.connect() as source, backup_lock(source):
         instance.reload_for(source)  # config.php as it is now, not as it was before the wait
-        new_config = target.apply(instance.config)
+        new_config = kind.target_config(source, target.apply(instance.config))
         change = _config_change(instance, new_config)
         instance.check_config_update(change.set_values, change.unset)  # refused before anything is copied
-        _check_source(source)
+        kind.check_source(source)
         target_settings = Instance(instance.path, new_config).connection_settings()
-        job = _Conversion(source, target_settings, options, progress or _ignore, log or _ignore)
-        return job.run(confirm_extra_tables, change)
+        job = kind(source, target_settings, options, progress or _ignore, log or _ignore, **extra)
+        return job.run(confirm, change)
 
 
 def _ignore(*_: Any) -> None:
@@ -222,6 +237,16 @@ class _Conversion:
         self.aside: dict[str, str] = {}
         self.created_file = False
         self.committed = False
+
+    @staticmethod
+    def target_config(source: Database, config: dict[Any, Any]) -> dict[Any, Any]:
+        """config.php as it will be on the target (`Target.apply` made it)."""
+        return config
+
+    @staticmethod
+    def check_source(source: Database) -> None:
+        """Refuse a source this conversion cannot copy (UserError)."""
+        _check_source(source)
 
     def run(self, confirm_extra_tables: ConfirmExtraTables | None, change: ConfigChange) -> TransferReport:
         started = time.monotonic()

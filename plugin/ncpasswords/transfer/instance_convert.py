@@ -26,9 +26,9 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from ..backup.service import backup_lock
-from ..db import backends, bulk, portable
+from ..db import bulk, portable
 from ..db.connection import ConnectionSettings, Database
 from ..errors import UserError
 from ..instance.instance import Instance
@@ -39,9 +39,8 @@ from .convert import (
     ConfirmExtraTables,
     ConvertOptions,
     Target,
-    _config_change,
     _Conversion,
-    _ignore,
+    start,
 )
 from .instance_tables import InstanceTables, discover, transfer_table
 from .report import Log, Progress, TransferReport
@@ -65,21 +64,7 @@ def convert_instance(
     Tables of apps that are not installed are copied only with `all_apps`; otherwise
     `confirm_left_out` is asked whether to go on without them (without it, the conversion stops).
     """
-    options = options or ConvertOptions()
-    if options.chunk_size < 1:
-        raise UserError("The chunk size must be a positive number.")
-    current = str(instance.get("dbtype", "sqlite3"))
-    if backends.for_dbtype(current) is target.backend:
-        raise UserError(f"Can not convert from {current} to {target.dbtype}.")
-    with instance.connect() as source, backup_lock(source):
-        instance.reload_for(source)
-        new_config = target.apply(instance.config)
-        new_config["dbtableprefix"] = source.prefix
-        change = _config_change(instance, new_config)
-        instance.check_config_update(change.set_values, change.unset)
-        target_settings = Instance(instance.path, new_config).connection_settings()
-        job = _InstanceConversion(source, target_settings, options, progress or _ignore, log or _ignore, all_apps)
-        return job.run(confirm_left_out, change)
+    return start(_InstanceConversion, instance, target, options, progress, log, confirm_left_out, all_apps=all_apps)
 
 
 class _InstanceConversion(_Conversion):
@@ -100,6 +85,14 @@ class _InstanceConversion(_Conversion):
         self.chosen: list[portable.Table] = []
         self.written: dict[str, TransferTable] = {}
         self.deferred_indexes: list[str] = []
+
+    @staticmethod
+    def target_config(source: Database, config: dict[Any, Any]) -> dict[Any, Any]:
+        return {**config, "dbtableprefix": source.prefix}
+
+    @staticmethod
+    def check_source(source: Database) -> None:
+        """Every table is copied as it is: what makes a Nextcloud is checked by `_preflight`."""
 
     def _preflight(self, target: Database, confirm_extra_tables: ConfirmExtraTables | None) -> list[str]:
         self.step = "checking the target"
