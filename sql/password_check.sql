@@ -22,23 +22,21 @@ WHERE deleted = FALSE AND LENGTH(hash) > :length AND user_id NOT IN (
   SELECT userid FROM *PREFIX*preferences WHERE appid = 'passwords' AND configkey = 'password/security/hash'
 );
 
--- name: check_page
--- The next revisions to check in (hash, id) order after (:hash, :id): active ones whose status is
--- neither bad (2) nor unknown (3), with whether each is its password's current revision.
+-- name: revisions_to_check
+-- Active revisions whose status is neither bad (2) nor unknown (3), in hash order (so the files of
+-- the local database are read one after the other), with whether each is its password's current
+-- revision and whether another of the user's passwords has an active revision with the same hash.
 SELECT r.id, r.user_id, r.hash, r.status_code, r.edited,
-  CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS is_current
+  CASE WHEN p.id IS NULL THEN 0 ELSE 1 END AS is_current,
+  CASE WHEN d.hash IS NULL THEN 0 ELSE 1 END AS is_duplicate
 FROM *PREFIX*passwords_password_rv r
 LEFT JOIN *PREFIX*passwords_password p ON p.user_id = r.user_id AND p.uuid = r.model AND p.revision = r.uuid
+LEFT JOIN (
+  SELECT user_id, hash FROM *PREFIX*passwords_password_rv WHERE deleted = FALSE
+  GROUP BY user_id, hash HAVING COUNT(DISTINCT model) > 1
+) d ON d.user_id = r.user_id AND d.hash = r.hash
 WHERE r.deleted = FALSE AND r.status <> 2 AND r.status <> 3
-AND (r.hash > :hash OR (r.hash = :hash AND r.id > :id))
-ORDER BY r.hash, r.id
-LIMIT :limit;
-
--- name: duplicates_in_range
--- (user, hash) pairs between :low and :high that active revisions of more than one password hold.
-SELECT user_id, hash FROM *PREFIX*passwords_password_rv
-WHERE deleted = FALSE AND hash >= :low AND hash <= :high
-GROUP BY user_id, hash HAVING COUNT(DISTINCT model) > 1;
+ORDER BY r.hash, r.id;
 
 -- name: set_status
 UPDATE *PREFIX*passwords_password_rv SET status = :status, status_code = :code, updated = :now WHERE id = :id;

@@ -12,7 +12,7 @@ WHERE r.deleted = FALSE AND m.uuid IS NULL
 ORDER BY r.id;
 
 -- name: password_revisions_to_fix
--- Active password revisions with a missing model, a status that disagrees with its code or hash,
+-- Active password revisions after id :after (:limit of them) with a missing model, a status that disagrees with its code or hash,
 -- or a folder that has no active row.
 SELECT r.id, r.status, r.status_code, r.hash, r.folder,
   CASE WHEN m.uuid IS NULL THEN 0 ELSE 1 END AS has_model,
@@ -20,13 +20,14 @@ SELECT r.id, r.status, r.status_code, r.hash, r.folder,
 FROM *PREFIX*passwords_password_rv r
 LEFT JOIN (SELECT DISTINCT uuid FROM *PREFIX*passwords_password WHERE deleted = FALSE) m ON m.uuid = r.model
 LEFT JOIN (SELECT DISTINCT uuid FROM *PREFIX*passwords_folder WHERE deleted = FALSE) f ON f.uuid = r.folder
-WHERE r.deleted = FALSE AND (
+WHERE r.deleted = FALSE AND r.id > :after AND (
   m.uuid IS NULL
   OR (r.status <> 0 AND r.status_code = 'GOOD')
   OR ((r.hash = '' OR r.hash = '0') AND r.status <> 3)
   OR (r.folder <> :base AND f.uuid IS NULL)
 )
-ORDER BY r.id;
+ORDER BY r.id
+LIMIT :limit;
 
 -- name: fix_password_revision
 UPDATE *PREFIX*passwords_password_rv SET deleted = :deleted, status = :status, folder = :folder, updated = :now

@@ -121,17 +121,17 @@ def test_check_passwords_against_the_local_database(installed: InstalledInstance
     assert installed.occ("background-job:worker", "--once", CHECK).stdout == ""
     with installed.connect() as db:
         before = table_rows(db, "passwords_password_rv")
-        result2 = password_check.check_revisions(installed.instance, db, now + 86400, page=2)
+        result2 = password_check.check_revisions(installed.instance, db, now + 86400, batch=2)
         assert (result2.changed, result2.cut, result2.checked) == (0, 0, 10)
         assert table_rows(db, "passwords_password_rv") == before
 
 
-def test_small_pages_give_the_same_statuses(installed: InstalledInstance) -> None:
+def test_small_batches_give_the_same_statuses(installed: InstalledInstance) -> None:
     now = int(time.time())
     write_local_db(installed.instance.appdata_dir / pwned.CACHE_FOLDER)
     with installed.connect() as db:
         seed(db, now)
-        result = password_check.check_revisions(installed.instance, db, now, page=1)
+        result = password_check.check_revisions(installed.instance, db, now, batch=1)
         assert (result.checked, result.cut, result.changed, result.bad) == (10, 4, 8, 3)
         assert result.bad_by_user == {"alice": 1, "bob": 1}
         assert statuses(db)[("alice", "a-rv")] == (SHARED_SECRET, 1, "DUPLICATE", True)

@@ -7,9 +7,12 @@ import re
 import time
 from typing import Any
 
+import pytest
+
 from conftest import InstalledInstance
 from job_data import BASE_FOLDER, T0, entity, insert, table_rows, uid_of
 from ncpasswords.db.connection import Database
+from ncpasswords.repair import objects
 
 
 def seed(db: Database, empty_uuids: bool = True) -> None:
@@ -221,3 +224,14 @@ def test_restore_with_repair_runs_it_after_the_restore(installed: InstalledInsta
     with installed.connect() as db:
         revision = table_rows(db, "passwords_password_rv")[("alice", uid_of("alice", "p-folder-rv"))]
         assert (revision["folder"], revision["status"]) == (uid_of("alice", "nowhere"), 1)
+
+
+def test_small_batches_fix_the_same_rows(installed: InstalledInstance, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(objects, "BATCH", 1)
+    with installed.connect() as db:
+        seed(db)
+        before = int(time.time())
+        lines: list[str] = []
+        objects.repair_objects(db, lines.append, int(time.time()))
+        assert [f"     - {line}" for line in lines] == REPAIR_LINES[1:]
+        expect_repaired(db, before)

@@ -2,14 +2,16 @@
 breached-password database and the user's rules (docs/background-jobs.md#checkpasswordsjob).
 
 The app loads every revision and saves the changed ones one by one. Here the hashes are cut to
-each user's hash length by one statement per length, and the revisions are read in pages ordered
-by hash, so each file of the local database is read once and memory stays flat; duplicates are
-found per page by one grouped query over the page's hash range.
+each user's hash length by one statement per length, and the revisions are read in one stream
+ordered by hash (duplicates found by one grouped join), so each file of the local database is
+read once and memory stays flat.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ GOOD, OUTDATED, DUPLICATE, BREACHED, NOT_CHECKED = "GOOD", "OUTDATED", "DUPLICAT
 ATTEMPTS_KEY = "passwords/db/attempts"
 ERROR_KEY = "passwords/db/error/message"
 DEFAULT_HASH_LENGTH = 40
-PAGE = 5000
+BATCH = 5000
 
 Log = Callable[[str], None]
 
@@ -168,47 +170,45 @@ class CheckResult:
     bad_by_user: dict[str, int] | None = None
 
 
-def check_revisions(instance: Instance, db: Database, now: int, page: int = PAGE) -> CheckResult:
+def check_revisions(instance: Instance, db: Database, now: int, batch: int = BATCH) -> CheckResult:
     """Cut the hashes, then give every active revision that is not bad or unknown its status, in
-    one transaction; `updated` is set on the revisions whose status code changes."""
+    one transaction; `updated` is set on the revisions whose status code changes.
+
+    The revisions are read in one stream (narrow columns, hash order); the changes are spilled to
+    a temporary file and written in batches of `batch` after the stream, so memory stays flat."""
     result = CheckResult(bad_by_user={})
     assert result.bad_by_user is not None
     breached = BreachedHashes(instance.appdata_dir / pwned.CACHE_FOLDER)
-    with db.transaction():
+    with db.transaction(), tempfile.TemporaryFile("w+", encoding="utf-8") as spill:
         result.checked = int(db.scalar("password_check.count_revisions") or 0)
         default, rules = user_rules(db)
         result.cut = cut_hashes(db, default, rules)
-        after: tuple[str, int] = ("", -1)
+        for rev_id, uid, hash_, code, edited, is_current, is_duplicate in db.stream(
+            "password_check.revisions_to_check"
+        ):
+            user, text = str(uid), str(hash_)
+            level, new_code = _status(text, int(edited), rules.get(user, default), breached, bool(is_duplicate), now)
+            if new_code == code:
+                continue
+            spill.write(f"{int(rev_id)} {level} {new_code}\n")
+            result.changed += 1
+            if level == LEVEL_BAD:
+                result.bad += 1
+                if int(is_current):
+                    result.bad_by_user[user] = result.bad_by_user.get(user, 0) + 1
+        spill.seek(0)
         sql = db.sql("password_check.set_status")
-        while True:
-            rows = db.rows("password_check.check_page", {"hash": after[0], "id": after[1], "limit": page})
-            if not rows:
-                break
-            hashes = [str(r[2]) for r in rows]
-            low, high = min(hashes), max(hashes)
-            dups = {
-                (str(u), str(h)) for u, h in db.rows("password_check.duplicates_in_range", {"low": low, "high": high})
-            }
+        while lines := list(itertools.islice(spill, batch)):
             changes = []
-            for rev_id, uid, hash_, code, edited, is_current in rows:
-                user, text = str(uid), str(hash_)
-                level, new_code = _status(
-                    text, int(edited), rules.get(user, default), breached, (user, text) in dups, now
-                )
-                if new_code != code:
-                    changes.append({"status": level, "code": new_code, "now": now, "id": rev_id})
-                    if level == LEVEL_BAD:
-                        result.bad += 1
-                        if int(is_current):
-                            result.bad_by_user[user] = result.bad_by_user.get(user, 0) + 1
-            if changes:
-                cur = db.cursor()
+            for line in lines:
+                spilled_id, spilled_level, spilled_code = line.split()
+                changes.append({"status": int(spilled_level), "code": spilled_code, "now": now, "id": int(spilled_id)})
+            cur = db.cursor()
+            try:
                 with db.errors():
                     cur.executemany(sql, changes)
+            finally:
                 cur.close()
-                result.changed += len(changes)
-            last = rows[-1]
-            after = (str(last[2]), int(last[0]))
     return result
 
 

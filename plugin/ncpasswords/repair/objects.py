@@ -19,6 +19,7 @@ from ..db.connection import Database
 BASE_FOLDER = "00000000-0000-0000-0000-000000000000"
 STEP_NAME = "Repair Passwords Database Objects"
 LEVEL_OK, LEVEL_UNKNOWN = 0, 3
+BATCH = 5000
 
 Info = Callable[[str], None]
 
@@ -114,29 +115,33 @@ def _folder_revisions(db: Database, now: int) -> int:
 
 
 def _password_revisions(db: Database, now: int) -> int:
-    """Statuses that disagree with their code or hash, folders that are gone, missing models."""
-    fixes = []
-    for rev_id, status, code, hash_, folder, has_model, has_folder in _rows(
-        db, _q(db, "repair.password_revisions_to_fix"), {"base": BASE_FOLDER}
-    ):
-        new_status = int(status)
-        if new_status != LEVEL_OK and code == "GOOD":
-            new_status = LEVEL_OK
-        if str(hash_) in ("", "0") and new_status != LEVEL_UNKNOWN:
-            new_status = LEVEL_UNKNOWN
-        if int(has_model) and int(has_folder) and new_status == int(status):
-            continue  # a revision without a hash but with the code GOOD: the app saves it unchanged
-        fixes.append(
-            {
-                "id": rev_id,
-                "deleted": not int(has_model),
-                "status": new_status,
-                "folder": str(folder) if int(has_folder) else BASE_FOLDER,
-                "now": now,
-            }
-        )
-    _update(db, _q(db, "repair.fix_password_revision"), fixes)
-    return len(fixes)
+    """Statuses that disagree with their code or hash, folders that are gone, missing models; the
+    rows to fix are read and fixed BATCH at a time, so memory stays flat."""
+    fixed, after = 0, 0
+    sql = _q(db, "repair.password_revisions_to_fix")
+    while rows := _rows(db, sql, {"base": BASE_FOLDER, "after": after, "limit": BATCH}):
+        fixes = []
+        for rev_id, status, code, hash_, folder, has_model, has_folder in rows:
+            new_status = int(status)
+            if new_status != LEVEL_OK and code == "GOOD":
+                new_status = LEVEL_OK
+            if str(hash_) in ("", "0") and new_status != LEVEL_UNKNOWN:
+                new_status = LEVEL_UNKNOWN
+            if int(has_model) and int(has_folder) and new_status == int(status):
+                continue  # a revision without a hash but with the code GOOD: the app saves it unchanged
+            fixes.append(
+                {
+                    "id": rev_id,
+                    "deleted": not int(has_model),
+                    "status": new_status,
+                    "folder": str(folder) if int(has_folder) else BASE_FOLDER,
+                    "now": now,
+                }
+            )
+        _update(db, _q(db, "repair.fix_password_revision"), fixes)
+        fixed += len(fixes)
+        after = int(rows[-1][0])
+    return fixed
 
 
 def _models(db: Database, now: int, model: str, revisions: str) -> int:
