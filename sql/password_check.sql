@@ -38,5 +38,4 @@ LEFT JOIN (
 WHERE r.deleted = FALSE AND r.status <> 2 AND r.status <> 3
 ORDER BY r.hash, r.id;
 
--- name: set_status
-UPDATE *PREFIX*passwords_password_rv SET status = :status, status_code = :code, updated = :now WHERE id = :id;
+-- set_status_ids (a status for a list of ids) is in password_check.<engine>.sql.

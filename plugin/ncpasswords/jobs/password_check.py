@@ -197,19 +197,20 @@ def check_revisions(instance: Instance, db: Database, now: int, batch: int = BAT
                 if int(is_current):
                     result.bad_by_user[user] = result.bad_by_user.get(user, 0) + 1
         spill.seek(0)
-        sql = db.sql("password_check.set_status")
         while lines := list(itertools.islice(spill, batch)):
-            changes = []
-            for line in lines:
-                spilled_id, spilled_level, spilled_code = line.split()
-                changes.append({"status": int(spilled_level), "code": spilled_code, "now": now, "id": int(spilled_id)})
-            cur = db.cursor()
-            try:
-                with db.errors():
-                    cur.executemany(sql, changes)
-            finally:
-                cur.close()
+            _write_statuses(db, lines, now)
     return result
+
+
+def _write_statuses(db: Database, lines: list[str], now: int) -> None:
+    """Write spilled changes (`<id> <level> <code>` lines): one statement per status."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for line in lines:
+        spilled_id, spilled_level, spilled_code = line.split()
+        groups.setdefault((int(spilled_level), spilled_code), []).append(int(spilled_id))
+    for (level, code), ids in groups.items():
+        params = {"status": level, "code": code, "now": now, "ids": db.id_list(ids)}
+        db.execute("password_check.set_status_ids", params).close()
 
 
 def check_passwords_job(instance: Instance, db: Database, log: Log, now: float) -> None:

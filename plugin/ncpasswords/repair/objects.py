@@ -19,7 +19,7 @@ from ..db.connection import Database
 BASE_FOLDER = "00000000-0000-0000-0000-000000000000"
 STEP_NAME = "Repair Passwords Database Objects"
 LEVEL_OK, LEVEL_UNKNOWN = 0, 3
-BATCH = 5000
+BATCH = 20000
 
 Info = Callable[[str], None]
 
