@@ -4,7 +4,8 @@ breached-password database and the user's rules (docs/background-jobs.md#checkpa
 The app loads every revision and saves the changed ones one by one. Here the hashes are cut to
 each user's hash length by one statement per length, and the revisions are read in one stream
 ordered by hash (duplicates found by one grouped join), so each file of the local database is
-read once and memory stays flat.
+read once and memory stays flat; whether a revision that became bad is its password's current one
+is asked for those revisions only.
 """
 
 from __future__ import annotations
@@ -183,27 +184,27 @@ def check_revisions(instance: Instance, db: Database, now: int, batch: int = BAT
         result.checked = int(db.scalar("password_check.count_revisions") or 0)
         default, rules = user_rules(db)
         result.cut = cut_hashes(db, default, rules)
-        for rev_id, uid, hash_, code, edited, is_current, is_duplicate in db.stream(
-            "password_check.revisions_to_check"
-        ):
+        rows = db.stream("password_check.revisions_to_check")
+        for rev_id, uid, hash_, code, edited, is_duplicate in rows:
             user, text = str(uid), str(hash_)
             level, new_code = _status(text, int(edited), rules.get(user, default), breached, bool(is_duplicate), now)
             if new_code == code:
                 continue
             spill.write(f"{int(rev_id)} {level} {new_code}\n")
             result.changed += 1
-            if level == LEVEL_BAD:
-                result.bad += 1
-                if int(is_current):
-                    result.bad_by_user[user] = result.bad_by_user.get(user, 0) + 1
+            result.bad += level == LEVEL_BAD
         spill.seek(0)
         while lines := list(itertools.islice(spill, batch)):
-            _write_statuses(db, lines, now)
+            bad = _write_statuses(db, lines, now)
+            if bad:
+                for user, count in db.rows("password_check.current_by_ids", {"ids": db.id_list(bad)}):
+                    result.bad_by_user[str(user)] = result.bad_by_user.get(str(user), 0) + int(count)
     return result
 
 
-def _write_statuses(db: Database, lines: list[str], now: int) -> None:
-    """Write spilled changes (`<id> <level> <code>` lines): one statement per status."""
+def _write_statuses(db: Database, lines: list[str], now: int) -> list[int]:
+    """Write spilled changes (`<id> <level> <code>` lines), one statement per status; returns the
+    ids that became bad."""
     groups: dict[tuple[int, str], list[int]] = {}
     for line in lines:
         spilled_id, spilled_level, spilled_code = line.split()
@@ -211,6 +212,7 @@ def _write_statuses(db: Database, lines: list[str], now: int) -> None:
     for (level, code), ids in groups.items():
         params = {"status": level, "code": code, "now": now, "ids": db.id_list(ids)}
         db.execute("password_check.set_status_ids", params).close()
+    return [i for (level, _), ids in groups.items() if level == LEVEL_BAD for i in ids]
 
 
 def check_passwords_job(instance: Instance, db: Database, log: Log, now: float) -> None:
