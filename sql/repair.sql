@@ -1,6 +1,8 @@
 -- The app's database repair step (docs/repair.md): the rows that need a fix, each table in one
 -- query, with what the fix needs. *TABLE* is a model table, *REVISIONS* its revision table.
 
+-- Fixes for lists of ids are in repair.<engine>.sql (the engine's list parameter).
+
 -- name: count_active
 SELECT COUNT(*) FROM *PREFIX**TABLE* WHERE deleted = FALSE;
 
@@ -28,10 +30,6 @@ WHERE r.deleted = FALSE AND r.id > :after AND (
 )
 ORDER BY r.id
 LIMIT :limit;
-
--- name: fix_password_revision
-UPDATE *PREFIX*passwords_password_rv SET deleted = :deleted, status = :status, folder = :folder, updated = :now
-WHERE id = :id;
 
 -- name: active_folders
 -- Every active folder's uuid (a uuid two users share comes twice).
@@ -74,9 +72,6 @@ LEFT JOIN *PREFIX*passwords_share s ON s.uuid = p.share_id AND s.deleted = FALSE
 WHERE p.deleted = FALSE AND p.share_id IS NOT NULL AND p.share_id <> '' AND p.share_id <> '0' AND s.id IS NULL
 ORDER BY p.id;
 
--- name: delete_model
-UPDATE *PREFIX**TABLE* SET deleted = TRUE, updated = :now WHERE id = :id;
-
 -- name: set_model_revision
 UPDATE *PREFIX**TABLE* SET revision = :revision, updated = :now WHERE id = :id;
 
@@ -104,5 +99,3 @@ LEFT JOIN (SELECT DISTINCT uuid FROM *PREFIX*passwords_password WHERE deleted = 
 WHERE s.deleted = FALSE AND s.target_password IS NOT NULL AND p.uuid IS NULL
 ORDER BY s.id;
 
--- name: reset_share
-UPDATE *PREFIX*passwords_share SET source_updated = TRUE, target_password = NULL, updated = :now WHERE id = :id;

@@ -64,7 +64,7 @@ def _count(db: Database, table: str) -> int:
 def _orphaned_revisions(db: Database, now: int, model: str, revisions: str) -> int:
     """Tag revisions (and the start of the others): soft-delete those whose model is gone."""
     ids = [int(r[0]) for r in _rows(db, _q(db, "repair.orphaned_revisions", model, revisions))]
-    _update(db, _q(db, "repair.delete_model", revisions), [{"id": i, "now": now} for i in ids])
+    _by_ids(db, "repair.soft_delete_ids", ids, {"now": now}, revisions)
     return len(ids)
 
 
@@ -116,12 +116,14 @@ def _folder_revisions(db: Database, now: int) -> int:
 
 def _password_revisions(db: Database, now: int) -> int:
     """Statuses that disagree with their code or hash, folders that are gone, missing models; the
-    rows to fix are read and fixed BATCH at a time, so memory stays flat."""
+    rows to fix are read BATCH at a time and fixed with one statement per kind of fix."""
     fixed, after = 0, 0
     sql = _q(db, "repair.password_revisions_to_fix")
     while rows := _rows(db, sql, {"base": BASE_FOLDER, "after": after, "limit": BATCH}):
-        fixes = []
-        for rev_id, status, code, hash_, folder, has_model, has_folder in rows:
+        deleted: list[int] = []
+        to_base: list[int] = []
+        statuses: dict[int, list[int]] = {}
+        for rev_id, status, code, hash_, _, has_model, has_folder in rows:
             new_status = int(status)
             if new_status != LEVEL_OK and code == "GOOD":
                 new_status = LEVEL_OK
@@ -129,19 +131,25 @@ def _password_revisions(db: Database, now: int) -> int:
                 new_status = LEVEL_UNKNOWN
             if int(has_model) and int(has_folder) and new_status == int(status):
                 continue  # a revision without a hash but with the code GOOD: the app saves it unchanged
-            fixes.append(
-                {
-                    "id": rev_id,
-                    "deleted": not int(has_model),
-                    "status": new_status,
-                    "folder": str(folder) if int(has_folder) else BASE_FOLDER,
-                    "now": now,
-                }
-            )
-        _update(db, _q(db, "repair.fix_password_revision"), fixes)
-        fixed += len(fixes)
+            fixed += 1
+            if not int(has_model):
+                deleted.append(int(rev_id))
+            if not int(has_folder):
+                to_base.append(int(rev_id))
+            if new_status != int(status):
+                statuses.setdefault(new_status, []).append(int(rev_id))
+        _by_ids(db, "repair.soft_delete_ids", deleted, {"now": now}, "passwords_password_rv")
+        _by_ids(db, "repair.revision_base_folder_ids", to_base, {"now": now, "base": BASE_FOLDER})
+        for status, ids in statuses.items():
+            _by_ids(db, "repair.revision_status_ids", ids, {"now": now, "status": status})
         after = int(rows[-1][0])
     return fixed
+
+
+def _by_ids(db: Database, name: str, ids: list[int], params: dict[str, Any], table: str | None = None) -> None:
+    """Run a fix for a list of ids (BATCH at a time) in the engine's list parameter."""
+    for start in range(0, len(ids), BATCH):
+        db.execute_sql(_q(db, name, table), {**params, "ids": db.id_list(ids[start : start + BATCH])}).close()
 
 
 def _models(db: Database, now: int, model: str, revisions: str) -> int:
@@ -159,9 +167,8 @@ def _models(db: Database, now: int, model: str, revisions: str) -> int:
         for (model_id,) in _rows(db, _q(db, "repair.shared_copies_without_share")):
             changes.setdefault(int(model_id), {})["deleted"] = True
     revised = [{"id": i, "revision": c["revision"], "now": now} for i, c in changes.items() if "revision" in c]
-    deleted = [{"id": i, "now": now} for i, c in changes.items() if c.get("deleted")]
     _update(db, _q(db, "repair.set_model_revision", model), revised)
-    _update(db, _q(db, "repair.delete_model", model), deleted)
+    _by_ids(db, "repair.soft_delete_ids", [i for i, c in changes.items() if c.get("deleted")], {"now": now}, model)
     return len(changes)
 
 
@@ -185,7 +192,7 @@ def _relations(db: Database, now: int) -> int:
 def _shares(db: Database, now: int) -> int:
     """Active shares whose copy is gone are reset so that the share job makes a new copy."""
     ids = [int(r[0]) for r in _rows(db, _q(db, "repair.shares_without_copy"))]
-    _update(db, _q(db, "repair.reset_share"), [{"id": i, "now": now} for i in ids])
+    _by_ids(db, "repair.reset_share_ids", ids, {"now": now})
     return len(ids)
 
 
