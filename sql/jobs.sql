@@ -11,6 +11,16 @@ SELECT id, class, argument, last_run, last_checked, reserved_at FROM *PREFIX*job
 WHERE reserved_at <= :reserved_before AND last_checked <= :now AND class = :class
 ORDER BY last_checked, id LIMIT 1;
 
+-- Every row of a class that may run now, in the order of `next` (a queued job's rows).
+-- name: runnable
+SELECT id, class, argument, last_run, last_checked, reserved_at FROM *PREFIX*jobs
+WHERE reserved_at <= :reserved_before AND last_checked <= :now AND class = :class
+ORDER BY last_checked, id;
+
+-- A queued job's rows with one argument (PHP json_encode() text), as Nextcloud's remove() does.
+-- name: remove
+DELETE FROM *PREFIX*jobs WHERE class = :class AND argument = :argument;
+
 -- Reserve the row only if nobody else did since it was read (one row changed: it is ours).
 -- name: reserve
 UPDATE *PREFIX*jobs SET reserved_at = :now, last_checked = :now

@@ -18,7 +18,7 @@ from conftest import InstalledInstance
 from ncpasswords.db.connection import Database
 from ncpasswords.errors import UserError
 from ncpasswords.jobs.joblist import STATE_APP, NextcloudJobList
-from ncpasswords.jobs.registry import JOBS
+from ncpasswords.jobs.registry import JOBS, job
 from ncpasswords.jobs.worker import parse_stop_after
 from ncpasswords.repositories.config_values import AppConfig
 
@@ -81,7 +81,7 @@ def nextcloud(installed: InstalledInstance) -> InstalledInstance:
 
 def test_worker_runs_the_job_through_nextclouds_job_list(nextcloud: InstalledInstance) -> None:
     before = time.time()
-    result = nextcloud.occ("background-job:worker", "--once")
+    result = nextcloud.occ("background-job:worker", "--once", BACKUP_JOB)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"Running job {BACKUP_JOB} with ID 4711"
@@ -96,7 +96,7 @@ def test_worker_runs_the_job_through_nextclouds_job_list(nextcloud: InstalledIns
         assert job_row(db, 17)["last_checked"] == 0  # other jobs are left to Nextcloud
 
     # Not due again: nothing printed and nothing written.
-    again = nextcloud.occ("background-job:worker", "--once")
+    again = nextcloud.occ("background-job:worker", "--once", BACKUP_JOB)
     assert again.returncode == 0 and again.stdout == ""
     with nextcloud.connect() as db:
         assert job_row(db, 4711) == row
@@ -107,7 +107,7 @@ def test_worker_leaves_a_job_reserved_by_nextclouds_cron_alone(nextcloud: Instal
     with nextcloud.connect() as db:
         db.execute_sql(f"UPDATE {db.table('jobs')} SET reserved_at = {now - 60} WHERE id = 4711").close()
         reserved = job_row(db, 4711)
-    result = nextcloud.occ("background-job:worker", "--once", "-v")
+    result = nextcloud.occ("background-job:worker", "--once", "-v", BACKUP_JOB)
     assert result.returncode == 0
     assert "Running job" not in result.stdout and "running elsewhere" in result.stdout
     assert auto_backups(nextcloud) == []
@@ -115,7 +115,7 @@ def test_worker_leaves_a_job_reserved_by_nextclouds_cron_alone(nextcloud: Instal
         assert job_row(db, 4711) == reserved
         # A reservation older than 12 hours was left by a runner that died: the job runs.
         db.execute_sql(f"UPDATE {db.table('jobs')} SET reserved_at = {now - 13 * 3600} WHERE id = 4711").close()
-    assert nextcloud.occ("background-job:worker", "--once").stdout.startswith("Running job")
+    assert nextcloud.occ("background-job:worker", "--once", BACKUP_JOB).stdout.startswith("Running job")
     assert len(auto_backups(nextcloud)) == 1
 
 
@@ -123,7 +123,7 @@ def test_a_row_changed_since_it_was_read_is_not_claimed(nextcloud: InstalledInst
     now = int(time.time())
     with nextcloud.connect() as db:
         jobs = NextcloudJobList(db)
-        record = jobs.next(JOBS[0], now)
+        record = jobs.next(job(BACKUP_JOB), now)
         assert record is not None and record.id == 4711
         # Nextcloud's cron reserves the row between our read and our reservation.
         db.execute_sql(
@@ -155,8 +155,9 @@ def test_list_shows_the_apps_jobs(nextcloud: InstalledInstance) -> None:
             "class": "OCA\\Passwords\\Cron\\ProcessDeletedUser",
             "last_run": "1970-01-01T00:00:00+00:00",
             "argument": "null",
-            "next_run": None,
+            "next_run": "2023-11-14T22:13:20+00:00",  # a queued job is due when it was queued
         },
+        *own_records(),
     ]
     plain = nextcloud.occ("background-job:list", "--class", BACKUP_JOB, "--limit=1").stdout.splitlines()
     assert (
@@ -166,15 +167,30 @@ def test_list_shows_the_apps_jobs(nextcloud: InstalledInstance) -> None:
     assert plain[3].startswith(f"| 4711 | {BACKUP_JOB} | 2023-11-14T22:13:20+00:00 | null     |")
     assert plain[-1] == "Output is currently limited to 1 jobs. Specify `-l, --limit[=LIMIT]` to override."
     grouped = json.loads(nextcloud.occ("background-job:list", "--group", "--output=json").stdout)
-    assert grouped == [
-        {"class": BACKUP_JOB, "count": 1},
-        {"class": "OCA\\Passwords\\Cron\\ProcessDeletedUser", "count": 1},
-    ]
+    assert grouped == sorted(
+        [{"class": j.name, "count": 1} for j in JOBS if j.name != BACKUP_JOB] + [{"class": BACKUP_JOB, "count": 1}],
+        key=lambda row: str(row["class"]),
+    )
+
+
+def own_records() -> list[dict[str, object]]:
+    """The rows `background-job:list` shows for the timed jobs other than the backup job that have
+    no row in `oc_jobs` (never run: due since the start of 1970)."""
+    rows: list[dict[str, object]] = []
+    for j in JOBS:
+        if j.queued or j.name == BACKUP_JOB:
+            continue
+        due = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(max(0, j.interval(None) - 19)))  # type: ignore[arg-type]
+        rows.append(
+            {"id": None, "class": j.name, "last_run": "1970-01-01T00:00:00+00:00", "argument": "null", "next_run": due}
+        )
+    return rows
 
 
 def test_list_and_worker_without_nextclouds_job_list(installed: InstalledInstance) -> None:
     listed = json.loads(installed.occ("background-job:list", "--output=json").stdout)
-    assert listed == [
+    assert [row["class"] for row in listed] == [j.name for j in JOBS if not j.queued]
+    assert [row for row in listed if row["class"] == BACKUP_JOB] == [
         {
             "id": None,
             "class": BACKUP_JOB,
@@ -188,7 +204,8 @@ def test_list_and_worker_without_nextclouds_job_list(installed: InstalledInstanc
     assert installed.occ("background-job:worker", "--once", "\\oca\\passwords\\cron\\backupjob").returncode == 0
     with installed.connect() as db:
         last_run = int(AppConfig(db, STATE_APP).get("backup_job/last_run") or 0)
-    listed = json.loads(installed.occ("background-job:list", "--output=json").stdout)
+    listed = [r for r in json.loads(installed.occ("background-job:list", "--output=json").stdout) if r["id"] is None]
+    listed = [r for r in listed if r["class"] == BACKUP_JOB]
     assert listed[0]["last_run"] == time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(last_run))
     assert listed[0]["next_run"] == time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(last_run + 3600 - 19))
 
@@ -216,21 +233,21 @@ def test_stop_after_units(value: str, seconds: int) -> None:
 def test_a_failing_job_is_reported_and_the_worker_goes_on(installed: InstalledInstance) -> None:
     folder = installed.instance.appdata_dir / "autoBackups"
     folder.write_text("not a folder")
-    result = installed.occ("background-job:worker", "--once")
+    result = installed.occ("background-job:worker", "--once", BACKUP_JOB)
     assert result.returncode == 1
     assert result.stdout == f"Running job {BACKUP_JOB}\n"
     assert result.stderr.startswith(f"Job {BACKUP_JOB} failed: ") and result.stderr.count("\n") == 1
     assert "Unexpected error" not in result.stderr
     # As in Nextcloud, the run counts: the job is next due after its interval.
-    assert installed.occ("background-job:worker", "--once").stdout == ""
+    assert installed.occ("background-job:worker", "--once", BACKUP_JOB).stdout == ""
 
 
 @pytest.mark.parametrize("engine", ["sqlite"])
 def test_looping_worker_stops_after_its_time_and_on_sigterm(installed: InstalledInstance) -> None:
-    assert installed.occ("background-job:worker", "--once").returncode == 0
-    result = installed.occ("background-job:worker", "-i", "1", "-t", "1s")
+    assert installed.occ("background-job:worker", "--once", BACKUP_JOB).returncode == 0
+    result = installed.occ("background-job:worker", "-i", "1", "-t", "1s", BACKUP_JOB)
     assert result.returncode == 0 and result.stdout == "Background job worker will stop after 1 seconds\n"
-    assert installed.occ("background-job:worker", "--interval=0").returncode == 0  # nothing due: exits
+    assert installed.occ("background-job:worker", "--interval=0", BACKUP_JOB).returncode == 0  # nothing due: exits
 
     env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(installed.config_dir)}
     process = subprocess.Popen(

@@ -19,7 +19,7 @@ import pytest
 from conftest import InstalledInstance, ScratchDb
 from ncpasswords.db.connection import Database
 from ncpasswords.files.cache import FileCache
-from ncpasswords.jobs.registry import JOBS
+from ncpasswords.jobs.registry import job
 from ncpasswords.jobs.worker import WorkerOutput, run_pass
 from ncpasswords.repositories.config_values import AppConfig
 from nextcloud_schema import nextcloud_instance
@@ -43,6 +43,8 @@ COLUMNS = (
     "permissions",
     "checksum",
 )
+
+BACKUP = [job("OCA\\Passwords\\Cron\\BackupJob")]
 
 
 def cache_rows(db: Database) -> dict[str, dict[str, Any]]:
@@ -189,7 +191,7 @@ def test_scheduled_job_and_rotation_keep_the_cache_in_step(nextcloud: InstalledI
         AppConfig(db).set("backup/interval", "3600")
         out = WorkerOutput(lambda line: None, lambda line: None)
         for hour in range(3):
-            assert run_pass(instance, db, JOBS, out, now=1_700_000_000 + hour * 3600).ran == 1
+            assert run_pass(instance, db, BACKUP, out, now=1_700_000_000 + hour * 3600).ran == 1
         rows = cache_rows(db)
     names = sorted(p.name for p in (instance.appdata_dir / "autoBackups").iterdir())
     assert names == ["2023-11-14_23-13-20.json.gz", "2023-11-15_00-13-20.json.gz"]

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from conftest import InstalledInstance
 from ncpasswords.jobs.joblist import STATE_APP
-from ncpasswords.jobs.registry import JOBS
+from ncpasswords.jobs.registry import job
 from ncpasswords.jobs.worker import WorkerOutput, run_pass
 from ncpasswords.repositories.config_values import AppConfig
 from ncpasswords.repositories.entity_repository import EntityRepository
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "worked-example-v106.json"
+
+BACKUP = [job("OCA\\Passwords\\Cron\\BackupJob")]
 
 
 def auto_backups(installed: InstalledInstance) -> list[str]:
@@ -21,14 +23,14 @@ def auto_backups(installed: InstalledInstance) -> list[str]:
 
 
 def test_worker_runs_the_backup_job_when_due(installed: InstalledInstance) -> None:
-    result = installed.occ("background-job:worker", "--once")
+    result = installed.occ("background-job:worker", "--once", "OCA\\Passwords\\Cron\\BackupJob")
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.splitlines()
     assert first == "Running job OCA\\Passwords\\Cron\\BackupJob"
     assert second.startswith("Created Backup ") and ".json.gz with " in second
     assert len(auto_backups(installed)) == 1
     # Not due again within backup/interval (default one day).
-    assert installed.occ("background-job:worker", "--once").stdout == ""
+    assert installed.occ("background-job:worker", "--once", "OCA\\Passwords\\Cron\\BackupJob").stdout == ""
     assert len(auto_backups(installed)) == 1
     with installed.connect() as db:
         assert AppConfig(db, STATE_APP).get("backup_job/last_run")
@@ -42,9 +44,9 @@ def test_job_rotates_to_the_maximum(installed: InstalledInstance) -> None:
         AppConfig(db).set("backup/files/maximum", "2")
         AppConfig(db).set("backup/interval", "3600")
         for hour in range(4):
-            assert run_pass(instance, db, JOBS, out, now=1_700_000_000 + hour * 3600).ran == 1
+            assert run_pass(instance, db, BACKUP, out, now=1_700_000_000 + hour * 3600).ran == 1
         # Due 20 seconds early (Nextcloud's margin for cron's jitter), not earlier.
-        assert run_pass(instance, db, JOBS, out, now=1_700_000_000 + 4 * 3600 - 21).ran == 0
+        assert run_pass(instance, db, BACKUP, out, now=1_700_000_000 + 4 * 3600 - 21).ran == 0
     assert len(auto_backups(installed)) == 2
     assert auto_backups(installed) == ["2023-11-15_00-13-20.json.gz", "2023-11-15_01-13-20.json.gz"]
     assert [line for line in lines if line.startswith("Removed")] == [

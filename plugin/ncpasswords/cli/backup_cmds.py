@@ -19,6 +19,7 @@ from .common import confirm, installed_instance, start_interactive
 from .completers import backup_names, manual_backup_names, user_ids
 from .console import console
 from .progress import Progress
+from .repair_cmds import run_repair
 
 
 def escapeshellarg(value: str) -> str:
@@ -82,7 +83,12 @@ def list_command(details: bool) -> None:
 @click.option("--no-data", is_flag=True, help="Do not restore user data and encryption keys")
 @click.option("--no-user-settings", is_flag=True, help="Do not restore user settings")
 @click.option("--no-app-settings", is_flag=True, help="Do not restore application settings")
-def restore_command(name: str, user: str | None, no_data: bool, no_user_settings: bool, no_app_settings: bool) -> None:
+@click.option(
+    "--repair", is_flag=True, help="Run the app's database repair after the restore (as occ maintenance:repair does)"
+)
+def restore_command(
+    name: str, user: str | None, no_data: bool, no_user_settings: bool, no_app_settings: bool, repair: bool
+) -> None:
     """Restores a backup"""
     if user is not None:  # `--user`, `--user=` or `-u ''` (an empty shell variable) is a mistake, never all users
         check_user_id(user, "--user")
@@ -118,6 +124,9 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
     if options.nothing:
         con.line(" - nothing")
         raise click.exceptions.Exit(1)
+    if repair:
+        con.line()
+        con.line("Afterwards the database repair of maintenance:repair will run.")
     if options.data:
         con.line()
         con.line("Restoring user data means that the current user data will be wiped.")
@@ -130,6 +139,8 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
         service.restore(instance, db, source, options, progress)
     progress.finish(keep="\rRestoring backup ...")  # the line reads "Restoring backup ... done" again
     con.line(" done")
+    if repair:
+        run_repair(con)
 
 
 @click.command("passwords:backup:export")

@@ -46,6 +46,7 @@ class JobRecord:
     last_run: int
     last_checked: int = 0
     reserved_at: int = 0
+    argument: str = "null"
 
     def due_at(self, interval: int) -> int:
         """The first second at which the job counts as due."""
@@ -87,8 +88,25 @@ class NextcloudJobList:
         rows = self.db.rows("jobs.next", {"class": job.name, "now": now, "reserved_before": now - RESERVATION_TIMEOUT})
         if not rows:
             return None
-        job_id, _, _, last_run, last_checked, reserved_at = rows[0]
-        return JobRecord(job, int(job_id), php_intval(last_run), int(last_checked), int(reserved_at))
+        return self._record(job, rows[0])
+
+    @staticmethod
+    def _record(job: JobClass, row: tuple[Any, ...]) -> JobRecord:
+        job_id, _, argument, last_run, last_checked, reserved_at = row
+        return JobRecord(
+            job, int(job_id), php_intval(last_run), int(last_checked), int(reserved_at), str(argument or "null")
+        )
+
+    def queued(self, job: JobClass, now: int) -> list[JobRecord]:
+        """Every row of a queued job that a runner may take now, in Nextcloud's order."""
+        rows = self.db.rows(
+            "jobs.runnable", {"class": job.name, "now": now, "reserved_before": now - RESERVATION_TIMEOUT}
+        )
+        return [self._record(job, row) for row in rows]
+
+    def remove(self, record: JobRecord) -> None:
+        """Remove a queued job's rows with this argument (Nextcloud's QueuedJob does before it runs)."""
+        self.db.execute("jobs.remove", {"class": record.job.name, "argument": record.argument}).close()
 
     @contextlib.contextmanager
     def claim(self, record: JobRecord, now: int) -> Iterator[JobRecord | None]:
@@ -204,7 +222,7 @@ def list_jobs(db: Database, class_name: str | None, limit: int, offset: int) -> 
     own = OwnRecord(db)
     if offset == 0:
         for job in JOBS:
-            if job.name not in registered and class_name in (None, job.name):
+            if not job.queued and job.name not in registered and class_name in (None, job.name):
                 listed.append(_listed(db, None, job.name, "null", own.last_run(job), 0))
     return listed[:limit]
 
@@ -216,6 +234,7 @@ def count_by_class(db: Database, limit: int, offset: int) -> list[dict[str, Any]
         rows = db.rows("jobs.count_by_class", {"prefix": APP_NAMESPACE, "prefix_length": len(APP_NAMESPACE)})
         counts = {str(name): int(count) for name, count in rows}
     for job in JOBS:
-        counts.setdefault(job.name, 1)  # its own record
+        if not job.queued:
+            counts.setdefault(job.name, 1)  # its own record
     ordered = sorted(counts.items(), key=lambda item: (item[1], item[0]))
     return [{"class": name, "count": count} for name, count in ordered][offset : offset + limit]

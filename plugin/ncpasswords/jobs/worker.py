@@ -15,8 +15,10 @@ from ..db.connection import Database
 from ..errors import UserError
 from ..instance.instance import Instance
 from ..php.casts import php_intval
+from ..php.json import json_decode
 from ..php.numbers import php_numeric
-from .joblist import date_atom, store_for
+from .deleted_user import InvalidJobArgument
+from .joblist import JobRecord, NextcloudJobList, date_atom, store_for
 from .registry import JobClass
 
 _DURATION = re.compile(r"(\d+)([smh])", re.IGNORECASE)
@@ -68,6 +70,9 @@ def run_pass(
     """
     result = PassResult()
     for job in jobs:
+        if job.queued:
+            _run_queued(instance, db, job, out, result, now)
+            continue
         started = int(time.time() if now is None else now)
         store = store_for(db, job)
         interval = job.interval(db)
@@ -86,18 +91,67 @@ def run_pass(
             store.started(held, started)
             clock = time.monotonic()
             try:
-                job.run(instance, db, out.line, started)
+                job.run(instance, db, out.line, started, None)
             except KeyboardInterrupt:
                 raise JobInterrupted from None
             except Exception as exc:  # reported; the job runs again after its interval, as in Nextcloud
-                reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-                out.error(f"Job {held.describe()} failed: {' '.join(reason.split())}")
+                _report_failure(out, held, exc)
                 result.failed += 1
                 continue
             store.finished(held, int(time.monotonic() - clock))
             out.verbose(f"Job {held.describe()} has finished")
             result.ran += 1
     return result
+
+
+def _report_failure(out: WorkerOutput, record: JobRecord, exc: Exception) -> None:
+    reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+    out.error(f"Job {record.describe()} failed: {' '.join(reason.split())}")
+
+
+def _run_queued(
+    instance: Instance, db: Database, job: JobClass, out: WorkerOutput, result: PassResult, now: float | None
+) -> None:
+    """Run every row of a queued job in `oc_jobs` that no other runner holds (there is no queue
+    without that table). Each row is removed in the transaction of its work, so a failure leaves
+    it queued for the next pass, as the app's re-queueing does; a row whose argument the job
+    cannot take is removed and reported."""
+    if not db.table_exists("jobs"):
+        return
+    jobs = NextcloudJobList(db)
+    for record in jobs.queued(job, int(time.time() if now is None else now)):
+        started = int(time.time() if now is None else now)
+        with jobs.claim(record, started) as held:
+            if held is None:
+                out.verbose(f"Job {record.describe()} was taken by another runner")
+                continue
+            out.line(f"Running job {held.describe()}")
+            jobs.started(held, started)
+            clock = time.monotonic()
+            try:
+                with db.transaction():
+                    jobs.remove(held)
+                    job.run(instance, db, out.line, started, _argument(held.argument))
+            except KeyboardInterrupt:
+                raise JobInterrupted from None
+            except InvalidJobArgument as exc:
+                jobs.remove(held)
+                _report_failure(out, held, exc)
+                result.failed += 1
+                continue
+            except Exception as exc:  # left queued; tried again in the next pass
+                _report_failure(out, held, exc)
+                result.failed += 1
+                continue
+            out.verbose(f"Job {held.describe()} has finished in {int(time.monotonic() - clock)} seconds")
+            result.ran += 1
+
+
+def _argument(text: str) -> object:
+    try:
+        return json_decode(text)
+    except ValueError:
+        raise InvalidJobArgument(f"Invalid job argument: {text}") from None
 
 
 @contextlib.contextmanager
