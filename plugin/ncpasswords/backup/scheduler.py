@@ -14,10 +14,12 @@ from ..php.casts import php_intval
 from ..php.compare import compare_keys
 from ..repositories.config_values import AppConfig
 from ..repositories.entity_repository import EntityRepository
-from . import service
+from . import records, service
+from .errors import BackupError
 from .names import auto_restore_label, human_file_size
 from .restore import RestoreOptions
 from .storage import AUTO_BACKUPS
+from .verify import DAMAGED, OK
 
 DEFAULT_INTERVAL = 86400
 
@@ -33,11 +35,23 @@ def backup_interval(db: Database) -> int:
 def backup_job(instance: Instance, db: Database, log: Log, now: float) -> None:
     """The work of the reference's BackupJob: an automatic backup labelled with the time `now`,
     then rotation of `autoBackups/` to `backup/files/maximum`. When it is due is the job list's
-    business (`jobs/`)."""
+    business (`jobs/`).
+
+    Beyond the reference, the new backup is read back and checked (`verify`) and the result kept
+    for `backup:list --details`; a damaged backup fails the job and rotates nothing away.
+    """
     backup, _ = service.create(instance, db, None, AUTO_BACKUPS, now=datetime.fromtimestamp(now, UTC))
     log(f"Created Backup {backup.name} with {human_file_size(backup.size)}")
-    for removed in service.storage_for(instance, db).remove_old_backups(AppConfig(db).get("backup/files/maximum")):
+    checked = service.verify_stored(instance, db, backup, now)
+    log(f"Checked {checked.line()}")
+    if checked.status == DAMAGED:
+        raise BackupError(f"The new backup {backup.name} is damaged; no old backup was removed: {checked.message}")
+    storage = service.storage_for(instance, db)
+    for removed in storage.remove_old_backups(AppConfig(db).get("backup/files/maximum")):
         log(f"Removed old backup {removed.name}")
+    records.prune(db, {(b.folder, b.name) for b in storage.list_backups().values()})
+    if checked.status != OK:
+        raise BackupError(f"The new backup {backup.name} {checked.status}: {checked.message}")
 
 
 STATUS_NOT_NEEDED, STATUS_NO_BACKUP, STATUS_RESTORED, STATUS_FAILED = 0, 1, 2, 3

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 
 import click
 
-from ..backup import service
+from ..backup import records, service
 from ..backup.errors import BackupError, BackupNotFoundError, ReadOnlyExportFileError
 from ..backup.export import resolve_export_path
 from ..backup.names import check_import_name, human_file_size, sanitize_backup_name
 from ..backup.restore import RestoreOptions
-from ..backup.source import BackupSource
+from ..backup.source import BackupSource, open_path
 from ..backup.storage import BACKUPS
+from ..backup.verify import VerifyResult, verify_source, worst_exit_code
 from ..errors import UserError
+from ..php.json import dumps
 from ..users.accounts import check_user_id
 from .common import confirm, installed_instance, start_interactive
 from .completers import backup_names, manual_backup_names, user_ids
-from .console import console
+from .console import console, output_option, render
 from .progress import Progress
 
 
@@ -46,25 +50,32 @@ def create_command(name: str | None, force: bool) -> None:
 def list_command(details: bool) -> None:
     """Print a list of the available backups"""
     con = console()
-    storage = service.storage_for(installed_instance())
+    instance = installed_instance()
+    storage = service.storage_for(instance)
     backups = storage.list_backups()
     if not backups:
         con.line("No backups found")
         return
     con.line("The following backups are available:")
-    for backup in backups.values():
-        info = storage.info(backup, details)
-        con.line(f"  {info.get('label') or ''!s:<20}  {info['size']} {info['format']}")
-        if not details:
-            continue
-        if "error" in info:
-            con.line(f"    Error {info['error']}")
-        if "version" in info:
-            con.line(f"    Version {info['version']}")
-        if "users" in info:
-            con.line(f"    {info['users']:<5} users")
-        for entity, count in (info.get("entities") or {}).items():
-            con.line(f"    {count:<5} {entity}")
+    with contextlib.ExitStack() as stack:
+        db = stack.enter_context(instance.connect()) if details else None
+        for backup in backups.values():
+            info = storage.info(backup, details)
+            con.line(f"  {info.get('label') or ''!s:<20}  {info['size']} {info['format']}")
+            if db is None:
+                continue
+            if "error" in info:
+                con.line(f"    Error {info['error']}")
+            if "version" in info:
+                con.line(f"    Version {info['version']}")
+            if "users" in info:
+                con.line(f"    {info['users']:<5} users")
+            for entity, count in (info.get("entities") or {}).items():
+                con.line(f"    {count:<5} {entity}")
+            for kind, what in ((records.CHECK, "Checked"), (records.OFFSITE, "Off-site copy")):
+                record = records.recall(db, kind, backup.folder, backup.name)
+                if record is not None:
+                    con.line(f"    {record.line(what)}")
 
 
 @click.command("passwords:backup:restore")
@@ -195,4 +206,44 @@ def delete_command(name: str) -> None:
     console().line(f"Deleted: {name}")
 
 
-COMMANDS = [create_command, list_command, restore_command, export_command, import_command, delete_command]
+@click.command("passwords:backup:verify")
+@click.argument("names", nargs=-1, help="The names of the backups to check", shell_complete=backup_names)
+@click.option("--all", "all_backups", is_flag=True, help="Check every stored backup")
+@click.option("--file", "files", multiple=True, help="Check a backup file outside the backup folders")
+@output_option()
+def verify_command(names: tuple[str, ...], all_backups: bool, files: tuple[str, ...], output: str) -> None:
+    """Check that backups are whole and can be restored here"""
+    con = console()
+    instance = installed_instance()
+    storage = service.storage_for(instance)
+    listed = storage.list_backups()
+    if all_backups:
+        names = tuple(dict.fromkeys((*names, *listed)))
+    if not names and not files:
+        raise UserError("Name the backups to check, or use --all or --file=PATH")
+    stored = [storage.get(name) for name in names]  # every name is checked before any file is read
+    results: list[VerifyResult] = []
+    with instance.connect() as db:
+        for backup in stored:
+            results.append(service.verify_stored(instance, db, backup, time.time()))
+            if output == "plain":
+                con.line(results[-1].line())
+        for file in files:
+            with open_path(file) as source:
+                results.append(verify_source(source, file, instance.server_secret, db.row_limit()))
+            if output == "plain":
+                con.line(results[-1].line())
+    if output != "plain":
+        con.line(render([result.as_json() for result in results], output) if results else dumps([]))
+    raise click.exceptions.Exit(worst_exit_code(results))
+
+
+COMMANDS = [
+    create_command,
+    list_command,
+    restore_command,
+    export_command,
+    import_command,
+    delete_command,
+    verify_command,
+]
