@@ -13,8 +13,9 @@ from ..db.errors import DuplicateKeyError
 from ..files.appdata import app_data_files
 from ..instance.instance import Instance
 from ..php.json import BinaryWriter, dumps
-from . import records
+from . import dryrun, records
 from .document import DocumentStats, write_document
+from .dryrun import DryRunReport
 from .errors import BackupError, BackupFormatError, ClientBackupError
 from .format import LIST_SECTIONS, VERSION
 from .reader import read_document
@@ -86,6 +87,13 @@ def restore(
         except DuplicateKeyError as exc:  # rolled back; the file breaks the tables' unique indexes
             detail = " ".join(str(exc).split())
             raise BackupFormatError(f"The backup has two entities of one user with the same uuid ({detail})") from exc
+
+
+def dry_run(instance: Instance, db: Database, source: BackupSource, options: RestoreOptions) -> DryRunReport:
+    """What `restore` would change, with its checks, changing nothing (`dryrun`)."""
+    with backup_lock(db):
+        instance.reload_for(db)
+        return dryrun.dry_run(instance, db, source, options)
 
 
 def validate_and_write(

@@ -9,6 +9,7 @@ import time
 import click
 
 from ..backup import records, service
+from ..backup.dryrun import DryRunReport
 from ..backup.errors import BackupError, BackupNotFoundError, ReadOnlyExportFileError
 from ..backup.export import resolve_export_path
 from ..backup.names import check_import_name, human_file_size, sanitize_backup_name
@@ -21,7 +22,7 @@ from ..php.json import dumps
 from ..users.accounts import check_user_id
 from .common import confirm, installed_instance, start_interactive
 from .completers import backup_names, manual_backup_names, user_ids
-from .console import console, output_option, render
+from .console import Console, console, output_option, render
 from .progress import Progress
 
 
@@ -93,12 +94,23 @@ def list_command(details: bool) -> None:
 @click.option("--no-data", is_flag=True, help="Do not restore user data and encryption keys")
 @click.option("--no-user-settings", is_flag=True, help="Do not restore user settings")
 @click.option("--no-app-settings", is_flag=True, help="Do not restore application settings")
-def restore_command(name: str, user: str | None, no_data: bool, no_user_settings: bool, no_app_settings: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Report what the restore would change, and change nothing")
+@output_option()
+def restore_command(
+    name: str,
+    user: str | None,
+    no_data: bool,
+    no_user_settings: bool,
+    no_app_settings: bool,
+    dry_run: bool,
+    output: str,
+) -> None:
     """Restores a backup"""
     if user is not None:  # `--user`, `--user=` or `-u ''` (an empty shell variable) is a mistake, never all users
         check_user_id(user, "--user")
     con = console()
-    start_interactive(con)
+    if not dry_run:
+        start_interactive(con)
     options = RestoreOptions(
         user=user,
         data=not no_data,
@@ -111,6 +123,16 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
     # Opened once, before the question: what is restored is the file that was confirmed.
     source = storage.open(storage.get(name))
     click.get_current_context().call_on_close(source.close)
+    if dry_run:
+        if options.nothing:
+            raise UserError("Nothing to restore: every part is switched off")
+        with instance.connect() as db:
+            report = service.dry_run(instance, db, source, options)
+        if output != "plain":
+            con.line(render(report.as_json(), output))
+        else:
+            print_dry_run(con, name, report)
+        return
     con.line(f"This backup file will be used: {name}")
     con.line()
     con.line("The following will be restored:")
@@ -141,6 +163,30 @@ def restore_command(name: str, user: str | None, no_data: bool, no_user_settings
         service.restore(instance, db, source, options, progress)
     progress.finish(keep="\rRestoring backup ...")  # the line reads "Restoring backup ... done" again
     con.line(" done")
+
+
+#: uuids listed per table, user and kind of change in the plain report (--output=json lists all).
+DRY_RUN_UUIDS = 10
+
+
+def print_dry_run(con: Console, name: str, report: DryRunReport) -> None:
+    """The plain report of `restore --dry-run`."""
+    con.line(f'Dry run: nothing was changed. A restore of "{name}" would change:')
+    if not report.tables and not report.settings and not report.secret_changes:
+        con.line("  nothing")
+    for table, users in sorted(report.tables.items()):
+        for user, changes in sorted(users.items()):
+            counts = ", ".join(f"{len(getattr(changes, kind))} {kind}" for kind in ("removed", "added", "changed"))
+            con.line(f"  {table} of {user!r}: {counts}")
+            for kind in ("removed", "added", "changed"):
+                uuids = getattr(changes, kind)
+                if uuids:
+                    more = f" and {len(uuids) - DRY_RUN_UUIDS} more" if len(uuids) > DRY_RUN_UUIDS else ""
+                    con.line(f"    {kind}: {', '.join(uuids[:DRY_RUN_UUIDS])}{more}")
+    for change in report.settings:
+        con.line(f"  {change.line()}")
+    if report.secret_changes:
+        con.line("  the server secret in config.php")
 
 
 @click.command("passwords:backup:export")
