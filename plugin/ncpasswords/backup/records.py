@@ -1,6 +1,6 @@
 """What this tool remembers about stored backups, for `passwords:backup:list --details`: the result
 of the last check (`backup:verify`, or the scheduled job right after writing a backup) and of the
-last off-site copy (docs/backups.md#checking-a-backup).
+last off-site copy (docs/off-site-backups.md#scheduled-off-site-copies).
 
 Kept in the tool's own app id of `appconfig` (beside the job records), never in the backup folders,
 whose files stay exactly the app's. Records of files that are gone are dropped by `prune`.

@@ -9,12 +9,23 @@ import time
 import click
 
 from ..backup import records, service
+from ..backup.agecrypt import (
+    AGE_MAGIC,
+    AGE_SUFFIX,
+    PASSPHRASE_VARIABLE,
+    EncryptedSource,
+    decrypting,
+    encrypt_file,
+    encrypt_with_passphrase,
+    is_encrypted,
+    read_recipients,
+)
 from ..backup.dryrun import DryRunReport
 from ..backup.errors import BackupError, BackupNotFoundError, ReadOnlyExportFileError
-from ..backup.export import resolve_export_path
+from ..backup.export import Transform, resolve_export_path
 from ..backup.names import check_import_name, human_file_size, sanitize_backup_name
 from ..backup.restore import RestoreOptions
-from ..backup.source import BackupSource, open_path
+from ..backup.source import BackupSource
 from ..backup.storage import BACKUPS
 from ..backup.verify import VerifyResult, verify_source, worst_exit_code
 from ..errors import UserError
@@ -189,17 +200,57 @@ def print_dry_run(con: Console, name: str, report: DryRunReport) -> None:
         con.line("  the server secret in config.php")
 
 
+def read_passphrase(con: Console, twice: bool) -> str:
+    """The passphrase of an encrypted copy: asked on a terminal (twice for a new file), else read
+    from NCP_BACKUP_PASSPHRASE."""
+    if con.no_interaction or not con.interactive:
+        passphrase = os.environ.get(PASSPHRASE_VARIABLE, "")
+        if not passphrase:
+            raise UserError(f"Set {PASSPHRASE_VARIABLE} to the passphrase: no question can be asked here")
+        return passphrase
+    passphrase = click.prompt("Passphrase", hide_input=True, err=True)
+    if twice and click.prompt("Passphrase again", hide_input=True, err=True) != passphrase:
+        raise UserError("The passphrases differ")
+    if not passphrase:
+        raise UserError("The passphrase is empty")
+    return passphrase
+
+
+def encryption(
+    con: Console, encrypt_to: tuple[str, ...], recipients_files: tuple[str, ...], passphrase: bool
+) -> Transform | None:
+    """How `export` encrypts its copy: for recipients, with a passphrase, or not at all."""
+    recipients = read_recipients(encrypt_to, recipients_files)
+    if passphrase and recipients:
+        raise UserError("Encrypt either to recipients or with a passphrase, not both")
+    if passphrase:
+        secret = read_passphrase(con, twice=True)
+        return lambda source, size, target: encrypt_with_passphrase(source, size, target, secret)
+    if recipients:
+        return lambda source, size, target: encrypt_file(source, target, recipients)
+    if encrypt_to or recipients_files:
+        raise UserError("The recipients file names no recipient")
+    return None
+
+
 @click.command("passwords:backup:export")
 @click.argument("name", help="The name of the backup", shell_complete=backup_names)
 @click.argument("file", required=False, default="", help="The path of the export file")
-def export_command(name: str, file: str) -> None:
+@click.option("--encrypt-to", multiple=True, help="Encrypt the copy to this age1… or SSH public key")
+@click.option("--recipients-file", multiple=True, help="Encrypt the copy to the recipients listed in this file")
+@click.option("--passphrase", is_flag=True, help="Encrypt the copy with a passphrase (NCP_BACKUP_PASSPHRASE)")
+def export_command(
+    name: str, file: str, encrypt_to: tuple[str, ...], recipients_file: tuple[str, ...], passphrase: bool
+) -> None:
     """Export a backup to a file"""
     con = console()
     storage = service.storage_for(installed_instance())
     backup = storage.get(name)
-    target = resolve_export_path(backup.name, file, cwd=os.getcwd())
+    transform = encryption(con, encrypt_to, recipients_file, passphrase)
+    export_name = backup.name + AGE_SUFFIX if transform is not None else backup.name
+    target = resolve_export_path(export_name, file, cwd=os.getcwd())
     try:
-        written = storage.export(backup, target)
+        written = storage.export(backup, target, transform=transform)
     except ReadOnlyExportFileError:
         # Unlike the reference, a read-only target is replaced only when the admin says so.
         if not con.interactive or not click.prompt(
@@ -209,23 +260,38 @@ def export_command(name: str, file: str) -> None:
             prompt_suffix=" ",
         ).strip().lower().startswith("y"):
             raise
-        written = storage.export(backup, target, replace_read_only=True)
+        written = storage.export(backup, target, replace_read_only=True, transform=transform)
     con.line(f"Exported backup to {written}")
+
+
+def open_for_reading(con: Console, file: str, identities: tuple[str, ...], passphrase: bool) -> BackupSource:
+    """A backup file named on the command line, decrypted when it is an age file."""
+    try:
+        source = BackupSource.open(file)  # a symlink is read through; the name is the link's
+    except (OSError, ValueError, BackupError):  # missing, unreadable, a NUL byte, not a regular file
+        raise UserError(f"Could not find a readable file at {file}") from None
+    try:
+        encrypted = is_encrypted(source.read_head(len(AGE_MAGIC)))
+        secret = read_passphrase(con, twice=False) if encrypted and passphrase else None
+    except BaseException:
+        source.close()
+        raise
+    return decrypting(source, identities, secret)
 
 
 @click.command("passwords:backup:import")
 @click.argument("file", help="The location of the backup file")
 @click.option("--force", is_flag=True, help="Replace a backup whose name is cut to the same 20 characters")
-def import_command(file: str, force: bool) -> None:
+@click.option("-i", "--identity", multiple=True, help="Decrypt an age file with this identity file or SSH key")
+@click.option("--passphrase", is_flag=True, help="Decrypt an age file with a passphrase (NCP_BACKUP_PASSPHRASE)")
+def import_command(file: str, force: bool, identity: tuple[str, ...], passphrase: bool) -> None:
     """Import a backup from a file"""
     con = console()
     instance = installed_instance()
-    try:
-        source = BackupSource.open(file)  # a symlink is read through; the name is the link's
-    except (OSError, ValueError, BackupError):  # missing, unreadable, a NUL byte, not a regular file
-        raise UserError(f"Could not find a readable file at {file}") from None
-    with source:
+    with open_for_reading(con, file, identity, passphrase) as source:
         name = os.path.basename(file)
+        if isinstance(source, EncryptedSource):
+            name = name.removesuffix(AGE_SUFFIX)
         check_import_name(name)
         progress = Progress(con, "Importing")
         with instance.connect() as db:
@@ -256,8 +322,17 @@ def delete_command(name: str) -> None:
 @click.argument("names", nargs=-1, help="The names of the backups to check", shell_complete=backup_names)
 @click.option("--all", "all_backups", is_flag=True, help="Check every stored backup")
 @click.option("--file", "files", multiple=True, help="Check a backup file outside the backup folders")
+@click.option("-i", "--identity", multiple=True, help="Decrypt age files with this identity file or SSH key")
+@click.option("--passphrase", is_flag=True, help="Decrypt age files with a passphrase (NCP_BACKUP_PASSPHRASE)")
 @output_option()
-def verify_command(names: tuple[str, ...], all_backups: bool, files: tuple[str, ...], output: str) -> None:
+def verify_command(
+    names: tuple[str, ...],
+    all_backups: bool,
+    files: tuple[str, ...],
+    identity: tuple[str, ...],
+    passphrase: bool,
+    output: str,
+) -> None:
     """Check that backups are whole and can be restored here"""
     con = console()
     instance = installed_instance()
@@ -275,7 +350,7 @@ def verify_command(names: tuple[str, ...], all_backups: bool, files: tuple[str, 
             if output == "plain":
                 con.line(results[-1].line())
         for file in files:
-            with open_path(file) as source:
+            with open_for_reading(con, file, identity, passphrase) as source:
                 results.append(verify_source(source, file, instance.server_secret, db.row_limit()))
             if output == "plain":
                 con.line(results[-1].line())
