@@ -184,3 +184,19 @@ def test_scheduled_job_checks_the_new_backup(installed: InstalledInstance) -> No
     assert lines[2].endswith(": ok, version 106, 0 users, 0 passwords, 0 folders, 0 tags")
     details = installed.occ("passwords:backup:list", "--details").stdout
     assert "    Checked " in details and details.rstrip().endswith(": ok")
+
+
+def test_details_without_the_database_still_list_the_files(installed: InstalledInstance) -> None:
+    assert installed.occ("passwords:backup:create", "x").returncode == 0
+    assert installed.occ("passwords:backup:verify", "x").returncode == 0
+    config = installed.config_dir / "config.php"
+    text = config.read_text()
+    config.write_text(
+        text.replace("'dbtype' => 'sqlite3'", "'dbtype' => 'mysql'").replace(
+            "'dbhost' => ''", "'dbhost' => '127.0.0.1:1'"
+        )
+    )
+    result = installed.occ("passwords:backup:list", "--details")
+    assert result.returncode == 0
+    assert result.stderr.startswith("Checks and off-site copies are not shown: ")
+    assert "  x " in result.stdout and "    Version 106" in result.stdout and "Checked" not in result.stdout

@@ -70,11 +70,16 @@ def list_command(details: bool) -> None:
         return
     con.line("The following backups are available:")
     with contextlib.ExitStack() as stack:
-        db = stack.enter_context(instance.connect()) if details else None
+        db = None
+        if details:  # the checks and copies are remembered in the database; the files are read anyway
+            try:
+                db = stack.enter_context(instance.connect())
+            except UserError as exc:
+                con.error(f"Checks and off-site copies are not shown: {exc}")
         for backup in backups.values():
             info = storage.info(backup, details)
             con.line(f"  {info.get('label') or ''!s:<20}  {info['size']} {info['format']}")
-            if db is None:
+            if not details:
                 continue
             if "error" in info:
                 con.line(f"    Error {info['error']}")
@@ -85,7 +90,7 @@ def list_command(details: bool) -> None:
             for entity, count in (info.get("entities") or {}).items():
                 con.line(f"    {count:<5} {entity}")
             for kind, what in ((records.CHECK, "Checked"), (records.OFFSITE, "Off-site copy")):
-                record = records.recall(db, kind, backup.folder, backup.name)
+                record = records.recall(db, kind, backup.folder, backup.name) if db is not None else None
                 if record is not None:
                     con.line(f"    {record.line(what)}")
 
