@@ -170,6 +170,8 @@ def test_several_backups_worst_exit_code_and_json(installed: InstalledInstance, 
 
 
 def test_unknown_name_or_nothing_to_check(installed: InstalledInstance) -> None:
+    result = installed.occ("passwords:backup:verify", "--all")
+    assert (result.returncode, result.stdout) == (0, "No backups found\n")
     result = installed.occ("passwords:backup:verify", "nope")
     assert result.returncode == 1 and result.stderr.strip() == "Could not find backup 'nope'"
     result = installed.occ("passwords:backup:verify")

@@ -126,6 +126,8 @@ def restore_command(
         check_user_id(user, "--user")
     con = console()
     if not dry_run:
+        if output != "plain":
+            raise UserError("--output is only used with --dry-run")
         start_interactive(con)
     options = RestoreOptions(
         user=user,
@@ -345,6 +347,9 @@ def verify_command(
     listed = storage.list_backups()
     if all_backups:
         names = tuple(dict.fromkeys((*names, *listed)))
+        if not names and not files:
+            con.line("No backups found" if output == "plain" else dumps([]))
+            return
     if not names and not files:
         raise UserError("Name the backups to check, or use --all or --file=PATH")
     stored = [storage.get(name) for name in names]  # every name is checked before any file is read
