@@ -78,7 +78,10 @@ def copy_backup(storage: BackupStorage, backup: BackupFile, settings: OffsiteSet
         )
     except (AgeError, BackupStorageError) as exc:
         raise OffsiteCopyError(f"The off-site copy {target} failed: {exc}") from None
-    return written, rotate(folder, settings.maximum)
+    try:
+        return written, rotate(folder, settings.maximum)
+    except OSError as exc:
+        raise OffsiteCopyError(f"Old off-site copies in {folder} could not be removed: {exc.strerror}") from None
 
 
 def rotate(folder: Path, maximum: int) -> list[Path]:
