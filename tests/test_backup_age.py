@@ -175,3 +175,18 @@ def test_wrong_key_or_damaged_file_changes_nothing(installed: InstalledInstance,
     result = installed.occ("passwords:backup:import", str(encrypted), f"--identity={key}")
     assert result.returncode == 1 and "damaged" in result.stderr
     assert installed.occ("passwords:backup:list").stdout == "No backups found\n"
+
+
+def test_bad_encryption_options_write_nothing(installed: InstalledInstance, stored: Path, tmp_path: Path) -> None:
+    _, recipient = age_key(tmp_path)
+    os.chdir(tmp_path)
+    for options, message in (
+        ([f"--encrypt-to={recipient}", "--passphrase"], "either to recipients or with a passphrase"),
+        (["--encrypt-to=age1notakey"], "Invalid recipient 'age1notakey'"),
+        (["--encrypt-to=ssh-dss AAAA"], "Invalid recipient 'ssh-dss AAAA'"),
+        ([f"--recipients-file={tmp_path / 'missing.txt'}"], "Cannot read the recipients file"),
+    ):
+        result = installed.occ("-n", "passwords:backup:export", "worked-example-v106", "out/", *options)
+        assert result.returncode == 1 and message in result.stderr, (options, result.stderr)
+        assert result.stderr.count("\n") == 1
+        assert not (tmp_path / "out").exists()
