@@ -202,3 +202,11 @@ def test_details_without_the_database_still_list_the_files(installed: InstalledI
     assert result.returncode == 0
     assert result.stderr.startswith("Checks and off-site copies are not shown: ")
     assert "  x " in result.stdout and "    Version 106" in result.stdout and "Checked" not in result.stdout
+
+
+def test_a_backup_written_again_shows_no_old_check(installed: InstalledInstance) -> None:
+    assert installed.occ("passwords:backup:create", "x").returncode == 0
+    assert installed.occ("passwords:backup:verify", "x").returncode == 0
+    assert "    Checked " in installed.occ("passwords:backup:list", "--details").stdout
+    assert installed.occ("passwords:backup:create", "x").returncode == 0  # the same name, a new file
+    assert "Checked" not in installed.occ("passwords:backup:list", "--details").stdout

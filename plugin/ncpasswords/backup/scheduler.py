@@ -71,12 +71,12 @@ def _offsite_copy(
         written, removed = offsite.copy_backup(storage, backup, settings)
     except (OffsiteCopyError, AgeError) as exc:
         error = exc if isinstance(exc, OffsiteCopyError) else OffsiteCopyError(str(exc))
-        records.remember(db, records.OFFSITE, backup.folder, backup.name, records.Record(int(now), "failed", str(exc)))
+        records.remember(db, records.OFFSITE, backup, records.Record(int(now), "failed", str(exc)))
         return error
     log(f"Copied backup off-site to {written}")
     for path in removed:
         log(f"Removed old off-site copy {path.name}")
-    records.remember(db, records.OFFSITE, backup.folder, backup.name, records.Record(int(now), "ok", str(written)))
+    records.remember(db, records.OFFSITE, backup, records.Record(int(now), "ok", str(written)))
     return None
 
 

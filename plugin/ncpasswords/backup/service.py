@@ -168,5 +168,5 @@ def verify_stored(instance: Instance, db: Database, backup: BackupFile, now: flo
     except BackupError as exc:  # the file cannot be opened at all
         result = VerifyResult(backup.label, DAMAGED, str(exc))
     record = records.Record(int(now), result.status, result.message)
-    records.remember(db, records.CHECK, backup.folder, backup.name, record)
+    records.remember(db, records.CHECK, backup, record)
     return result

@@ -90,7 +90,7 @@ def list_command(details: bool) -> None:
             for entity, count in (info.get("entities") or {}).items():
                 con.line(f"    {count:<5} {entity}")
             for kind, what in ((records.CHECK, "Checked"), (records.OFFSITE, "Off-site copy")):
-                record = records.recall(db, kind, backup.folder, backup.name) if db is not None else None
+                record = records.recall(db, kind, backup) if db is not None else None
                 if record is not None:
                     con.line(f"    {record.line(what)}")
 
