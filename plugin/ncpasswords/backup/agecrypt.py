@@ -239,7 +239,9 @@ class EncryptedSource(BackupSource):
     to `PASSPHRASE_LIMIT`) it is decrypted once into memory.
     """
 
-    def __init__(self, encrypted: BackupSource, identities: Sequence[Identity] = (), passphrase: str | None = None):
+    def __init__(
+        self, encrypted: BackupSource, identities: Sequence[Identity] = (), passphrase: str | None = None
+    ) -> None:
         self.encrypted = encrypted
         self.fd = encrypted.fd
         self.name = encrypted.name

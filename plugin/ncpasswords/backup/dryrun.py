@@ -1,17 +1,21 @@
 """`passwords:backup:restore --dry-run`: what a restore would change, found without changing anything
 (docs/backups.md#trying-a-restore-first).
 
-The steps and checks of `restore.restore_backup` run in the same order. The rows are compared, not
-written: inside one read snapshot, every row the restore would delete is remembered as two 64-bit
-hashes (of its user and uuid, and of its values as the restore would insert them), the backup is
-streamed and each of its rows looked up, and a second pass over the tables names the rows that
-the backup does not hold. The keys and settings are written by the restore's own code inside a
-transaction that is rolled back, and the values before and after are compared. Memory grows with
-the number of rows only by those hashes and the uuids reported.
+The steps and checks of `restore.restore_backup` run in the same order. The rows are compared,
+not written: inside one read snapshot, every row the restore would delete is remembered as two
+64-bit hashes in compact arrays (of its user and uuid, and of its values as the restore would
+insert them), the backup is streamed and each of its rows looked up, and a second pass over the
+tables names the rows that the backup does not hold. The keys and settings are written by the
+restore's own code inside a transaction that is rolled back, and the values before and after are
+compared. Memory grows with the number of rows only by those 17 bytes per row, the validator's
+uniqueness check and the uuids reported.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -103,27 +107,59 @@ class _Rollback(Exception):
     """Leaves the transaction of the settings step without committing it."""
 
 
-def _current_rows(db: Database, table: str, user: str | None) -> dict[int, int]:
-    """(user, uuid) hash -> hash of the values as the restore would insert them, of every row
-    a restore would delete."""
-    builder = RowBuilder(TABLES[table])
-    found: dict[int, int] = {}
-    for entity in EntityRepository(db, table).stream(include_deleted=True):
-        owner = entity["userId"]
-        if user is not None and owner != user:
-            continue
-        try:
-            values = builder.row(entity, table)
-        except BackupError:  # a value no backup could hold: it differs from whatever comes
-            values = (object(),)
-        found[hash((owner, entity["uuid"]))] = hash(values)
-    return found
+class _StoredRows:
+    """The rows of one table a restore would delete, in 17 bytes each: the 64-bit hashes of their
+    `(user, uuid)` sorted, the hashes of their values beside them, and a byte per row that marks
+    the rows the backup holds too."""
+
+    def __init__(self, db: Database, table: str, user: str | None) -> None:
+        self.table = table
+        self.user = user
+        builder = RowBuilder(TABLES[table])
+        keys, values = array("q"), array("q")
+        for entity in self._stream(db):
+            try:
+                row = builder.row(entity, table)
+            except BackupError:  # a value no backup could hold: it differs from whatever comes
+                row = (object(),)
+            keys.append(hash((entity["userId"], entity["uuid"])))
+            values.append(hash(row))
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        self.keys = array("q", (keys[i] for i in order))
+        self.values = array("q", (values[i] for i in order))
+        del order, keys, values
+        self.found = bytearray(len(self.keys))
+
+    def _stream(self, db: Database) -> Iterator[dict[str, Any]]:
+        for entity in EntityRepository(db, self.table).stream(include_deleted=True):
+            if self.user is None or entity["userId"] == self.user:
+                yield entity
+
+    def _index(self, key: int) -> int:
+        index = bisect_left(self.keys, key)
+        return index if index < len(self.keys) and self.keys[index] == key else -1
+
+    def compare(self, user: str, uuid: str, row: tuple[Any, ...]) -> str | None:
+        """`added`, `changed` or None (the same values) for a row of the backup."""
+        index = self._index(hash((user, uuid)))
+        if index < 0:
+            return "added"
+        self.found[index] = 1
+        return None if self.values[index] == hash(row) else "changed"
+
+    def removed(self, db: Database) -> Iterator[tuple[str, str]]:
+        """(user, uuid) of the stored rows the backup does not hold (a second pass over the table)."""
+        if all(self.found):
+            return
+        for entity in self._stream(db):
+            if not self.found[self._index(hash((entity["userId"], entity["uuid"])))]:
+                yield entity["userId"], entity["uuid"]
 
 
 def _compare_rows(
     db: Database, source: BackupSource, instance: Instance, options: RestoreOptions, report: DryRunReport
 ) -> Validator:
-    current = {table: _current_rows(db, table, options.user) for table in DATA_TABLES} if options.data else {}
+    stored = {table: _StoredRows(db, table, options.user) for table in DATA_TABLES} if options.data else {}
     validator = Validator(db.row_limit())
     builders = validator.builders
     for section, value in read_document(source, instance.server_secret).items:
@@ -136,18 +172,13 @@ def _compare_rows(
         for table, row in rows:
             builder = builders[table]
             user, uuid = row[builder.user_index], row[builder.uuid_index]
-            before = current[table].pop(hash((user, uuid)), None)
-            if before is None:
-                report.changes(table, user).added.append(uuid)
-            elif before != hash(row):
-                report.changes(table, user).changed.append(uuid)
+            change = stored[table].compare(user, uuid, row)
+            if change is not None:
+                getattr(report.changes(table, user), change).append(uuid)
     validator.finish()
-    for table, left in current.items():
-        if not left:
-            continue
-        for stored in EntityRepository(db, table).stream(include_deleted=True):
-            if hash((stored["userId"], stored["uuid"])) in left:
-                report.changes(table, stored["userId"]).removed.append(stored["uuid"])
+    for table, rows_of_table in stored.items():
+        for user, uuid in rows_of_table.removed(db):
+            report.changes(table, user).removed.append(uuid)
     return validator
 
 
