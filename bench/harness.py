@@ -42,6 +42,8 @@ from typing import Any
 
 import pyrage
 
+from ncpasswords.backup.restore import DATA_TABLES as TABLES  # what a backup holds and a restore fills
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -59,19 +61,6 @@ MY = {
     "password": os.environ.get("NCP_BENCH_MYSQL_PASSWORD", ""),
 }
 PREFIX = "oc_"
-# The tables a backup holds and a restore fills (backup/restore.py DATA_TABLES).
-TABLES = (
-    "passwords_tag",
-    "passwords_share",
-    "passwords_folder",
-    "passwords_password",
-    "passwords_keychain",
-    "passwords_challenge",
-    "passwords_tag_rv",
-    "passwords_folder_rv",
-    "passwords_password_rv",
-    "passwords_pw_tag_rel",
-)
 # The app's other tables, empty in the samples: converted by both sides too.
 EXTRA_TABLES = ("passwords_session", "passwords_registration")
 # Targets: ours / native must be at most this (size M); RSS limits at the largest size.

@@ -5,14 +5,17 @@
 -- name: storage
 SELECT numeric_id FROM *PREFIX*storages WHERE id = :id;
 
+-- A storage, MIME type or file row that a concurrent writer (Nextcloud's scanner, another command)
+-- added first is kept: the first two are left as they are, a file row gets this writer's values
+-- under its existing file id, as Nextcloud's Cache::insert does when the row appears meanwhile.
 -- name: insert_storage
-INSERT INTO *PREFIX*storages (id, available) VALUES (:id, 1);
+INSERT INTO *PREFIX*storages (id, available) VALUES (:id, 1) ON CONFLICT (id) DO NOTHING;
 
 -- name: mimetypes
 SELECT id, mimetype FROM *PREFIX*mimetypes;
 
 -- name: insert_mimetype
-INSERT INTO *PREFIX*mimetypes (mimetype) VALUES (:mimetype);
+INSERT INTO *PREFIX*mimetypes (mimetype) VALUES (:mimetype) ON CONFLICT (mimetype) DO NOTHING;
 
 -- name: entry
 SELECT fileid, parent, name, mimetype, size, mtime, storage_mtime, etag, permissions, unencrypted_size
@@ -30,7 +33,11 @@ INSERT INTO *PREFIX*filecache
     (storage, path, path_hash, parent, name, mimetype, mimepart, size, mtime, storage_mtime, etag, permissions,
      checksum)
 VALUES (:storage, :path, :path_hash, :parent, :name, :mimetype, :mimepart, :size, :mtime, :storage_mtime, :etag,
-        :permissions, :checksum);
+        :permissions, :checksum)
+ON CONFLICT (storage, path_hash) DO UPDATE
+SET parent = excluded.parent, name = excluded.name, mimetype = excluded.mimetype, mimepart = excluded.mimepart,
+    size = excluded.size, mtime = excluded.mtime, storage_mtime = excluded.storage_mtime, etag = excluded.etag,
+    permissions = excluded.permissions, checksum = excluded.checksum;
 
 -- name: update_entry
 UPDATE *PREFIX*filecache

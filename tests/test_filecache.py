@@ -4,9 +4,13 @@ scanner would write; `files:scan-app-data` scans into the cache; a standalone in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -306,3 +310,97 @@ def test_standalone_instance_has_no_file_cache(installed: InstalledInstance) -> 
     assert result.returncode == 0 and "| 4       | 0     |" in result.stdout
     with installed.connect() as db:
         assert not any(db.table_exists(name) for name in ("filecache", "storages", "mimetypes"))
+
+
+LOCK_WAITS = {
+    "pgsql": "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    "mysql": "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND state = 'Update'"
+    " AND info LIKE 'INSERT INTO %filecache%'",
+}
+
+
+def rival_row(nc: InstalledInstance, name: str) -> dict[str, Any]:
+    """A file cache row for backup NAME as another writer would add it (stale size and etag),
+    beside the row of the existing backup `one` (on the servers: `%s` parameters)."""
+    backups = f"{appdata(nc)}/passwords/backups"
+    path = f"{backups}/{name}.json.gz"
+    with nc.connect() as db:
+        storage, parent, mimetype, mimepart = db.execute_sql(
+            f"SELECT storage, parent, mimetype, mimepart FROM {db.table('filecache')} WHERE path = %s",
+            (f"{backups}/one.json.gz",),
+        ).fetchone()
+    return {
+        "storage": storage,
+        "path": path,
+        "path_hash": hashlib.md5(path.encode()).hexdigest(),
+        "parent": parent,
+        "name": f"{name}.json.gz",
+        "mimetype": mimetype,
+        "mimepart": mimepart,
+        "size": 1,
+        "mtime": 1,
+        "storage_mtime": 1,
+        "etag": "stale",
+        "permissions": 27,
+        "checksum": "",
+    }
+
+
+def create_while_a_row_is_pending(
+    nc: InstalledInstance, engine: str, name: str, env: dict[str, str] | None = None, hold: bool = False
+) -> tuple[int, subprocess.CompletedProcess[str]]:
+    """Run `passwords:backup:create NAME` while another connection has added (not yet committed)
+    the file cache row of its file; commit that row once the create waits for it (`hold`: once
+    the create has ended). Returns the rival row's file id and the finished create."""
+    row = rival_row(nc, name)
+    with contextlib.closing(nc.connect()) as rival, contextlib.closing(nc.connect()) as watcher, rival.transaction():
+        rival.execute("filecache.insert_entry", row).close()
+        rival_id = int(rival.scalar_sql(f"SELECT MAX(fileid) FROM {rival.table('filecache')}"))
+        argv = [sys.executable, "-m", "ncpasswords", "passwords:backup:create", name]
+        create = subprocess.Popen(
+            argv,
+            env={**os.environ, "NEXTCLOUD_CONFIG_DIR": str(nc.config_dir), **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while create.poll() is None and (hold or not watcher.scalar_sql(LOCK_WAITS[engine])):
+            assert time.monotonic() < deadline, "the create never reached the file cache"
+            time.sleep(0.05)
+    out, err = create.communicate(timeout=120)
+    return rival_id, subprocess.CompletedProcess(argv, int(create.returncode), out, err)
+
+
+@pytest.mark.parametrize("engine", ["pgsql", "mysql"])
+def test_a_row_added_by_a_concurrent_scan_is_taken_over(nextcloud: InstalledInstance, engine: str) -> None:
+    """Nextcloud's scanner (or a second occ) adds the row of a new backup while the create is about
+    to register it: the create waits for that writer, then keeps its row (and file id) with the
+    values of the file it wrote, instead of failing on the unique path hash."""
+    assert nextcloud.occ("passwords:backup:create", "one").returncode == 0
+    rival_id, create = create_while_a_row_is_pending(nextcloud, engine, "two")
+    assert create.returncode == 0, create.stderr
+    backups = f"{appdata(nextcloud)}/passwords/backups"
+    info = disk(nextcloud.instance.appdata_dir / "backups" / "two.json.gz")
+    with nextcloud.connect() as db:
+        rows = cache_rows(db)
+    row = rows[f"{backups}/two.json.gz"]
+    assert (row["fileid"], row["size"]) == (rival_id, info.st_size)
+    assert row["mtime"] == info.st_mtime_ns // 1_000_000_000 and row["etag"] != "stale"
+    assert rows[backups]["size"] == rows[f"{backups}/one.json.gz"]["size"] + info.st_size
+    assert nextcloud.occ("files:scan-app-data").returncode == 0  # and a scan finds nothing to change
+    with nextcloud.connect() as db:
+        assert cache_rows(db) == rows
+
+
+@pytest.mark.parametrize("engine", ["pgsql"])
+def test_a_create_that_waits_too_long_for_a_lock_says_so(nextcloud: InstalledInstance, engine: str) -> None:
+    """A lock the database does not grant in time (here PostgreSQL's lock_timeout, set by the admin
+    through libpq's PGOPTIONS) ends the create with one line and leaves no file behind."""
+    assert nextcloud.occ("passwords:backup:create", "one").returncode == 0
+    _, create = create_while_a_row_is_pending(nextcloud, engine, "two", {"PGOPTIONS": "-c lock_timeout=200"}, hold=True)
+    assert create.returncode == 1
+    assert create.stderr.startswith("The database did not grant a lock in time") and create.stderr.count("\n") == 1
+    assert "what was not committed has been rolled back" in create.stderr
+    assert sorted(p.name for p in (nextcloud.instance.appdata_dir / "backups").iterdir()) == ["one.json.gz"]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import click
 
 from ..db import backends
-from ..db.errors import ConnectionLostError
+from ..db.errors import ConnectionLostError, DatabaseError, LockTimeoutError
 from ..errors import UserError
 from .console import Console
 from .symfony import Application
@@ -64,10 +64,16 @@ def main(argv: Sequence[str] | None = None, prog: str = "occ") -> int:
     except Exception as exc:  # a bug: say so on one line; -v shows the traceback
         detail = " ".join(str(exc).split())
         # A driver error that escaped the Database methods is classified here (db/backends/).
-        if isinstance(backends.classify(exc), ConnectionLostError):  # not a bug: the session is gone
+        kind = exc if isinstance(exc, DatabaseError) else backends.classify(exc)
+        if isinstance(kind, ConnectionLostError):  # not a bug: the session is gone
             con.error(
                 f"The connection to the database was lost ({detail or type(exc).__name__}); "
                 "what was not committed has been rolled back"
+            )
+        elif isinstance(kind, LockTimeoutError):  # not a bug: another session held the rows
+            con.error(
+                f"The database did not grant a lock in time, another session holds it ({detail}); "
+                "what was not committed has been rolled back, try again"
             )
         else:
             con.error(f"Unexpected error: {type(exc).__name__}: {detail}")

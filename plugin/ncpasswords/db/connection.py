@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +123,16 @@ class Database:
             else:
                 cur.execute(sql, params)
         return cur
+
+    def execute_many(self, name: str, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run a named query once per parameter set, in one driver call (PyMySQL makes one
+        multi-row INSERT of it, psycopg pipelines it)."""
+        cur = self.cursor()
+        try:
+            with self._errors:
+                cur.executemany(self.sql(name), params)
+        finally:
+            cur.close()
 
     def rows(self, name: str, params: Params = None) -> list[tuple[Any, ...]]:
         cur = self.execute(name, params)

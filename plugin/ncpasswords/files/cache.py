@@ -21,22 +21,6 @@ from ..db.introspect import tables_exist
 from .metadata import LocalStorage, Metadata
 from .mimetypes import FOLDER
 
-_INSERT_COLUMNS = (
-    "storage",
-    "path",
-    "path_hash",
-    "parent",
-    "name",
-    "mimetype",
-    "mimepart",
-    "size",
-    "mtime",
-    "storage_mtime",
-    "etag",
-    "permissions",
-    "checksum",
-)
-
 #: The tables that make a database a Nextcloud database with a file cache.
 FILE_CACHE_TABLES = ("filecache", "storages", "mimetypes")
 
@@ -174,15 +158,17 @@ class FileCache:
         return values
 
     def insert(self, path: str, parent: int, meta: Metadata) -> int:
-        """Add a row for a path from what the storage reports; returns its file id."""
+        """Add a row for a path from what the storage reports; returns its file id. A row that a
+        concurrent writer added for the path meanwhile gets these values and keeps its id."""
         self.db.execute("filecache.insert_entry", self.new_row(path, parent, meta)).close()
         found = self.db.scalar("filecache.entry", {"storage": self.numeric_id, "path_hash": path_hash(path)})
         return int(found)
 
     def insert_rows(self, rows: list[dict[str, Any]]) -> None:
-        """Add many rows made by :meth:`new_row` through the engine's bulk path."""
+        """Add many rows made by :meth:`new_row` in one driver call (a row that a concurrent writer
+        added meanwhile is updated, as :meth:`insert` does)."""
         if rows:
-            self.db.insert_many("filecache", _INSERT_COLUMNS, [tuple(row[c] for c in _INSERT_COLUMNS) for row in rows])
+            self.db.execute_many("filecache.insert_entry", rows)
 
     def update(self, entry: Entry, path: str, parent: int, meta: Metadata, *, etag: str, mtime: int, size: int) -> None:
         """Rewrite a row from the storage's report (the values the scanner decided to keep)."""
