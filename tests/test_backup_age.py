@@ -10,6 +10,7 @@ import pty
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,47 @@ def test_bad_encryption_options_write_nothing(installed: InstalledInstance, stor
         assert result.returncode == 1 and message in result.stderr, (options, result.stderr)
         assert result.stderr.count("\n") == 1
         assert not (tmp_path / "out").exists()
+
+
+def occ_on_a_terminal(installed: InstalledInstance, answers: list[str], *args: str) -> tuple[int, str]:
+    """Run `occ` in a terminal that answers the passphrase questions with `answers`, in turn."""
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.environ["NEXTCLOUD_CONFIG_DIR"] = str(installed.config_dir)
+        os.execv(sys.executable, [sys.executable, "-m", "ncpasswords", *args])
+    seen = b""
+    asked = 0
+    while True:
+        try:
+            data = os.read(fd, 1024)
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+        if seen.count(b"Passphrase") > asked and asked < len(answers):
+            os.write(fd, answers[asked].encode() + b"\n")
+            asked += 1
+    os.close(fd)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), seen.decode(errors="replace")
+
+
+def test_passphrase_is_asked_twice_on_a_terminal(installed: InstalledInstance, stored: Path, tmp_path: Path) -> None:
+    target = tmp_path / "t.json.gz.age"
+    code, shown = occ_on_a_terminal(
+        installed, ["one", "two"], "passwords:backup:export", "worked-example-v106", str(target), "--passphrase"
+    )
+    assert code == 1 and "The passphrases differ" in shown and not target.exists()
+    code, shown = occ_on_a_terminal(
+        installed,
+        ["tty secret", "tty secret"],
+        "passwords:backup:export",
+        "worked-example-v106",
+        str(target),
+        "--passphrase",
+    )
+    assert code == 0, shown
+    assert shown.count("Passphrase") == 2 and "tty secret" not in shown  # hidden input
+    opened = tmp_path / "opened.json.gz"
+    assert age_on_a_terminal("tty secret", "-d", "-o", opened, target) == 0
+    assert opened.read_bytes() == stored.read_bytes()
