@@ -12,7 +12,8 @@ One command, `python -m bench`, from the repository root:
   database vs the native dump right after the native load into a new database, with nothing
   analysed by hand;
 * the peak RSS of each of our commands (wait4 of the child process), and at the sizes of
-  `--rss-sizes` a single create and restore per engine to check that memory stays flat;
+  `--rss-sizes` a single restore, create, verify, restore --dry-run and age-encrypted export and
+  import per engine to check that memory stays flat;
 * prints a table and writes `docs/benchmarks.md` (medians, ratios ours/native, targets met or missed).
 
 Every database it touches is its own (`ncp_bench_*`), dropped and recreated at the start.
@@ -38,6 +39,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pyrage
 
 from ncpasswords.backup.restore import DATA_TABLES as TABLES  # what a backup holds and a restore fills
 
@@ -489,20 +492,41 @@ def _pgloader(source: Bench, target: str) -> Measure:
     return run(["pgloader", "--quiet", "--dynamic-space-size", "4096", str(command)])
 
 
+#: The operations of the memory check, in the order they run and are reported.
+RSS_OPERATIONS = ("restore", "create", "verify", "dry-run", "export-age", "import-age")
+
+
 def bench_rss(engine: str, size: str, seed: int, results: Results, log: Callable[[str], None]) -> None:
-    """One restore and one create at `size`: peak RSS (and time, for information)."""
+    """At `size`: one restore and one create, then a check, a dry run, an age-encrypted export and
+    its import of the same backup; peak RSS of each (and time, for information)."""
     sample = sample_file(size, seed)
     bench = setup(engine)
-    place(bench, sample, f"bench{size}")
+    label = f"bench{size}"
+    place(bench, sample, label)
     bench.clear()
-    restore = bench.occ("-n", "passwords:backup:restore", f"bench{size}")
+    measures = {"restore": bench.occ("-n", "passwords:backup:restore", label)}
     bench.settle()
-    create = bench.occ("-q", "passwords:backup:create", "benchout")
-    record(results, f"{engine}|restore-rss|{size}", restore)
-    record(results, f"{engine}|create-rss|{size}", create)
+    measures["create"] = bench.occ("-q", "passwords:backup:create", "benchout")
+    # The sample's ciphertexts are random bytes, which no key opens: verify exits 2 ("cannot be
+    # opened here") after reading everything, which is what is measured.
+    occ = shlex.join([sys.executable, "-m", "ncpasswords"])
+    measures["verify"] = run(f"{occ} passwords:backup:verify {label} >/dev/null; test $? -eq 2", env=bench.env)
+    measures["dry-run"] = bench.occ("passwords:backup:restore", label, "--dry-run")
+    identity = pyrage.x25519.Identity.generate()
+    with tempfile.TemporaryDirectory(dir=bench.home) as folder:
+        key = Path(folder) / "key.txt"
+        key.write_text(f"{identity}\n")
+        copy = Path(folder) / f"{label}-age.json.gz.age"
+        measures["export-age"] = bench.occ(
+            "passwords:backup:export", label, str(copy), f"--encrypt-to={identity.to_public()}"
+        )
+        measures["import-age"] = bench.occ("passwords:backup:import", str(copy), f"--identity={key}")
+    (bench.backups / f"{label}-age.json.gz").unlink()
+    for op, measure in measures.items():
+        record(results, f"{engine}|{op}-rss|{size}", measure)
     log(
-        f"{engine} {size}: restore {restore.seconds:.1f}s {restore.rss_kb / 1024:.0f} MB, "
-        f"create {create.seconds:.1f}s {create.rss_kb / 1024:.0f} MB"
+        f"{engine} {size}: "
+        + ", ".join(f"{op} {m.seconds:.1f}s {m.rss_kb / 1024:.0f} MB" for op, m in measures.items())
     )
 
 
@@ -605,7 +629,7 @@ def build_report(results: Results, meta: dict[str, Any]) -> tuple[str, str]:
         "|---|---|" + "---:|" * len(meta["rss_sizes"]) + "---:|---|",
     ]
     for engine in meta["rss_engines"]:
-        for op in ("restore", "create"):
+        for op in RSS_OPERATIONS:
             values = []
             for size in meta["rss_sizes"]:
                 rows = results.get(f"{engine}|{op}-rss|{size}")
@@ -646,8 +670,10 @@ Ratios are ours / native; "target" is the acceptance limit of that ratio.
 
 ## Memory
 
-Peak RSS of one `passwords:backup:restore` and one `passwords:backup:create` per engine at each size
-(the `occ` process; the database servers are not counted).
+Peak RSS of one `passwords:backup:restore`, `passwords:backup:create`, `passwords:backup:verify`,
+`passwords:backup:restore --dry-run` (against the restored rows), `passwords:backup:export
+--encrypt-to` and `passwords:backup:import --identity` of that copy per engine at each size (the
+`occ` process; the database servers are not counted).
 
 {rss_table or "(not measured in this run)"}
 

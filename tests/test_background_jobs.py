@@ -85,7 +85,7 @@ def test_worker_runs_the_job_through_nextclouds_job_list(nextcloud: InstalledIns
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"Running job {BACKUP_JOB} with ID 4711"
-    assert lines[1].startswith("Created Backup ") and len(lines) == 2
+    assert lines[1].startswith("Created Backup ") and lines[2].startswith("Checked ") and len(lines) == 3
     assert len(auto_backups(nextcloud)) == 1
     with nextcloud.connect() as db:
         row = job_row(db, 4711)

@@ -97,6 +97,7 @@ def test_list_of_a_namespace_raw_and_errors(tmp_path: Path) -> None:
         "passwords:backup:import",
         "passwords:backup:list",
         "passwords:backup:restore",
+        "passwords:backup:verify",
     ]
     raw = run_occ(tmp_path, "list", "--raw")
     width = max(len(n) for n in visible_names()) + 2
@@ -152,7 +153,8 @@ def test_list_json_has_symfonys_structure(tmp_path: Path) -> None:
     restore = next(c for c in data["commands"] if c["name"] == "passwords:backup:restore")
     flag = {"accept_value": False, "is_value_required": False, "is_multiple": False, "default": False}
     assert restore["usage"] == [
-        "passwords:backup:restore [-u|--user [USER]] [--no-data] [--no-user-settings] [--no-app-settings] [--] <name>"
+        "passwords:backup:restore [-u|--user [USER]] [--no-data] [--no-user-settings] [--no-app-settings] "
+        "[--dry-run] [--output [OUTPUT]] [--] <name>"
     ]
     assert restore["help"] == "Restores a backup" and restore["hidden"] is False
     assert restore["definition"]["arguments"] == {
@@ -264,7 +266,8 @@ def test_list_xml_and_md(tmp_path: Path) -> None:
     assert (
         "`passwords:backup:restore`\n--------------------------\n\nRestores a backup\n\n### Usage\n\n"
         "* `passwords:backup:restore [-u|--user [USER]] [--no-data] [--no-user-settings] [--no-app-settings] "
-        "[--] <name>`\n\nRestores a backup\n\n### Arguments\n\n#### `name`\n\nThe name of the backup\n\n"
+        "[--dry-run] [--output [OUTPUT]] [--] <name>`\n\nRestores a backup\n\n### Arguments\n\n"
+        "#### `name`\n\nThe name of the backup\n\n"
         "* Is required: yes\n* Is array: no\n* Default: `NULL`\n\n### Options\n\n#### `--user|-u`\n\n"
         "Restore data only for this user\n\n* Accept value: yes\n* Is value required: no\n* Is multiple: no\n"
         "* Is negatable: no\n* Default: `NULL`"
@@ -276,24 +279,23 @@ def test_list_xml_and_md(tmp_path: Path) -> None:
 # -- help -------------------------------------------------------------------------------------------
 
 
-EXPORT_HELP = f"""Description:
-  Export a backup to a file
+DELETE_HELP = f"""Description:
+  Delete a manually created backup file
 
 Usage:
-  passwords:backup:export <name> [<file>]
+  passwords:backup:delete <name>
 
 Arguments:
-  name                  The name of the backup
-  file                  The path of the export file [default: ""]
+  name                  The backup to delete
 
 {OPTIONS_TABLE}"""
 
 
 def test_help_in_symfonys_layout(tmp_path: Path) -> None:
-    result = run_occ(tmp_path, "help", "passwords:backup:export")
-    assert (result.returncode, result.stdout, result.stderr) == (0, EXPORT_HELP, "")
-    assert run_occ(tmp_path, "passwords:backup:export", "--help").stdout == EXPORT_HELP
-    assert run_occ(tmp_path, "-h", "pass:backup:exp").stdout == EXPORT_HELP
+    result = run_occ(tmp_path, "help", "passwords:backup:delete")
+    assert (result.returncode, result.stdout, result.stderr) == (0, DELETE_HELP, "")
+    assert run_occ(tmp_path, "passwords:backup:delete", "--help").stdout == DELETE_HELP
+    assert run_occ(tmp_path, "-h", "pass:backup:del").stdout == DELETE_HELP
     # Options before the global ones, `[default: ...]` for values, a Help section for the rest.
     listing = run_occ(tmp_path, "help", "list").stdout
     assert listing.startswith(
@@ -319,7 +321,7 @@ def test_help_in_symfonys_layout(tmp_path: Path) -> None:
     as_json = json.loads(run_occ(tmp_path, "status", "--help", "--format=json").stdout)
     assert as_json["name"] == "status" and as_json["usage"] == ["status [--output [OUTPUT]] [-e|--exit-code]"]
     # --help ignores whatever else the line holds, as Symfony's help command does.
-    assert run_occ(tmp_path, "passwords:backup:export", "--bogus", "-h").stdout == EXPORT_HELP
+    assert run_occ(tmp_path, "passwords:backup:delete", "--bogus", "-h").stdout == DELETE_HELP
 
 
 def test_every_command_describes_itself() -> None:
@@ -359,9 +361,10 @@ def test_ambiguous_and_unknown_names(tmp_path: Path) -> None:
         "passwords:backup:export",
         "passwords:backup:import",
         "passwords:backup:delete",
+        "passwords:backup:verify",
     ]
     assert lines[2] == "    passwords:backup:create  Create a new backup of the password database"
-    assert lines[-1] == "    passwords:backup:delete  Delete a manually created backup file."
+    assert lines[-2] == "    passwords:backup:delete  Delete a manually created backup file"
 
     unknown = run_occ(tmp_path, "stauts")
     assert (unknown.returncode, unknown.stdout) == (1, "")
@@ -687,7 +690,15 @@ printf '%s\\n' "${COMPREPLY[@]}"
         ("occ passwords:backup:re", ["restore"]),
         (
             "occ passwords:",
-            ["backup:create", "backup:list", "backup:restore", "backup:export", "backup:import", "backup:delete"],
+            [
+                "backup:create",
+                "backup:list",
+                "backup:restore",
+                "backup:export",
+                "backup:import",
+                "backup:delete",
+                "backup:verify",
+            ],
         ),
         ("occ passwords:backup:restore ", ["auto-1", "first", "second"]),
         ("occ passwords:backup:delete s", ["second"]),

@@ -25,9 +25,10 @@ def auto_backups(installed: InstalledInstance) -> list[str]:
 def test_worker_runs_the_backup_job_when_due(installed: InstalledInstance) -> None:
     result = installed.occ("background-job:worker", "--once", "OCA\\Passwords\\Cron\\BackupJob")
     assert result.returncode == 0, result.stderr
-    first, second = result.stdout.splitlines()
+    first, second, third = result.stdout.splitlines()
     assert first == "Running job OCA\\Passwords\\Cron\\BackupJob"
     assert second.startswith("Created Backup ") and ".json.gz with " in second
+    assert third.startswith("Checked ") and ": ok, version 106" in third
     assert len(auto_backups(installed)) == 1
     # Not due again within backup/interval (default one day).
     assert installed.occ("background-job:worker", "--once", "OCA\\Passwords\\Cron\\BackupJob").stdout == ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -15,9 +16,16 @@ from .compression import CHUNK
 from .errors import BackupStorageError, InvalidExportPathError, ReadOnlyExportFileError
 from .names import check_file_name
 
+#: Writes what a source file holds into the target, changed on the way (encrypted).
+Transform = Callable[[BinaryIO, int, BinaryIO], None]
 
-def copy_out(source: Path, target: str | os.PathLike[str], *, replace_read_only: bool = False) -> Path:
+
+def copy_out(
+    source: Path, target: str | os.PathLike[str], *, replace_read_only: bool = False, transform: Transform | None = None
+) -> Path:
     """Copy the bytes of the backup file ``source`` to ``target`` atomically (mode 0600); return it.
+
+    With ``transform`` (source file, its size, target file) the bytes are written through it.
 
     The target's folder must exist (:class:`BackupStorageError`); an existing target that is
     not a regular file raises :class:`InvalidExportPathError`; an existing file is replaced,
@@ -39,6 +47,8 @@ def copy_out(source: Path, target: str | os.PathLike[str], *, replace_read_only:
     with handle:
         try:
             with atomic_write(target_path) as stream:
+                if transform is not None:
+                    transform(handle, os.fstat(handle.fileno()).st_size, stream)
                 while chunk := handle.read(CHUNK):
                     stream.write(chunk)
         except OSError as error:

@@ -47,6 +47,8 @@ class Document:
     (name, value) items (a list section item by item)."""
 
     items: Iterator[tuple[str, Any]]
+    version: Any = None
+    """The version the file was written in (before any upgrade)."""
 
 
 class _NotStreamable(Exception):
@@ -143,7 +145,7 @@ def _read(source: BackupSource, server_secret: str, done: Callable[[], None]) ->
     except BaseException:
         stream.close()
         raise
-    return Document(_closing(items, stream, done))
+    return Document(_closing(items, stream, done), version)
 
 
 def _closing(
@@ -203,6 +205,7 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
         raise BackupFormatError(INVALID_BACKUP)
     if duplicates.names:
         raise BackupFormatError(f"The backup has the section '{duplicates.names[0]}' twice")
+    version = doc["version"]
     doc = upgrade_document(doc, server_secret)
 
     def items() -> Iterator[tuple[str, Any]]:
@@ -218,4 +221,4 @@ def _read_whole(source: BackupSource, server_secret: str, done: Callable[[], Non
             elif section in doc:
                 yield section, value
 
-    return Document(items())
+    return Document(items(), version)

@@ -30,7 +30,7 @@ from .errors import BackupError, BackupFormatError
 from .reader import read_document
 from .settings import CLIENT_SETTINGS_KEY, restore_application, restore_user
 from .source import BackupSource, open_path
-from .validation import Keys, Validator
+from .validation import Keys, Settings, Validator
 
 # Tables a restore clears (the reference's deleteData; sessions and registrations are kept).
 DATA_TABLES = (
@@ -210,6 +210,28 @@ def _restore_keys(keys: Keys, app: AppConfig, prefs: Preferences, user: str | No
             prefs.delete(entry.uid, "user/challenge/id")
 
 
+def restore_keys_and_settings(
+    keys: Keys, settings: Settings, app: AppConfig, prefs: Preferences, instance: Instance, options: RestoreOptions
+) -> str | None:
+    """The last step of a restore, after the rows: keys, then application, user and client
+    settings, as `options` select them. Returns the server secret to store, if it must change."""
+    new_secret = None
+    if options.data:
+        new_secret = check_keys(keys, app, instance, options.user)
+        _restore_keys(keys, app, prefs, options.user)
+    if options.app_settings and options.user is None:
+        restore_application(app, settings.application)
+    if options.user_settings:
+        for uid, values in settings.users:
+            if options.user is None or uid == options.user:
+                restore_user(prefs, app, uid, values)
+    if options.client_settings:
+        for uid, client in settings.clients:
+            if options.user is None or uid == options.user:
+                prefs.set(uid, CLIENT_SETTINGS_KEY, "" if client is None else client)
+    return new_secret
+
+
 def _delete_data(db: Database, user: str | None) -> None:
     for table in DATA_TABLES:
         repo = EntityRepository(db, table)
@@ -283,20 +305,7 @@ def restore_backup(
             if options.data:
                 bulk.analyze(db, DATA_TABLES)
             result.counts = {k: v for k, v in loader.counts.items() if v}
-            new_secret = None
-            if options.data:
-                new_secret = check_keys(keys, app, instance, options.user)
-                _restore_keys(keys, app, prefs, options.user)
-            if options.app_settings and options.user is None:
-                restore_application(app, settings.application)
-            if options.user_settings:
-                for uid, values in settings.users:
-                    if options.user is None or uid == options.user:
-                        restore_user(prefs, app, uid, values)
-            if options.client_settings:
-                for uid, client in settings.clients:
-                    if options.user is None or uid == options.user:
-                        prefs.set(uid, CLIENT_SETTINGS_KEY, "" if client is None else client)
+            new_secret = restore_keys_and_settings(keys, settings, app, prefs, instance, options)
             if new_secret is not None:
                 # config.php changes with the database: journalled now, written after COMMIT.
                 change = ConfigChange(instance, {"passwords.secret": new_secret})

@@ -14,10 +14,14 @@ from ..php.casts import php_intval
 from ..php.compare import compare_keys
 from ..repositories.config_values import AppConfig
 from ..repositories.entity_repository import EntityRepository
-from . import service
+from . import offsite, records, service
+from .agecrypt import AgeError
+from .errors import BackupError
 from .names import auto_restore_label, human_file_size
+from .offsite import OffsiteCopyError, OffsiteSettings
 from .restore import RestoreOptions
-from .storage import AUTO_BACKUPS
+from .storage import AUTO_BACKUPS, BackupFile, BackupStorage
+from .verify import DAMAGED, OK
 
 DEFAULT_INTERVAL = 86400
 
@@ -33,11 +37,47 @@ def backup_interval(db: Database) -> int:
 def backup_job(instance: Instance, db: Database, log: Log, now: float) -> None:
     """The work of the reference's BackupJob: an automatic backup labelled with the time `now`,
     then rotation of `autoBackups/` to `backup/files/maximum`. When it is due is the job list's
-    business (`jobs/`)."""
+    business (`jobs/`).
+
+    Beyond the reference, the new backup is read back and checked (`verify`) and the result kept
+    for `backup:list --details`; a damaged backup fails the job and rotates nothing away.
+    """
     backup, _ = service.create(instance, db, None, AUTO_BACKUPS, now=datetime.fromtimestamp(now, UTC))
     log(f"Created Backup {backup.name} with {human_file_size(backup.size)}")
-    for removed in service.storage_for(instance, db).remove_old_backups(AppConfig(db).get("backup/files/maximum")):
+    checked = service.verify_stored(instance, db, backup, now)
+    log(f"Checked {checked.line()}")
+    if checked.status == DAMAGED:
+        raise BackupError(f"The new backup {backup.name} is damaged; no old backup was removed: {checked.message}")
+    storage = service.storage_for(instance, db)
+    for removed in storage.remove_old_backups(AppConfig(db).get("backup/files/maximum")):
         log(f"Removed old backup {removed.name}")
+    records.prune(db, {(b.folder, b.name) for b in storage.list_backups().values()})
+    copy_failed = _offsite_copy(storage, db, backup, log, now)
+    if checked.status != OK:
+        raise BackupError(f"The new backup {backup.name} {checked.status}: {checked.message}")
+    if copy_failed is not None:
+        raise copy_failed
+
+
+def _offsite_copy(
+    storage: BackupStorage, db: Database, backup: BackupFile, log: Log, now: float
+) -> OffsiteCopyError | None:
+    """The encrypted off-site copy of a new scheduled backup, when one is configured; its outcome
+    is logged and kept for `backup:list --details`, a failure is returned for the job to raise."""
+    try:
+        settings = OffsiteSettings.load(AppConfig(db))
+        if settings.folder is None:
+            return None
+        written, removed = offsite.copy_backup(storage, backup, settings)
+    except (OffsiteCopyError, AgeError) as exc:
+        error = exc if isinstance(exc, OffsiteCopyError) else OffsiteCopyError(str(exc))
+        records.remember(db, records.OFFSITE, backup, records.Record(int(now), "failed", str(exc)))
+        return error
+    log(f"Copied backup off-site to {written}")
+    for path in removed:
+        log(f"Removed old off-site copy {path.name}")
+    records.remember(db, records.OFFSITE, backup, records.Record(int(now), "ok", str(written)))
+    return None
 
 
 STATUS_NOT_NEEDED, STATUS_NO_BACKUP, STATUS_RESTORED, STATUS_FAILED = 0, 1, 2, 3

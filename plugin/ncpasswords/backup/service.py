@@ -13,14 +13,17 @@ from ..db.errors import DuplicateKeyError
 from ..files.appdata import app_data_files
 from ..instance.instance import Instance
 from ..php.json import BinaryWriter, dumps
+from . import dryrun, records
 from .document import DocumentStats, write_document
-from .errors import BackupFormatError, ClientBackupError
+from .dryrun import DryRunReport
+from .errors import BackupError, BackupFormatError, ClientBackupError
 from .format import LIST_SECTIONS, VERSION
 from .reader import read_document
 from .restore import RestoreOptions, RestoreResult, restore_backup
 from .source import BackupSource
 from .storage import BACKUPS, BackupFile, BackupStorage
 from .validation import INVALID_BACKUP, Validator, php_map
+from .verify import DAMAGED, VerifyResult, verify_source
 
 LOCK_NAME = "backup"
 LOCK_WAIT_SECONDS = 60.0
@@ -86,6 +89,13 @@ def restore(
             raise BackupFormatError(f"The backup has two entities of one user with the same uuid ({detail})") from exc
 
 
+def dry_run(instance: Instance, db: Database, source: BackupSource, options: RestoreOptions) -> DryRunReport:
+    """What `restore` would change, with its checks, changing nothing (`dryrun`)."""
+    with backup_lock(db):
+        instance.reload_for(db)
+        return dryrun.dry_run(instance, db, source, options)
+
+
 def validate_and_write(
     source: BackupSource | Path,
     server_secret: str,
@@ -147,3 +157,16 @@ def import_file(
         validate_and_write(source, instance.server_secret, new, progress, db.row_limit())
     assert new.result is not None
     return new.result
+
+
+def verify_stored(instance: Instance, db: Database, backup: BackupFile, now: float) -> VerifyResult:
+    """Check a stored backup as `passwords:backup:verify` does and remember the result for
+    `backup:list --details`."""
+    try:
+        with storage_for(instance).open(backup) as source:
+            result = verify_source(source, backup.label, instance.server_secret, db.row_limit())
+    except BackupError as exc:  # the file cannot be opened at all
+        result = VerifyResult(backup.label, DAMAGED, str(exc))
+    record = records.Record(int(now), result.status, result.message)
+    records.remember(db, records.CHECK, backup, record)
+    return result

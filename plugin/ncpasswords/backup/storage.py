@@ -49,7 +49,7 @@ from .errors import (
     BackupStorageError,
     UnsafeBackupPathError,
 )
-from .export import copy_out
+from .export import Transform, copy_out
 from .names import MAX_LABEL_BYTES, backup_label, check_file_name, cut_bytes, human_file_size, import_label, label_of
 from .source import BackupSource
 from .summary import summarize
@@ -408,9 +408,18 @@ class BackupStorage:
                 stream.write(chunk)
         return target
 
-    def export(self, backup: BackupFile, target: str | os.PathLike[str], *, replace_read_only: bool = False) -> Path:
-        """Copy the stored bytes of ``backup`` to ``target`` (:func:`.export.copy_out`)."""
-        return copy_out(self._file(backup.folder, backup.name).path, target, replace_read_only=replace_read_only)
+    def export(
+        self,
+        backup: BackupFile,
+        target: str | os.PathLike[str],
+        *,
+        replace_read_only: bool = False,
+        transform: Transform | None = None,
+    ) -> Path:
+        """Copy the stored bytes of ``backup`` to ``target`` (:func:`.export.copy_out`), through
+        ``transform`` when given (encrypted)."""
+        path = self._file(backup.folder, backup.name).path
+        return copy_out(path, target, replace_read_only=replace_read_only, transform=transform)
 
     # -- deleting ----------------------------------------------------------------------------
 

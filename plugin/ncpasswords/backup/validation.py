@@ -357,6 +357,11 @@ class Validator:
         self.settings = Settings()
         self.count = 0
 
+    @property
+    def seen(self) -> set[int] | None:
+        """The entities seen so far as hashes of `(table, user, uuid)` (None without `duplicates`)."""
+        return self._seen
+
     def item(self, section: str, value: Any) -> Entity | None:
         """Check one document item; an Entity for list sections, None for the rest."""
         if section in MODEL_SECTIONS:

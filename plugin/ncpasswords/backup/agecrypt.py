@@ -1,0 +1,289 @@
+"""Encrypted copies of backups in the age format (docs/off-site-backups.md), through pyrage.
+
+Recipients are X25519 (`age1…`) or SSH public keys (`ssh-ed25519`, `ssh-rsa`); identities are age
+identity files (`AGE-SECRET-KEY-1…` lines) or unencrypted SSH private keys. With them the bytes
+are encrypted and decrypted as a stream: `encrypt_file` copies a file through the encryptor, and
+`EncryptedSource` gives the readers of `source` the decrypted bytes of an `.age` file, decrypted
+afresh by a background thread for every pass, so that nothing but a few chunks is in memory.
+
+pyrage offers passphrases (age's scrypt recipient) only for data held in memory, so a passphrase
+works for files up to `PASSPHRASE_LIMIT` bytes; larger backups need a recipient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import queue
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, Final
+
+import pyrage
+
+from ..errors import UserError
+from .errors import BackupError, BackupFormatError
+from .source import BackupSource
+
+#: The ending of an encrypted copy, after the backup's own file name.
+AGE_SUFFIX: Final = ".age"
+#: The first line of every binary age file.
+AGE_MAGIC: Final = b"age-encryption.org/v1\n"
+#: Largest file encrypted or decrypted with a passphrase (pyrage holds such files in memory).
+PASSPHRASE_LIMIT: Final = 32 << 20
+#: The environment variable a passphrase is read from when no question can be asked.
+PASSPHRASE_VARIABLE: Final = "NCP_BACKUP_PASSPHRASE"
+_CHUNK: Final = 1 << 20
+
+Recipient = Any
+Identity = Any
+
+
+class AgeError(BackupError):
+    """A recipient, identity, passphrase or encrypted file that cannot be used."""
+
+
+def parse_recipient(text: str, where: str = "recipient") -> Recipient:
+    """An `age1…` X25519 recipient or an SSH public key line."""
+    value = text.strip()
+    try:
+        if value.startswith("age1"):
+            return pyrage.x25519.Recipient.from_str(value)
+        if value.startswith("ssh-"):
+            return pyrage.ssh.Recipient.from_str(value)
+    except pyrage.RecipientError as exc:
+        raise AgeError(f"Invalid {where} {value[:80]!r}: {exc}") from None
+    raise AgeError(f"Invalid {where} {value[:80]!r}: expected an age1… key or an ssh-ed25519/ssh-rsa public key")
+
+
+def recipients_from_lines(lines: Iterable[str], where: str) -> list[Recipient]:
+    """Recipients of a recipients file as age reads one: one per line, `#` comments, blank lines."""
+    found = []
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if text and not text.startswith("#"):
+            found.append(parse_recipient(text, f"recipient in {where} line {number}"))
+    return found
+
+
+def read_recipients(values: Sequence[str], files: Sequence[str | os.PathLike[str]]) -> list[Recipient]:
+    """The recipients of `--encrypt-to` values and `--recipients-file` files."""
+    found = [parse_recipient(value) for value in values]
+    for file in files:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AgeError(f"Cannot read the recipients file {file}: {getattr(exc, 'strerror', None) or exc}") from None
+        found += recipients_from_lines(text.splitlines(), os.fspath(file))
+    return found
+
+
+def read_identities(file: str | os.PathLike[str]) -> list[Identity]:
+    """The identities of an age identity file, or of an unencrypted SSH private key file."""
+    try:
+        data = Path(file).read_bytes()
+    except OSError as exc:
+        raise AgeError(f"Cannot read the identity file {file}: {exc.strerror}") from None
+    if b"PRIVATE KEY-----" in data:
+        try:
+            return [pyrage.ssh.Identity.from_buffer(data)]
+        except pyrage.IdentityError as exc:
+            raise AgeError(f"Cannot use the SSH key {file} (encrypted SSH keys are not supported): {exc}") from None
+    identities = []
+    for line in data.decode("utf-8", "replace").splitlines():
+        text = line.strip()
+        if text.startswith("AGE-SECRET-KEY-1"):
+            try:
+                identities.append(pyrage.x25519.Identity.from_str(text))
+            except pyrage.IdentityError as exc:
+                raise AgeError(f"Invalid identity in {file}: {exc}") from None
+    if not identities:
+        raise AgeError(f"No identity found in {file} (expected AGE-SECRET-KEY-1… lines or an SSH private key)")
+    return identities
+
+
+def is_encrypted(head: bytes) -> bool:
+    """Whether the first bytes of a file are those of a binary age file."""
+    return head.startswith(AGE_MAGIC)
+
+
+def encrypt_file(source: BinaryIO, target: BinaryIO, recipients: Sequence[Recipient]) -> None:
+    """Encrypt everything `source` holds into `target` for `recipients`, streamed."""
+    if not recipients:
+        raise UserError("No recipient to encrypt to")
+    try:
+        pyrage.encrypt_io(source, target, list(recipients))
+    except pyrage.EncryptError as exc:
+        raise AgeError(f"Cannot encrypt: {exc}") from None
+
+
+def encrypt_with_passphrase(source: BinaryIO, size: int, target: BinaryIO, passphrase: str) -> None:
+    """Encrypt a file of at most `PASSPHRASE_LIMIT` bytes with a passphrase (scrypt)."""
+    if size > PASSPHRASE_LIMIT:
+        raise AgeError(
+            f"The backup is {size >> 20} MiB; a passphrase works for backups up to {PASSPHRASE_LIMIT >> 20} MiB, "
+            "use --encrypt-to or --recipients-file"
+        )
+    target.write(pyrage.passphrase.encrypt(source.read(PASSPHRASE_LIMIT + 1), passphrase))
+
+
+class _QueueWriter:
+    """The file-like object the decrypting thread writes into: blocks in a bounded queue."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
+        self._stop = stop
+        self._pending = bytearray()
+
+    def put(self, item: bytes | BaseException | None) -> None:
+        while not self._stop.is_set():
+            try:
+                self.blocks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        raise BrokenPipeError("the reader stopped")
+
+    def write(self, data: Any) -> int:
+        self._pending += data
+        if len(self._pending) >= _CHUNK:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            block, self._pending = bytes(self._pending), bytearray()
+            self.put(block)
+
+
+class _DecryptingReader(io.RawIOBase):
+    """Decrypted bytes of an age file, from a thread running pyrage's streaming decryptor."""
+
+    def __init__(self, encrypted: io.RawIOBase, identities: Sequence[Identity]) -> None:
+        self._stop = threading.Event()
+        self._writer = _QueueWriter(self._stop)
+        self._current = memoryview(b"")
+        self._done = False
+        self._thread = threading.Thread(
+            target=self._work, args=(encrypted, list(identities)), name="age-decrypt", daemon=True
+        )
+        self._thread.start()
+
+    def _work(self, encrypted: io.RawIOBase, identities: list[Identity]) -> None:
+        try:
+            pyrage.decrypt_io(io.BufferedReader(encrypted, _CHUNK), self._writer, identities)
+            self._writer.flush()
+            self._writer.put(None)
+        except BrokenPipeError:
+            return
+        except pyrage.DecryptError as exc:
+            self._fail(AgeError(f"Cannot decrypt the backup: {exc}"))
+        except OSError as exc:  # pyrage reports damaged or truncated data as OSError
+            self._fail(BackupFormatError(f"The encrypted backup is damaged: {exc}"))
+        except BaseException as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        with contextlib.suppress(BrokenPipeError):  # the reader has stopped: nobody to tell
+            self._writer.put(exc)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._current:
+            if self._done:
+                return 0
+            item = self._writer.blocks.get()
+            if item is None:
+                self._done = True
+                return 0
+            if isinstance(item, BaseException):
+                self._done = True
+                raise item
+            self._current = memoryview(item)
+        size = min(len(buffer), len(self._current))
+        buffer[:size] = self._current[:size]
+        self._current = self._current[size:]
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stop.set()
+            self._thread.join()
+        super().close()
+
+
+class _MemoryReader(io.RawIOBase):
+    """Bytes held in memory, read as a raw stream."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = min(len(buffer), len(self._data))
+        buffer[:size] = self._data[:size]
+        self._data = self._data[size:]
+        return size
+
+
+class EncryptedSource(BackupSource):
+    """An `.age` backup file opened once; each reader gets its decrypted bytes from the start.
+
+    With identities the file is decrypted as a stream on every pass; with a passphrase (files up
+    to `PASSPHRASE_LIMIT`) it is decrypted once into memory.
+    """
+
+    def __init__(
+        self, encrypted: BackupSource, identities: Sequence[Identity] = (), passphrase: str | None = None
+    ) -> None:
+        self.encrypted = encrypted
+        self.fd = encrypted.fd
+        self.name = encrypted.name
+        self.size = encrypted.size
+        self._identities = list(identities)
+        self._plain: bytes | None = None
+        if passphrase is not None:
+            if self.size > PASSPHRASE_LIMIT:
+                raise AgeError(
+                    f"The file is {self.size >> 20} MiB; a passphrase works for files up to "
+                    f"{PASSPHRASE_LIMIT >> 20} MiB, use --identity"
+                )
+            try:
+                self._plain = pyrage.passphrase.decrypt(encrypted.read_head(PASSPHRASE_LIMIT + 1), passphrase)
+            except pyrage.DecryptError as exc:
+                raise AgeError(f"Cannot decrypt the backup with this passphrase: {exc}") from None
+        elif not self._identities:
+            raise AgeError("The backup is encrypted: give --identity=FILE or --passphrase")
+
+    def read_head(self, size: int) -> bytes:
+        with self.raw() as reader:
+            return io.BufferedReader(reader).read(size)
+
+    def raw(self) -> io.RawIOBase:
+        if self._plain is not None:
+            return _MemoryReader(self._plain)
+        return _DecryptingReader(self.encrypted.raw(), self._identities)
+
+    def close(self) -> None:
+        self._plain = None
+        self.encrypted.close()
+        self.fd = -1
+
+
+def decrypting(source: BackupSource, identity_files: Sequence[str], passphrase: str | None) -> BackupSource:
+    """`source` itself, or for an age file a source of its decrypted bytes (with the identities of
+    `identity_files` or the passphrase). The returned source owns `source`."""
+    try:
+        if not is_encrypted(source.read_head(len(AGE_MAGIC))):
+            return source
+        identities = [identity for file in identity_files for identity in read_identities(file)]
+        return EncryptedSource(source, identities, passphrase)
+    except BaseException:
+        source.close()
+        raise
