@@ -182,8 +182,9 @@ def test_scheduled_job_checks_the_new_backup(installed: InstalledInstance) -> No
     result = installed.occ("background-job:worker", "--once")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[2].startswith("Checked ")
-    assert lines[2].endswith(": ok, version 106, 0 users, 0 passwords, 0 folders, 0 tags")
+    created = next(i for i, line in enumerate(lines) if line.startswith("Created Backup "))
+    assert lines[created + 1].startswith("Checked ")
+    assert lines[created + 1].endswith(": ok, version 106, 0 users, 0 passwords, 0 folders, 0 tags")
     details = installed.occ("passwords:backup:list", "--details").stdout
     assert "    Checked " in details and details.rstrip().endswith(": ok")
 

@@ -154,7 +154,7 @@ def test_list_json_has_symfonys_structure(tmp_path: Path) -> None:
     flag = {"accept_value": False, "is_value_required": False, "is_multiple": False, "default": False}
     assert restore["usage"] == [
         "passwords:backup:restore [-u|--user [USER]] [--no-data] [--no-user-settings] [--no-app-settings] "
-        "[--dry-run] [--output [OUTPUT]] [--] <name>"
+        "[--repair] [--dry-run] [--output [OUTPUT]] [--] <name>"
     ]
     assert restore["help"] == "Restores a backup" and restore["hidden"] is False
     assert restore["definition"]["arguments"] == {
@@ -266,7 +266,7 @@ def test_list_xml_and_md(tmp_path: Path) -> None:
     assert (
         "`passwords:backup:restore`\n--------------------------\n\nRestores a backup\n\n### Usage\n\n"
         "* `passwords:backup:restore [-u|--user [USER]] [--no-data] [--no-user-settings] [--no-app-settings] "
-        "[--dry-run] [--output [OUTPUT]] [--] <name>`\n\nRestores a backup\n\n### Arguments\n\n"
+        "[--repair] [--dry-run] [--output [OUTPUT]] [--] <name>`\n\nRestores a backup\n\n### Arguments\n\n"
         "#### `name`\n\nThe name of the backup\n\n"
         "* Is required: yes\n* Is array: no\n* Default: `NULL`\n\n### Options\n\n#### `--user|-u`\n\n"
         "Restore data only for this user\n\n* Accept value: yes\n* Is value required: no\n* Is multiple: no\n"
