@@ -131,7 +131,10 @@ def test_create_writes_the_rows_a_scan_would_write(nextcloud: InstalledInstance)
         row = rows[folder]
         folder_mtime = disk(data_dir / folder).st_mtime_ns // 1_000_000_000
         assert (row["parent"], row["mimetype"], row["mimepart"]) == (parent, "httpd/unix-directory", "httpd")
-        assert (row["mtime"], row["storage_mtime"]) == (folder_mtime, folder_mtime)
+        if folder == "":  # SQLite's journal comes and goes in the data folder itself after the scan
+            assert row["mtime"] == row["storage_mtime"] <= folder_mtime
+        else:
+            assert (row["mtime"], row["storage_mtime"]) == (folder_mtime, folder_mtime)
         assert row["permissions"] == (23 if folder == "" else 31)
         assert row["size"] == (0 if folder.endswith("autoBackups") else info.st_size)
         assert (
