@@ -249,6 +249,17 @@ class Backend:
         cheaper (see `bulk.prepare`). Returns the definitions of indexes dropped."""
         return []
 
+    def drop_secondary_indexes(self, db: Database, tables: Sequence[str]) -> list[str]:
+        """Drop the indexes of `tables` (unprefixed) that back no constraint, inside the load's
+        transaction; returns their definitions, to be built again after the rows
+        (`bulk.create_indexes`). The engine's `bulk.secondary_indexes` query names them."""
+        definitions: list[str] = []
+        for table in tables:
+            for name, definition in db.rows("bulk.secondary_indexes", {"table": db.table(table)}):
+                db.execute_sql(f"DROP INDEX {name}").close()  # a name quoted by the engine itself
+                definitions.append(str(definition))
+        return definitions
+
     def load_session(self, db: Database) -> None:
         """Before a big load into a new database, outside any transaction (`db:convert-type`)."""
 

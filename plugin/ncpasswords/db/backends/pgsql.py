@@ -235,14 +235,7 @@ class PostgreSQLBackend(Backend):
         existing ones that would lock out readers until COMMIT)."""
         if int(db.scalar("bulk.lz4_available")):
             db.execute("bulk.use_lz4").close()
-        if not new_tables:
-            return []
-        definitions: list[str] = []
-        for table in tables:
-            for name, definition in db.rows("bulk.secondary_indexes", {"table": db.table(table)}):
-                db.execute_sql(f"DROP INDEX {name}").close()  # a name quoted by the engine itself
-                definitions.append(str(definition))
-        return definitions
+        return self.drop_secondary_indexes(db, tables) if new_tables else []
 
     def analyze(self, db: Database, tables: Sequence[str]) -> None:
         """ANALYZE right in the load's transaction, from a small sample (sql/bulk.pgsql.sql): the

@@ -102,7 +102,7 @@ class SQLiteBackend(Backend):
     ) -> list[str]:
         """Indexes dropped, to be built once after the rows: readers keep the old tables, indexes
         included, until COMMIT (only when every row is replaced)."""
-        return _drop_secondary_indexes(db, tables) if replace_all else []
+        return self.drop_secondary_indexes(db, tables) if replace_all else []
 
     def load_session(self, db: Database) -> None:
         for pragma in ("transfer.load_synchronous", "transfer.load_cache"):
@@ -154,15 +154,6 @@ def _literal(value: Any) -> str:
     # The sqlite3 shell reads its input line by line and drops a CR before each LF, even inside a
     # string literal: carriage returns are spliced in with char(13).
     return quoted.replace("\r", "' || char(13) || '") if "\r" in text else quoted
-
-
-def _drop_secondary_indexes(db: Database, tables: Sequence[str]) -> list[str]:
-    definitions: list[str] = []
-    for table in tables:
-        for name, definition in db.rows("bulk.secondary_indexes", {"table": db.table(table)}):
-            db.execute_sql(f"DROP INDEX {name}").close()  # a name quoted by the engine itself
-            definitions.append(str(definition))
-    return definitions
 
 
 def _create_file(path: Path) -> None:
