@@ -118,8 +118,9 @@ class RowBuilder:
 
     def _row_source(self) -> str:
         """`def row(obj, section)`: each column's value taken as it is when it has the column's type
-        and fits (a string within its length and without NUL, an integer within its range), and
-        handed to `_slow` otherwise; then the checks of uuid, user id and the row size."""
+        and fits (a string within its length and without NUL, an integer within its range) or is
+        NULL where the column holds NULL, and handed to `_slow` otherwise; then the checks of uuid,
+        user id and the row size."""
         lines = [
             "def row(obj, section):",
             "    if type(obj) is not dict:",
@@ -135,6 +136,8 @@ class RowBuilder:
                 test = f"type(v{i}) is not int or not {low} <= v{i} <= {high}"
             else:
                 test = f"type(v{i}) is not bool"
+            if column.nullable and column.type != "bool":
+                test = f"v{i} is not None and ({test})"
             lines += [
                 f"    v{i} = get({column.prop!r}, MISSING)",
                 f"    if {test}:",
