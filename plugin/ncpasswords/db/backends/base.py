@@ -29,13 +29,14 @@ Row = tuple[Any, ...]
 @dataclass
 class EncodedRows:
     """A batch of rows ready for `Database.insert_many`: the statement (COPY, an INSERT head, or
-    an INSERT with parameter marks) and either the encoded payload or the plain rows for
-    executemany."""
+    an INSERT with parameter marks) and either the encoded payload, the plain rows for
+    executemany, or statements with their parameters, each run once."""
 
     statement: str
     count: int
     payload: list[bytes] | None
     rows: list[Row] | None = None
+    statements: list[tuple[str, list[Any]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,10 @@ class Backend:
         """Send a batch made by `encode_rows`."""
         cur = db.raw.cursor()
         try:
-            if encoded.payload is None:
+            if encoded.statements is not None:
+                for sql, params in encoded.statements:
+                    cur.execute(sql, params)
+            elif encoded.payload is None:
                 cur.executemany(encoded.statement, encoded.rows or [])
             else:
                 for statement in encoded.payload:
