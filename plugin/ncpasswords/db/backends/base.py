@@ -29,14 +29,17 @@ Row = tuple[Any, ...]
 @dataclass
 class EncodedRows:
     """A batch of rows ready for `Database.insert_many`: the statement (COPY, an INSERT head, or
-    an INSERT with parameter marks) and either the encoded payload, the plain rows for
-    executemany, or statements with their parameters, each run once."""
+    an INSERT with parameter marks) and either the encoded payload, the plain rows (for
+    executemany, or for the driver to format while it sends them), or statements with their
+    parameters, each run once. `table` and `columns` are those the batch was made for."""
 
     statement: str
     count: int
     payload: list[bytes] | None
     rows: list[Row] | None = None
     statements: list[tuple[str, list[Any]]] | None = None
+    table: str = ""
+    columns: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
