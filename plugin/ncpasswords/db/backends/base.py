@@ -30,13 +30,17 @@ Row = tuple[Any, ...]
 @dataclass
 class EncodedRows:
     """A batch of rows ready for `Database.insert_many`: the statement (COPY, an INSERT head, or
-    an INSERT with parameter marks) and either the encoded payload or the plain rows for
-    executemany."""
+    an INSERT with parameter marks) and either the encoded payload, the plain rows (for
+    executemany, or for the driver to format while it sends them), or statements with their
+    parameters, each run once. `table` and `columns` are those the batch was made for."""
 
     statement: str
     count: int
     payload: list[bytes] | None
     rows: list[Row] | None = None
+    statements: list[tuple[str, list[Any]]] | None = None
+    table: str = ""
+    columns: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,10 @@ class Backend:
         """Send a batch made by `encode_rows`."""
         cur = db.raw.cursor()
         try:
-            if encoded.payload is None:
+            if encoded.statements is not None:
+                for sql, params in encoded.statements:
+                    cur.execute(sql, params)
+            elif encoded.payload is None:
                 cur.executemany(encoded.statement, encoded.rows or [])
             else:
                 for statement in encoded.payload:
@@ -249,6 +256,17 @@ class Backend:
         """Inside a load's transaction, before the rows of `tables` (unprefixed): make the load
         cheaper (see `bulk.prepare`). Returns the definitions of indexes dropped."""
         return []
+
+    def drop_secondary_indexes(self, db: Database, tables: Sequence[str]) -> list[str]:
+        """Drop the indexes of `tables` (unprefixed) that back no constraint, inside the load's
+        transaction; returns their definitions, to be built again after the rows
+        (`bulk.create_indexes`). The engine's `bulk.secondary_indexes` query names them."""
+        definitions: list[str] = []
+        for table in tables:
+            for name, definition in db.rows("bulk.secondary_indexes", {"table": db.table(table)}):
+                db.execute_sql(f"DROP INDEX {name}").close()  # a name quoted by the engine itself
+                definitions.append(str(definition))
+        return definitions
 
     def load_session(self, db: Database) -> None:
         """Before a big load into a new database, outside any transaction (`db:convert-type`)."""

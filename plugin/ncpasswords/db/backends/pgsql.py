@@ -28,6 +28,9 @@ _cursor_ids = itertools.count(1)
 # SQLSTATEs: class 08 (connection exception), 57P01-57P03 (administrator or crash shutdown,
 # cannot connect now), 55P03 (lock not available: lock_timeout), 23505 (unique violation).
 _SHUTDOWN = frozenset({"57P01", "57P02", "57P03"})
+# Column types whose binary COPY format psycopg writes from the values of an insert tuple (int,
+# str, bool, None): the types of the app's tables.
+_BINARY_TYPES = frozenset({"int2", "int4", "int8", "text", "varchar", "bool"})
 
 
 class PostgreSQLBackend(Backend):
@@ -182,9 +185,29 @@ class PostgreSQLBackend(Backend):
         return count
 
     def encode_rows(self, db: Database, table: str, columns: Sequence[str], rows: list[Row]) -> EncodedRows:
-        """COPY text, where the connection's encoding is UTF-8 (always, as `connect` sets it)."""
+        """The rows as they are, for binary COPY (`write_encoded`), where the connection's encoding
+        is UTF-8 (always, as `connect` sets it): psycopg formats them in C while it sends them, at a
+        third of the cost of COPY text built in Python, and the server parses binary values faster
+        than text."""
         if not _is_utf8(db.raw.info.encoding):
             return super().encode_rows(db, table, columns, rows)
+        statement = self._copy_statement(db, table, columns) + " (FORMAT binary)"
+        return EncodedRows(statement, len(rows), None, rows, table=table, columns=columns)
+
+    def write_encoded(self, db: Database, encoded: EncodedRows) -> int:
+        if encoded.payload is not None or encoded.rows is None or not encoded.table:
+            return super().write_encoded(db, encoded)
+        actual = column_types(db, encoded.table)
+        types = [actual.get(column, "") for column in encoded.columns]
+        if not _BINARY_TYPES.issuperset(types):  # not the app's schema: COPY text
+            return self._write_text(db, encoded.table, encoded.columns, encoded.rows)
+        with db.raw.cursor() as cur, cur.copy(encoded.statement) as copy:
+            copy.set_types(types)
+            for row in encoded.rows:
+                copy.write_row(row)
+        return encoded.count
+
+    def _write_text(self, db: Database, table: str, columns: Sequence[str], rows: list[Row]) -> int:
         # Rows are encoded one by one: a batch joined as text would take 4 bytes per character
         # as soon as one character lies outside the BMP.
         try:
@@ -193,15 +216,9 @@ class PostgreSQLBackend(Backend):
             raise UnstorableValueError(f"{db.table(table)}: a value is not valid Unicode") from None
         if b"\x00" in data:
             raise UnstorableValueError(f"{db.table(table)}: PostgreSQL cannot store text containing a NUL character")
-        return EncodedRows(self._copy_statement(db, table, columns), len(rows), [data])
-
-    def write_encoded(self, db: Database, encoded: EncodedRows) -> int:
-        if encoded.payload is None:
-            return super().write_encoded(db, encoded)
-        with db.raw.cursor() as cur, cur.copy(encoded.statement) as copy:
-            for data in encoded.payload:
-                copy.write(data)
-        return encoded.count
+        with db.raw.cursor() as cur, cur.copy(self._copy_statement(db, table, columns)) as copy:
+            copy.write(data)
+        return len(rows)
 
     def copy_binary(
         self,
@@ -242,14 +259,7 @@ class PostgreSQLBackend(Backend):
         existing ones that would lock out readers until COMMIT)."""
         if int(db.scalar("bulk.lz4_available")):
             db.execute("bulk.use_lz4").close()
-        if not new_tables:
-            return []
-        definitions: list[str] = []
-        for table in tables:
-            for name, definition in db.rows("bulk.secondary_indexes", {"table": db.table(table)}):
-                db.execute_sql(f"DROP INDEX {name}").close()  # a name quoted by the engine itself
-                definitions.append(str(definition))
-        return definitions
+        return self.drop_secondary_indexes(db, tables) if new_tables else []
 
     def analyze(self, db: Database, tables: Sequence[str]) -> None:
         """ANALYZE right in the load's transaction, from a small sample (sql/bulk.pgsql.sql): the
