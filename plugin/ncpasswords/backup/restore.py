@@ -10,9 +10,6 @@ backup removes the instance's key instead of crashing; numeric user ids match `-
 from __future__ import annotations
 
 import functools
-import queue
-import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ from typing import Any
 
 from ..db import bulk
 from ..db.connection import Database, EncodedRows, RowLimit
+from ..db.writer import Writer
 from ..instance.instance import Instance
 from ..instance.journal import ConfigChange
 from ..repositories.config_values import AppConfig, Preferences
@@ -46,10 +44,6 @@ DATA_TABLES = (
     "passwords_pw_tag_rel",
 )
 BATCH = 2000
-# While the writer thread runs: how soon the parsing thread hands it the GIL (Python's default is
-# 5 ms). The writer wakes up for every few hundred kilobytes sent and every row SQLite steps
-# through; making it wait 5 ms each time left the database idle (PostgreSQL restores ~15% slower).
-SWITCH_INTERVAL = 0.0002
 
 
 @dataclass
@@ -96,14 +90,7 @@ class _Loader:
         self.progress = progress
         self.done = 0
         self._start: Callable[[], None] | None = start
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if background:
-            self._switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(SWITCH_INTERVAL, self._switch_interval))
-            self._thread = threading.Thread(target=self._work, name="restore-writer", daemon=True)
-            self._thread.start()
+        self._writer = Writer(background, "restore-writer")
 
     def add(self, table: str, row: tuple[Any, ...]) -> None:
         batch = self.pending[table]
@@ -129,12 +116,8 @@ class _Loader:
     def _submit(self, job: Callable[[], None]) -> None:
         if self._start is not None:
             start, self._start = self._start, None
-            self._submit(start)
-        if self._thread is None:
-            job()
-        else:
-            self._check()
-            self._jobs.put(job)
+            self._writer.submit(start)
+        self._writer.submit(job)
 
     def _write(self, name: str, batch: EncodedRows) -> None:
         try:
@@ -142,35 +125,17 @@ class _Loader:
         except ValueError as exc:
             raise BackupFormatError(str(exc)) from None
 
-    def _work(self) -> None:
-        # Takes every job until told to stop, so that `put` never blocks on a dead writer.
-        while (job := self._jobs.get()) is not None:
-            if self._error is None:
-                try:
-                    job()
-                except BaseException as exc:
-                    self._error = exc
-
-    def _check(self) -> None:
-        if self._error is not None:
-            raise self._error
-
     def finish(self) -> None:
         """Write everything still pending (the start too) and wait until it is written."""
         self.flush()
         if self._start is not None:
             start, self._start = self._start, None
-            self._submit(start)
-        self.close()
-        self._check()
+            self._writer.submit(start)
+        self._writer.finish()
 
     def close(self) -> None:
         """Stop the writer thread once the batches handed to it are done (or dropped after an error)."""
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join()
-            self._thread = None
-            sys.setswitchinterval(self._switch_interval)
+        self._writer.close()
 
 
 def check_keys(keys: Keys, app: AppConfig, instance: Instance, user: str | None) -> str | None:

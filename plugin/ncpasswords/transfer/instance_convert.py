@@ -23,18 +23,19 @@ checksums, config.php switched after COMMIT) over other tables:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..db import bulk, portable
-from ..db.connection import ConnectionSettings, Database
+from ..db.connection import ConnectionSettings, Database, EncodedRows
+from ..db.writer import Writer
 from ..errors import UserError
 from ..instance.instance import Instance
 from ..instance.journal import ConfigChange
 from . import hostile
-from .batch_writer import BatchWriter
 from .convert import (
     ConfirmExtraTables,
     ConvertOptions,
@@ -174,11 +175,17 @@ class _InstanceConversion(_Conversion):
         """Rows encoded here for the target's bulk path (MySQL's multi-row INSERTs, PostgreSQL's
         COPY text) and written by a background thread where the engine works in its own process,
         so that reading and encoding the next batch overlap with the server's work."""
-        with BatchWriter(target, target.backend.background_writes) as writer:
+        written = 0
+
+        def write(encoded: EncodedRows) -> None:
+            nonlocal written
+            written += target.insert_many(name, columns, encoded)
+
+        with Writer(target.backend.background_writes, "convert-writer") as writer:
             iterator = iter(rows)
             while batch := list(itertools.islice(iterator, self.options.chunk_size)):
-                writer.submit(name, columns, target.encode_rows(name, columns, batch))
-        return writer.written
+                writer.submit(functools.partial(write, target.encode_rows(name, columns, batch)))
+        return written
 
     def _reset_sequence(self, target: Database, table: TransferTable) -> None:
         target.backend.reset_autoincrement(target, self.found.tables[table.name])
