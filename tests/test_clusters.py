@@ -5,17 +5,33 @@ with a streaming standby, both started once for the session by the pytest plugin
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cluster_helpers import ClusterInstance, cluster_instance
+from cluster_helpers import ClusterInstance, cluster_instance, rows
+from ncpasswords.db.connection import Database, LockBusyError
 from ncpasswords.testing.clusters import GaleraCluster, PostgresReplication
 from ncpasswords.testing.plugin import ENGINES
 
 pytest_plugins = ["pytester"]
 WORKED_EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "worked-example-v106.json"
+SAMPLE_PASSWORDS = 400
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from transfer_helpers import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("sample") / "sample.json", SAMPLE_PASSWORDS)
 
 
 @pytest.fixture
@@ -81,3 +97,92 @@ def test_plugin_runs_a_project_on_the_replicated_postgresql(pytester: pytest.Pyt
     result = pytester.runpytest_subprocess("--passwords-engine=pgsql-replica", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["ncpasswords: engine pgsql-replica (primary and standby started for the session)"])
+
+
+# -- the backup lock -------------------------------------------------------------------------------
+
+
+def lock_rows(db: Database) -> list[tuple[Any, ...]]:
+    return rows(db, f"SELECT configkey, configvalue FROM {db.table('appconfig')} WHERE appid = 'ncpasswords'")
+
+
+def test_backup_lock_holds_across_galera_nodes(on_galera: ClusterInstance) -> None:
+    with on_galera.connect(node=0) as first, on_galera.connect(node=1) as second, on_galera.connect(2) as third:
+        assert first.backend.multi_primary(first)
+        with first.advisory_lock("backup"):
+            [(key, value)] = lock_rows(third)  # the lock row reached every node
+            assert key == "lock/backup" and json.loads(value)["holder"].count(":") == 2
+            with pytest.raises(LockBusyError, match="busy"), second.advisory_lock("backup", 0.5, "busy"):
+                pass
+            with second.advisory_lock("other"):
+                pass
+        assert lock_rows(third) == []
+        with second.advisory_lock("backup", wait=0.5):
+            pass
+
+
+def test_lock_of_a_crashed_holder_is_taken_over_once_expired(on_galera: ClusterInstance) -> None:
+    with on_galera.connect(node=0) as first, on_galera.connect(node=1) as second:
+        table = first.table("appconfig")
+        now = int(first.scalar_sql("SELECT UNIX_TIMESTAMP()"))
+        live = json.dumps({"holder": "crashed:1:x", "expires": now + 60})
+        first.execute_sql(
+            f"INSERT INTO {table} (appid, configkey, configvalue) VALUES ('ncpasswords', 'lock/backup', %s)", (live,)
+        ).close()
+        with pytest.raises(LockBusyError), second.advisory_lock("backup", wait=0.3):
+            pass
+        stale = json.dumps({"holder": "crashed:1:x", "expires": now - 1})
+        first.execute_sql(f"UPDATE {table} SET configvalue = %s WHERE appid = 'ncpasswords'", (stale,)).close()
+        with second.advisory_lock("backup", wait=0.3):
+            [(_, value)] = lock_rows(first)
+            assert "crashed" not in value
+        assert lock_rows(first) == []
+
+
+def test_a_create_on_one_node_waits_for_a_restore_holding_the_lock_on_another(
+    on_galera: ClusterInstance, tmp_path: Path
+) -> None:
+    """Two admins on two nodes: the second command waits until the first has finished."""
+    from ncpasswords.backup import service
+
+    released_at: list[float] = []
+    holding = threading.Event()
+
+    def hold() -> None:
+        with on_galera.connect(node=0) as db, service.backup_lock(db):
+            holding.set()
+            time.sleep(2)
+            released_at.append(time.monotonic())
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(30)
+    created = on_galera.occ("passwords:backup:create", "second", node=1)
+    finished_at = time.monotonic()
+    holder.join()
+    created.check()
+    assert finished_at >= released_at[0]
+
+
+def occ_process(instance: ClusterInstance, node: int, *args: str) -> subprocess.Popen[str]:
+    """`occ` in a process of its own, on the given node (as the cron job of another server)."""
+    env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(instance.config_dir(node))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "ncpasswords", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_two_restores_and_a_create_from_three_nodes_at_once(on_galera: ClusterInstance, sample: Path) -> None:
+    on_galera.occ("passwords:backup:import", str(sample)).check()
+    name = sample.name.split(".")[0]
+    procs = [
+        occ_process(on_galera, 0, "-n", "passwords:backup:restore", name),
+        occ_process(on_galera, 1, "-n", "passwords:backup:restore", name),
+        occ_process(on_galera, 2, "passwords:backup:create", "during"),
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    with on_galera.connect(node=2) as db:
+        assert db.scalar_sql(f"SELECT COUNT(*) FROM {db.table('passwords_password')}") == SAMPLE_PASSWORDS
+        assert lock_rows(db) == []

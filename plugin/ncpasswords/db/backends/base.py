@@ -147,6 +147,11 @@ class Backend:
         release, or None while another process holds it. The lock dies with the process."""
         raise NotImplementedError
 
+    def multi_primary(self, db: Database) -> bool:
+        """Whether the database is a cluster in which every node takes writes (Galera): named
+        locks of the server hold on one node only, and a commit may lose against another node's."""
+        return False
+
     def scoped_lock_name(self, db: Database, name: str) -> str:
         """A lock's name unique to the database and table prefix (for the servers' named locks)."""
         return f"ncpasswords:{db.settings.dbname}:{db.prefix}:{name}"
