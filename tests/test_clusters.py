@@ -18,13 +18,18 @@ from typing import Any
 import pytest
 
 from cluster_helpers import ClusterInstance, cluster_instance, rows
+from conftest import database_state
+from ncpasswords.backup.errors import BackupFormatError
 from ncpasswords.db.connection import Database, LockBusyError
+from ncpasswords.errors import UserError
+from ncpasswords.instance.instance import FRAGMENT_SIZE_KEY, Instance
 from ncpasswords.testing.clusters import GaleraCluster, PostgresReplication
 from ncpasswords.testing.plugin import ENGINES
 
 pytest_plugins = ["pytester"]
 WORKED_EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "worked-example-v106.json"
 SAMPLE_PASSWORDS = 400
+LARGE_PASSWORDS = 1500
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +37,14 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transfer_helpers import write_sample
 
     return write_sample(tmp_path_factory.mktemp("sample") / "sample.json", SAMPLE_PASSWORDS)
+
+
+@pytest.fixture(scope="module")
+def large_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 10 MB of backup: a write-set of more than 4 MiB."""
+    from transfer_helpers import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("sample") / "large.json", LARGE_PASSWORDS)
 
 
 @pytest.fixture
@@ -186,3 +199,134 @@ def test_two_restores_and_a_create_from_three_nodes_at_once(on_galera: ClusterIn
     with on_galera.connect(node=2) as db:
         assert db.scalar_sql(f"SELECT COUNT(*) FROM {db.table('passwords_password')}") == SAMPLE_PASSWORDS
         assert lock_rows(db) == []
+
+
+# -- restore on Galera: fragments and conflicts ----------------------------------------------------
+
+
+def app_state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the app's tables (without their ids, which each restore numbers anew) and of
+    appconfig/preferences except the lock rows."""
+    state = database_state(db)
+    state["appconfig"] = [row for row in state["appconfig"] if "'ncpasswords'" not in row[0]]
+    for table, found in state.items():
+        if table.startswith("passwords_"):
+            state[table] = sorted(row[1:] for row in found)
+    return state
+
+
+def restore_with(instance: ClusterInstance, path: Path, node: int = 0, progress: Any = None) -> None:
+    from ncpasswords.backup import service
+    from ncpasswords.backup.restore import RestoreOptions
+    from ncpasswords.backup.source import open_path
+
+    library_instance = Instance.load(instance.config_dir(node) / "config.php")
+    with library_instance.connect() as db, open_path(path) as source:
+        service.restore(library_instance, db, source, RestoreOptions(), progress)
+
+
+@contextlib.contextmanager
+def max_write_set(galera: GaleraCluster, size: int) -> Iterator[None]:
+    """Every node refuses a write-set larger than `size` bytes while this lasts."""
+    old = []
+    for node in galera.nodes:
+        with contextlib.closing(node.connect()) as conn, conn.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.wsrep_max_ws_size")
+            old.append(cur.fetchone()[0])
+            cur.execute(f"SET GLOBAL wsrep_max_ws_size = {size}")
+    try:
+        yield
+    finally:
+        for node, value in zip(galera.nodes, old, strict=True):
+            with contextlib.closing(node.connect()) as conn, conn.cursor() as cur:
+                cur.execute(f"SET GLOBAL wsrep_max_ws_size = {value}")
+
+
+def test_restore_replicates_in_fragments_below_the_write_set_limit(
+    galera: GaleraCluster, on_galera: ClusterInstance, large_sample: Path
+) -> None:
+    """A restore larger than wsrep_max_ws_size commits in fragments; without them the cluster
+    refuses it whole and nothing changes."""
+    with on_galera.connect() as db:
+        before = app_state(db)
+    config = on_galera.config_dir() / "config.php"
+    on_galera.occ("passwords:backup:import", str(large_sample)).check()
+    with max_write_set(galera, 4 << 20):
+        Instance.load(config).update_config({FRAGMENT_SIZE_KEY: 0})
+        failed = on_galera.occ("-n", "passwords:backup:restore", "large")
+        assert failed.returncode == 1 and len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+        with on_galera.connect(node=2) as db:
+            assert app_state(db) == before
+        Instance.load(config).update_config({FRAGMENT_SIZE_KEY: 256 << 10})
+        on_galera.occ("-n", "passwords:backup:restore", "large").check()
+    with on_galera.connect(node=0) as first, on_galera.connect(node=2) as third:
+        assert first.scalar_sql(f"SELECT COUNT(*) FROM {first.table('passwords_password')}") == LARGE_PASSWORDS
+        assert app_state(third) == app_state(first)
+
+
+def test_a_failing_restore_in_fragments_leaves_every_node_unchanged(
+    on_galera: ClusterInstance, sample: Path, tmp_path: Path
+) -> None:
+    Instance.load(on_galera.config_dir() / "config.php").update_config({FRAGMENT_SIZE_KEY: 64 << 10})
+    restore_with(on_galera, sample)
+    with on_galera.connect(node=1) as db:
+        before = app_state(db)
+    doc = json.loads(sample.read_text())
+    doc["challenges"].append(dict(doc["challenges"][0]))  # a duplicate uuid, met after every other row
+    failing = tmp_path / "failing.json"
+    failing.write_text(json.dumps(doc))
+    with pytest.raises(BackupFormatError, match="same uuid"):
+        restore_with(on_galera, failing)
+    for node in range(3):
+        with on_galera.connect(node=node) as db:
+            assert app_state(db) == before
+            assert db.scalar_sql("SELECT COUNT(*) FROM mysql.wsrep_streaming_log") == 0
+
+
+def test_a_restore_that_loses_a_certification_conflict_runs_again(on_galera: ClusterInstance, sample: Path) -> None:
+    """Another node commits a change to a row the restore replaces while it runs: the restore's
+    transaction is aborted whole and run again from the start, and the result is the backup's."""
+    restore_with(on_galera, sample)
+    with on_galera.connect() as db:
+        expected = app_state(db)
+        victim = db.scalar_sql(f"SELECT MIN(id) FROM {db.table('passwords_password')}")
+    Instance.load(on_galera.config_dir() / "config.php").update_config({FRAGMENT_SIZE_KEY: 0})
+    calls: list[int] = []
+
+    def interfere(done: int) -> None:
+        calls.append(done)
+        if len(calls) == 1:
+            time.sleep(1)  # the writer thread has deleted the old rows by now (not committed)
+            with on_galera.connect(node=1) as other:
+                table = other.table("passwords_password")
+                other.execute_sql(f"UPDATE {table} SET updated = updated + 1 WHERE id = %s", (victim,)).close()
+
+    restore_with(on_galera, sample, progress=interfere)
+    assert calls.count(calls[0]) >= 2  # the progress started over: a second attempt ran
+    for node in range(3):
+        with on_galera.connect(node=node) as db:
+            assert app_state(db) == expected
+
+
+def test_a_restore_that_keeps_losing_conflicts_says_so_and_changes_nothing(
+    on_galera: ClusterInstance, sample: Path
+) -> None:
+    restore_with(on_galera, sample)
+    with on_galera.connect() as db:
+        victim = db.scalar_sql(f"SELECT MIN(id) FROM {db.table('passwords_password')}")
+    Instance.load(on_galera.config_dir() / "config.php").update_config({FRAGMENT_SIZE_KEY: 0})
+
+    def interfere(done: int) -> None:  # every attempt meets a write of another node
+        time.sleep(1)
+        with on_galera.connect(node=1) as other:
+            table = other.table("passwords_password")
+            other.execute_sql(f"UPDATE {table} SET updated = updated + 1 WHERE id = %s", (victim,)).close()
+
+    with on_galera.connect(node=1) as db:
+        before = app_state(db)
+    with pytest.raises(UserError, match=r"^The restore lost 3 times .*nothing was changed"):
+        restore_with(on_galera, sample, progress=interfere)
+    with on_galera.connect(node=2) as db:
+        after = app_state(db)
+    changed = [row for row in after["passwords_password"] if row not in before["passwords_password"]]
+    assert len(changed) == 1  # only the other node's three updates of one row

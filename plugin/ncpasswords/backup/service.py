@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from ..db.connection import Database, RowLimit
-from ..db.errors import DuplicateKeyError
+from ..db.connection import CONFLICT_ATTEMPTS, Database, RowLimit
+from ..db.errors import ConflictError, DuplicateKeyError
+from ..errors import UserError
 from ..files.appdata import app_data_files
 from ..instance.instance import Instance
 from ..php.json import BinaryWriter, dumps
@@ -25,6 +26,11 @@ from .validation import INVALID_BACKUP, Validator, php_map
 LOCK_NAME = "backup"
 LOCK_WAIT_SECONDS = 60.0
 LOCK_BUSY = "Another backup or restore is running on this instance; try again when it has finished"
+CONFLICT = (
+    "The restore lost {n} times against changes committed at the same time on another database node "
+    "(certification conflict); nothing was changed. Stop what writes to the app's tables (maintenance "
+    "mode) and try again"
+)
 
 Progress = Callable[[int], None]
 
@@ -76,11 +82,15 @@ def restore(
     options: RestoreOptions,
     progress: Progress | None = None,
 ) -> RestoreResult:
-    """Restore a backup from its open file in one transaction."""
+    """Restore a backup from its open file in one transaction. A transaction that lost a conflict
+    (rolled back whole, the file untouched) runs again from the start, up to CONFLICT_ATTEMPTS
+    times (docs/clusters.md#conflicts)."""
     with backup_lock(db):
         instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         try:
-            return restore_backup(instance, db, source, options, progress)
+            return db.retry_conflicts(lambda: restore_backup(instance, db, source, options, progress))
+        except ConflictError as exc:
+            raise UserError(CONFLICT.format(n=CONFLICT_ATTEMPTS)) from exc
         except DuplicateKeyError as exc:  # rolled back; the file breaks the tables' unique indexes
             detail = " ".join(str(exc).split())
             raise BackupFormatError(f"The backup has two entities of one user with the same uuid ({detail})") from exc

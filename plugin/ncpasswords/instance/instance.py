@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from ..db import backends
-from ..db.connection import ConnectionSettings, Database, connect
+from ..db.connection import FRAGMENT_BYTES, ConnectionSettings, Database, connect
 from ..db.dialects import check_prefix
 from ..errors import NotInstalledError, UserError
 from ..php.casts import php_boolval
 from . import configfiles, journal, phpconfig
 
 APP_ID = "passwords"
+FRAGMENT_SIZE_KEY = "ncpasswords.galera.fragment_size"
+"""config.php: bytes per replicated fragment of a large transaction on Galera (docs/clusters.md)."""
 
 
 def config_path() -> Path:
@@ -196,7 +198,17 @@ class Instance:
             sqlite_path=backend.database_file(self.data_dir, dbname),
             sqlite_journal_mode=str(self.get("sqlite.journal_mode") or "WAL"),
             mysql_utf8mb4=php_boolval(self.get("mysql.utf8mb4", False)),
+            fragment_bytes=self._whole_number(FRAGMENT_SIZE_KEY, FRAGMENT_BYTES),
         )
+
+    def _whole_number(self, key: str, default: int) -> int:
+        """A setting of this tool in config.php that must be a whole number of 0 or more."""
+        value = self.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not str(value).strip().isdigit():
+            raise UserError(f"Invalid {key} in {self.path}: expected a whole number of 0 or more")
+        return int(str(value).strip())
 
     def connect(self) -> Database:
         """Open the instance's database, first finishing a config.php change that an interrupted

@@ -7,6 +7,7 @@ names. The methods here are the ones the engines share or that only some engines
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -151,6 +152,11 @@ class Backend:
         """Whether the database is a cluster in which every node takes writes (Galera): named
         locks of the server hold on one node only, and a commit may lose against another node's."""
         return False
+
+    def large_writes(self, db: Database) -> contextlib.AbstractContextManager[None]:
+        """Around a large transaction (`Database.large_writes`): nothing, except where the engine
+        replicates a transaction whole at COMMIT."""
+        return contextlib.nullcontext()
 
     def scoped_lock_name(self, db: Database, name: str) -> str:
         """A lock's name unique to the database and table prefix (for the servers' named locks)."""

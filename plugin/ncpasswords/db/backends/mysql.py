@@ -104,6 +104,22 @@ class MySQLBackend(Backend):
         """A Galera node: every node takes writes, named locks hold on one node only."""
         return db.raw in _GALERA
 
+    @contextlib.contextmanager
+    def large_writes(self, db: Database) -> Iterator[None]:
+        """Galera: streaming replication, fragments of `fragment_bytes` replicated and certified
+        while the transaction runs (no write-set near wsrep_max_ws_size, no stall of the cluster
+        at COMMIT), applied on the other nodes only when it commits."""
+        size = db.settings.fragment_bytes
+        if not self.multi_primary(db) or size <= 0:
+            yield
+            return
+        db.execute_sql(f"SET SESSION wsrep_trx_fragment_unit = 'bytes', wsrep_trx_fragment_size = {int(size)}").close()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # the connection may be gone: the setting with it
+                db.execute_sql("SET SESSION wsrep_trx_fragment_size = 0").close()
+
     # -- SQL text ------------------------------------------------------------------------------
     def quote(self, identifier: str) -> str:
         return "`" + identifier.replace("`", "``") + "`"
