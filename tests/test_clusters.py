@@ -22,7 +22,7 @@ from conftest import database_state
 from ncpasswords.backup.errors import BackupFormatError
 from ncpasswords.db.connection import Database, LockBusyError
 from ncpasswords.errors import UserError
-from ncpasswords.instance.instance import FRAGMENT_SIZE_KEY, Instance
+from ncpasswords.instance.instance import FRAGMENT_SIZE_KEY, REPLICA_LAG_KEY, Instance
 from ncpasswords.testing.clusters import GaleraCluster, PostgresReplication
 from ncpasswords.testing.plugin import ENGINES
 
@@ -330,3 +330,85 @@ def test_a_restore_that_keeps_losing_conflicts_says_so_and_changes_nothing(
         after = app_state(db)
     changed = [row for row in after["passwords_password"] if row not in before["passwords_password"]]
     assert len(changed) == 1  # only the other node's three updates of one row
+
+
+# -- reading from a replica ------------------------------------------------------------------------
+
+
+def backup_counts(instance: ClusterInstance, name: str) -> list[str]:
+    """What `passwords:backup:list --details` says a backup holds (users and entities)."""
+    details: dict[str, list[str]] = {}
+    label = ""
+    for line in instance.occ("passwords:backup:list", "--details").check().stdout.splitlines()[1:]:
+        if line.startswith("    "):
+            details[label].append(line.strip())
+        else:
+            label = line.split()[0]
+            details[label] = []
+    return details[name]
+
+
+def test_create_reads_from_the_standby_and_writes_nothing_there(
+    pg_replica: PostgresReplication, on_replica: ClusterInstance, sample: Path
+) -> None:
+    restore_with(on_replica, sample)
+    created = on_replica.occ("-v", "passwords:backup:create", "from-standby").check()
+    assert f"Read from the PostgreSQL database '{on_replica.name}' on 127.0.0.1:{pg_replica.standby.port}" in (
+        created.stdout
+    )
+    Instance.load(on_replica.config_dir() / "config.php").update_config({}, unset=["dbreplica"])
+    primary = on_replica.occ("-v", "passwords:backup:create", "from-primary").check()
+    assert f"on 127.0.0.1:{pg_replica.primary.port}" in primary.stdout
+    held = backup_counts(on_replica, "from-standby")
+    assert f"{SAMPLE_PASSWORDS:<5} passwords" in held and held == backup_counts(on_replica, "from-primary")
+
+
+def test_a_lagging_standby_is_not_read(pg_replica: PostgresReplication, on_replica: ClusterInstance) -> None:
+    """A standby that has not replayed the primary's last commit within the bound is passed over
+    for the primary, whose snapshot has that commit."""
+    Instance.load(on_replica.config_dir() / "config.php").update_config({REPLICA_LAG_KEY: 1})
+    with contextlib.closing(pg_replica.standby.connect()) as standby:
+        standby.execute("SELECT pg_wal_replay_pause()")
+        try:
+            on_replica.occ("config:app:set", "passwords", "backup/files/maximum", "--value=9").check()
+            started = time.monotonic()
+            created = on_replica.occ("-v", "passwords:backup:create", "while-lagging").check()
+            assert time.monotonic() - started >= 1  # it waited for the standby as long as allowed
+            assert f"on 127.0.0.1:{pg_replica.primary.port}" in created.stdout
+        finally:
+            standby.execute("SELECT pg_wal_replay_resume()")
+    created = on_replica.occ("-v", "passwords:backup:create", "caught-up").check()
+    assert f"on 127.0.0.1:{pg_replica.standby.port}" in created.stdout
+
+
+def test_create_goes_on_from_the_primary_when_the_standby_stops(
+    pg_replica: PostgresReplication, on_replica: ClusterInstance, sample: Path
+) -> None:
+    from ncpasswords.backup import service
+
+    restore_with(on_replica, sample)
+    instance = on_replica.instance
+    stopped: list[int] = []
+
+    def stop_standby(done: int) -> None:
+        if not stopped:
+            stopped.append(done)
+            pg_replica.stop_member(pg_replica.standby, "immediate")
+
+    try:
+        with instance.connect() as db:
+            _, stats = service.create(instance, db, "standby-stopped", progress=stop_standby)
+    finally:
+        pg_replica.start_member(pg_replica.standby)
+        pg_replica.wait_streaming()
+    assert stopped and f"127.0.0.1:{pg_replica.primary.port}" in stats.read_from
+    assert stats.counts["passwords"] == SAMPLE_PASSWORDS
+    assert f"{SAMPLE_PASSWORDS:<5} passwords" in backup_counts(on_replica, "standby-stopped")
+
+
+def test_galera_node_as_dbreplica_is_read(galera: GaleraCluster, on_galera: ClusterInstance) -> None:
+    node = galera.nodes[2]
+    replica = {0: {"host": "127.0.0.1", "port": node.port, "user": "root", "password": "", "dbname": on_galera.name}}
+    Instance.load(on_galera.config_dir() / "config.php").update_config({"dbreplica": replica})
+    created = on_galera.occ("-v", "passwords:backup:create", "from-node3").check()
+    assert f"on 127.0.0.1:{node.port}" in created.stdout

@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ..db.connection import CONFLICT_ATTEMPTS, Database, RowLimit
-from ..db.errors import ConflictError, DuplicateKeyError
+from ..db.errors import ConflictError, ConnectionLostError, DuplicateKeyError
+from ..db.replicas import open_replica
 from ..errors import UserError
 from ..files.appdata import app_data_files
 from ..instance.instance import Instance
@@ -63,16 +64,35 @@ def create(
     """Write a backup of the whole database from one consistent snapshot.
 
     The file appears only once complete (temp file, fsync, rename, mode 0600). A backup made
-    under another full name is not replaced unless `force` (`BackupStorage.create`).
+    under another full name is not replaced unless `force` (`BackupStorage.create`). The snapshot
+    is read from a replica of config.php's `dbreplica` that has caught up with the primary
+    (`db.replicas`), else from the primary; a replica that goes away while it is read is left for
+    the primary, from the start. `stats.read_from` says which one it was.
     """
     storage = storage_for(instance, db)
-    with backup_lock(db):
+    with backup_lock(db):  # on the primary: it serialises the users of every replica too
         instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         storage.cleanup_temp_files(older_than=0)
-        with storage.create(name, folder, now=now, force=force) as new, db.transaction(snapshot=True):
-            stats = write_document(db, instance.server_secret, new, progress)
-    assert new.result is not None
-    return new.result, stats
+
+        def write(reader: Database) -> tuple[BackupFile, DocumentStats]:
+            with storage.create(name, folder, now=now, force=force) as new, reader.transaction(snapshot=True):
+                stats = write_document(reader, instance.server_secret, new, progress)
+            assert new.result is not None
+            stats.read_from = reader.settings.describe()
+            return new.result, stats
+
+        replicas = instance.replica_settings()
+        replica = open_replica(db, replicas, instance.replica_max_lag) if replicas else None
+        if replica is None:
+            return write(db)
+        try:
+            return write(replica)
+        except ConnectionLostError:
+            if progress is not None:
+                progress(0)
+            return write(db)
+        finally:
+            replica.close()
 
 
 def restore(

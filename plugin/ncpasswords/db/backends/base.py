@@ -148,6 +148,12 @@ class Backend:
         release, or None while another process holds it. The lock dies with the process."""
         raise NotImplementedError
 
+    def replica_caught_up(self, primary: Database, replica: Database, timeout: float) -> bool:
+        """Wait up to `timeout` seconds until `replica` (a read-only copy of `primary`) has applied
+        everything `primary` had committed when this was called; False when it has not, or when it
+        cannot tell (then the replica is not read)."""
+        return False
+
     def multi_primary(self, db: Database) -> bool:
         """Whether the database is a cluster in which every node takes writes (Galera): named
         locks of the server hold on one node only, and a commit may lose against another node's."""

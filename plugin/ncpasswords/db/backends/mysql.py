@@ -100,6 +100,19 @@ class MySQLBackend(Backend):
                 _GALERA.add(raw)
         return raw
 
+    def replica_caught_up(self, primary: Database, replica: Database, timeout: float) -> bool:
+        """Another node of the same Galera cluster (its reads wait for the cluster's commits), or a
+        MariaDB replica that reaches the primary's binlog GTID position in time."""
+        if self.multi_primary(replica):
+            return True
+        try:
+            position = primary.scalar_sql("SELECT @@GLOBAL.gtid_binlog_pos")
+            if not position:
+                return False  # no binary log on the primary: the replica's position cannot be compared
+            return bool(replica.scalar_sql("SELECT MASTER_GTID_WAIT(%s, %s)", (position, float(timeout))) == 0)
+        except Exception:  # MySQL has neither: a replica it cannot check is not read
+            return False
+
     def multi_primary(self, db: Database) -> bool:
         """A Galera node: every node takes writes, named locks hold on one node only."""
         return db.raw in _GALERA
