@@ -22,8 +22,10 @@ from conftest import database_state
 from ncpasswords.backup.errors import BackupFormatError
 from ncpasswords.db.connection import Database, LockBusyError
 from ncpasswords.errors import UserError
+from ncpasswords.instance.install import install
 from ncpasswords.instance.instance import FRAGMENT_SIZE_KEY, REPLICA_LAG_KEY, Instance
-from ncpasswords.testing.clusters import GaleraCluster, PostgresReplication
+from ncpasswords.testing.clusters import GaleraCluster, GaleraServer, PostgresReplication
+from ncpasswords.testing.instance import run_occ
 from ncpasswords.testing.plugin import ENGINES
 
 pytest_plugins = ["pytester"]
@@ -412,3 +414,98 @@ def test_galera_node_as_dbreplica_is_read(galera: GaleraCluster, on_galera: Clus
     Instance.load(on_galera.config_dir() / "config.php").update_config({"dbreplica": replica})
     created = on_galera.occ("-v", "passwords:backup:create", "from-node3").check()
     assert f"on 127.0.0.1:{node.port}" in created.stdout
+
+
+# -- every command, on both clusters ---------------------------------------------------------------
+
+
+@pytest.fixture(params=["galera", "pgsql-replica"])
+def clustered(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ClusterInstance]:
+    """An instance on each cluster; `other_node` is a second Galera node, on PostgreSQL the primary
+    again (the standby takes no writes)."""
+    if request.param == "galera":
+        server: Any = request.getfixturevalue("galera").servers()[0]
+    else:
+        server = request.getfixturevalue("pg_replica").server()
+    with cluster_instance(server, tmp_path) as instance:
+        yield instance
+
+
+def other_node(instance: ClusterInstance) -> int:
+    return 1 if isinstance(instance.server, GaleraServer) else 0
+
+
+def last_node(instance: ClusterInstance) -> Database:
+    """The database as the last Galera node or the standby sees it (caught up)."""
+    if isinstance(instance.server, GaleraServer):
+        return instance.connect(node=2)
+    instance.server.replication.wait_replayed()
+    return instance.connect_standby()
+
+
+def user_rows(db: Database) -> dict[str, int]:
+    table = db.table("passwords_password")
+    return {str(u): int(n) for u, n in rows(db, f"SELECT user_id, COUNT(*) FROM {table} GROUP BY user_id")}
+
+
+def test_every_command_on_the_cluster(clustered: ClusterInstance, sample: Path) -> None:
+    second = other_node(clustered)
+    assert "No migrations to execute." in clustered.occ("migrations:migrate", "passwords").check().stdout
+    assert "Executed Migrations" in clustered.occ("migrations:status", "passwords", node=second).check().stdout
+    clustered.occ("passwords:backup:import", str(sample)).check()
+    clustered.occ("-n", "passwords:backup:restore", "sample", node=second).check()
+    clustered.occ("passwords:backup:create", "after-restore").check()
+    with last_node(clustered) as db:
+        before = user_rows(db)
+    assert before["alice"] > 0 and "zed" not in before
+    clustered.occ("-n", "passwords:user:move", "alice", "zed", node=second).check()
+    clustered.occ("-n", "passwords:user:delete", "bob.ünicode@example.org").check()
+    with last_node(clustered) as db:
+        after = user_rows(db)
+        deleted = rows(db, f"SELECT COUNT(*) FROM {db.table('passwords_password')} WHERE deleted = %s", (True,))
+    assert after["zed"] == before["alice"] and "alice" not in after
+    assert deleted[0][0] >= before["bob.ünicode@example.org"]  # soft-deleted, as the app does
+    clustered.occ("-n", "passwords:backup:restore", "after-restore").check()
+    with last_node(clustered) as db:
+        assert user_rows(db) == before
+    listed = clustered.occ("passwords:backup:list", node=second).check().stdout
+    assert "after-restore" in listed and "sample" in listed
+
+
+def test_the_scheduled_backup_runs_once_when_two_nodes_run_the_worker(
+    galera: GaleraCluster, on_galera: ClusterInstance
+) -> None:
+    on_galera.occ("config:app:set", "passwords", "backup/enabled", "--value=1").check()
+    job = "\\oca\\passwords\\cron\\backupjob"
+    workers = [occ_process(on_galera, node, "background-job:worker", "--once", job) for node in (0, 1, 2)]
+    outputs = []
+    for proc in workers:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        outputs.append(out)
+    assert sum(out.count("Running job") for out in outputs) == 1
+    listed = on_galera.occ("passwords:backup:list").check().stdout.splitlines()
+    assert len(listed) == 2  # the heading and the one backup
+
+
+def test_convert_into_and_out_of_galera(galera: GaleraCluster, sample: Path, tmp_path: Path) -> None:
+    """db:convert-type from SQLite into the cluster (through node 2), then out of it again."""
+    from ncpasswords.testing.scratch import scratch_database
+    from ncpasswords.testing.servers import SqliteServer
+
+    with scratch_database(SqliteServer(), tmp_path / "data") as lite:
+        config = tmp_path / "config" / "config.php"
+        install(lite.install_options(), config)
+        run_occ(config.parent, "passwords:backup:import", str(sample)).check()
+        run_occ(config.parent, "-n", "passwords:backup:restore", "sample").check()
+        with Instance.load(config).connect() as db:
+            expected = app_state(db)
+        node = galera.servers()[1]
+        with contextlib.closing(node), scratch_database(node, tmp_path / "unused") as target:
+            args = ["--password=", f"--port={node.address.port}", "mysql", "root", "127.0.0.1", target.name]
+            run_occ(config.parent, "db:convert-type", *args).check()
+            with Instance.load(config).connect() as db:
+                assert db.backend.multi_primary(db) and app_state(db) == expected
+            run_occ(config.parent, "db:convert-type", "sqlite3", "", "", "back").check()
+            with Instance.load(config).connect() as db:
+                assert app_state(db) == expected

@@ -302,7 +302,7 @@ class _Conversion:
             if transactional_ddl:  # the app's tables are new and empty here
                 new = [t.name for t in tables if t.has_id]
                 indexes = bulk.prepare(target, new, replace_all=True, new_tables=True)
-            with target.transaction(), self.source.transaction(snapshot=True):
+            with target.large_writes(), target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
                 if indexes:
                     self.step = "creating indexes"
