@@ -509,3 +509,102 @@ def test_convert_into_and_out_of_galera(galera: GaleraCluster, sample: Path, tmp
             run_occ(config.parent, "db:convert-type", "sqlite3", "", "", "back").check()
             with Instance.load(config).connect() as db:
                 assert app_state(db) == expected
+
+
+# -- faults: a node killed while a command runs ----------------------------------------------------
+
+
+def watch_and_kill(galera: GaleraCluster, watched: int, victim: int, sql: str, params: Any) -> threading.Thread:
+    """A thread that kills node `victim` as soon as `sql` on node `watched` returns a true value."""
+
+    def run() -> None:
+        deadline = time.monotonic() + 120
+        with contextlib.closing(galera.nodes[watched].connect()) as conn:
+            while time.monotonic() < deadline:
+                with conn.cursor() as cur:
+                    cur.execute(sql, params)
+                    if cur.fetchone()[0]:
+                        break
+                time.sleep(0.01)
+        galera.kill_node(victim)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+RESTORE_RUNNING = (
+    "SELECT COUNT(*) FROM information_schema.processlist "
+    "WHERE db = %s AND command = 'Query' AND info LIKE 'INSERT INTO%%passwords_password %%'"
+)
+CREATE_RUNNING = (
+    "SELECT COUNT(*) FROM information_schema.processlist "
+    "WHERE db = %s AND command = 'Query' AND info LIKE 'SELECT%%passwords%%'"
+)
+
+
+def survivors_state(instance: ClusterInstance, node: int) -> dict[str, list[tuple[Any, ...]]]:
+    """The state node `node` holds once the cluster has settled (streamed fragments of a lost
+    transaction rolled back), without the lock row the killed command left behind."""
+    deadline = time.monotonic() + 60
+    with instance.connect(node=node) as db:
+        while db.scalar_sql("SELECT COUNT(*) FROM mysql.wsrep_streaming_log") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        db.execute_sql(f"DELETE FROM {db.table('appconfig')} WHERE appid = 'ncpasswords'").close()
+        return app_state(db)
+
+
+@pytest.mark.parametrize("victim", [0, 2], ids=["connected-node", "other-node"])
+def test_a_node_killed_during_a_restore(
+    galera: GaleraCluster, on_galera: ClusterInstance, sample: Path, large_sample: Path, victim: int
+) -> None:
+    """The restore's own node dies: the command fails in one line and the survivors hold the state
+    from before. Another node dies: the restore completes on the rest of the cluster."""
+    Instance.load(on_galera.config_dir() / "config.php").update_config({FRAGMENT_SIZE_KEY: 256 << 10})
+    restore_with(on_galera, sample)
+    on_galera.occ("passwords:backup:import", str(large_sample)).check()
+    survivor = 1
+    with on_galera.connect(node=survivor) as db:
+        before = app_state(db)
+    watcher = watch_and_kill(galera, 0, victim, RESTORE_RUNNING, (on_galera.name,))
+    try:
+        result = on_galera.occ("-n", "passwords:backup:restore", "large")
+        watcher.join()
+        after = survivors_state(on_galera, survivor)
+    finally:
+        watcher.join()
+        galera.start_node(victim)
+    if victim == 0:
+        assert result.returncode == 1
+        assert result.stderr.startswith("The connection to the database was lost")
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert after == before
+    else:
+        assert result.returncode == 0, result.stderr
+        assert len(after["passwords_password"]) == LARGE_PASSWORDS
+    with on_galera.connect(node=victim) as db:  # the node rejoined with the survivors' state
+        assert app_state(db) == after
+
+
+@pytest.mark.parametrize("victim", [0, 2], ids=["connected-node", "other-node"])
+def test_a_node_killed_during_a_create(
+    galera: GaleraCluster, on_galera: ClusterInstance, large_sample: Path, victim: int
+) -> None:
+    restore_with(on_galera, large_sample)
+    folder = on_galera.instance.appdata_dir / "backups"
+    watcher = watch_and_kill(galera, 0, victim, CREATE_RUNNING, (on_galera.name,))
+    try:
+        result = on_galera.occ("passwords:backup:create", "during-kill")
+        watcher.join()
+    finally:
+        watcher.join()
+        survivors_state(on_galera, 1)
+        galera.start_node(victim)
+    left = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    if victim == 0:
+        assert result.returncode == 1 and result.stderr.startswith("The connection to the database was lost")
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert left == []  # no backup, no temporary file
+    else:
+        assert result.returncode == 0, result.stderr
+        assert f"{LARGE_PASSWORDS:<5} passwords" in backup_counts(on_galera, "during-kill")

@@ -348,6 +348,16 @@ class GaleraServer(MysqlServer):
     def describe(self) -> str:
         return f"{self.label} {self.cluster.nodes[self.index].name} on {self.address.host}:{self.address.port}"
 
+    def admin(self) -> Any:
+        """The administrative connection, opened again when its node was restarted."""
+        connection = super().admin()
+        try:
+            connection.ping(reconnect=False)
+        except Exception:
+            self.close()
+            connection = super().admin()
+        return connection
+
     def node(self, index: int) -> GaleraServer:
         """The same cluster reached through node `index`."""
         return GaleraServer(self.cluster.nodes[index].address, self.cluster, index)
