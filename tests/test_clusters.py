@@ -608,3 +608,31 @@ def test_a_node_killed_during_a_create(
     else:
         assert result.returncode == 0, result.stderr
         assert f"{LARGE_PASSWORDS:<5} passwords" in backup_counts(on_galera, "during-kill")
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+
+def test_cluster_settings_of_config_php(tmp_path: Path) -> None:
+    base = {"dbtype": "pgsql", "dbhost": "10.0.0.1:5433", "dbname": "nc", "dbuser": "u", "dbpassword": "p"}
+    base["datadirectory"] = str(tmp_path)
+    instance = Instance(tmp_path / "config.php", dict(base))
+    assert instance.connection_settings().fragment_bytes == 64 << 20 and instance.replica_max_lag == 30
+    assert instance.replica_settings() == []
+    replicas = {0: {"host": "10.0.0.2", "user": "r"}, 1: {"port": 6543}}
+    instance = Instance(tmp_path / "config.php", {**base, "dbreplica": replicas, REPLICA_LAG_KEY: "5"})
+    first, second = instance.replica_settings()
+    assert (first.host, first.port, first.user, first.password, first.dbname) == ("10.0.0.2", None, "r", "p", "nc")
+    assert (second.host, second.port, second.user) == ("10.0.0.1", 6543, "u")
+    assert instance.replica_max_lag == 5
+    for key, value, message in [
+        (FRAGMENT_SIZE_KEY, "lots", "Invalid ncpasswords.galera.fragment_size"),
+        (REPLICA_LAG_KEY, -1, "Invalid ncpasswords.replica.max_lag"),
+        ("dbreplica", "10.0.0.2", "Invalid dbreplica"),
+        ("dbreplica", {0: "10.0.0.2"}, "Invalid dbreplica"),
+    ]:
+        broken = Instance(tmp_path / "config.php", {**base, key: value})
+        with pytest.raises(UserError, match=message):
+            broken.connection_settings()
+            broken.replica_settings()
+            _ = broken.replica_max_lag

@@ -151,6 +151,14 @@ class GaleraNode:
             return None
         return None if row is None else str(row[1])
 
+    def ready(self, galera: bool) -> bool:
+        """Whether the server answers on its socket (and, in a cluster, Galera is ready)."""
+        import pymysql
+
+        with contextlib.closing(pymysql.connect(unix_socket=str(self.root / "mysqld.sock"), user="root")):
+            pass
+        return not galera or self.status("wsrep_ready") == "ON"
+
     def synced(self, size: int) -> bool:
         """Whether this node is a synced member of a primary component of `size` nodes."""
         with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
@@ -169,9 +177,11 @@ class GaleraNode:
 
 @dataclass
 class GaleraCluster:
-    """Three (or `size`) MariaDB Galera nodes on loopback; `start()`, `close()`."""
+    """Three (or `size`) MariaDB Galera nodes on loopback; `start()`, `close()`. With `galera`
+    False, one plain MariaDB server with the same settings (a reference for benchmarks)."""
 
     size: int = 3
+    galera: bool = True
     root: Path = field(default_factory=lambda: _workdir("ncp-galera-"))
     nodes: list[GaleraNode] = field(default_factory=list)
     started_in: float = 0.0
@@ -199,7 +209,7 @@ class GaleraCluster:
             ]
         )
         user = f"user={self._account.pw_name}\n" if self._account is not None else ""
-        return (
+        plain = (
             "[mysqld]\n"
             f"{user}"
             f"datadir={node.datadir}\n"
@@ -210,7 +220,7 @@ class GaleraCluster:
             "bind-address=127.0.0.1\n"
             "character-set-server=utf8mb4\n"
             "collation-server=utf8mb4_general_ci\n"
-            "innodb_buffer_pool_size=96M\n"
+            "innodb_buffer_pool_size=128M\n"
             "innodb_log_file_size=32M\n"
             "innodb_flush_log_at_trx_commit=0\n"
             "max_allowed_packet=64M\n"
@@ -219,6 +229,10 @@ class GaleraCluster:
             "binlog_format=ROW\n"
             "default_storage_engine=InnoDB\n"
             "innodb_autoinc_lock_mode=2\n"
+        )
+        if not self.galera:
+            return plain
+        return plain + (
             "wsrep_on=ON\n"
             f"wsrep_provider={GALERA_PROVIDER}\n"
             "wsrep_cluster_name=ncpasswords_test\n"
@@ -234,7 +248,7 @@ class GaleraCluster:
     def start(self) -> GaleraCluster:
         """Create the nodes' folders, bootstrap the first node, join the others; wait until all
         are synced."""
-        for binary in (MARIADBD, GALERA_PROVIDER):
+        for binary in (MARIADBD, GALERA_PROVIDER) if self.galera else (MARIADBD,):
             if not Path(binary).exists():
                 raise ClusterError(f"{binary} is missing (Debian: apt-get install mariadb-server galera-4 rsync)")
         began = time.monotonic()
@@ -256,8 +270,8 @@ class GaleraCluster:
         )
         if install.returncode != 0:
             raise ClusterError(f"mariadb-install-db failed: {' '.join(install.stderr.split())[-300:]}")
-        self.start_node(0, bootstrap=True, wait=False)
-        _wait(f"{first.name} did not start", lambda: first.status("wsrep_ready") == "ON", START_TIMEOUT, first.log)
+        self.start_node(0, bootstrap=self.galera, wait=False)
+        _wait(f"{first.name} did not start", lambda: first.ready(self.galera), START_TIMEOUT, first.log)
         # root@localhost reaches only the socket under skip-name-resolve: let root in over TCP too.
         import pymysql
 
@@ -289,6 +303,8 @@ class GaleraCluster:
 
     def wait_synced(self, timeout: float = START_TIMEOUT) -> None:
         """Wait until every running node is a synced member of one cluster of them all."""
+        if not self.galera:
+            return
         running = [n for n in self.nodes if n.running]
         for node in running:
             _wait(
