@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ncpasswords.testing.clusters import GaleraServer
+
 from .harness import ROOT, Measure, run, sample_file
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ class Side:
         from ncpasswords.testing.scratch import new_name
 
         self.name = name
+        self.server = server
         self.home = home
         self.dbname = new_name()
         server.create(self.dbname)
@@ -57,11 +60,23 @@ class Side:
         return run([sys.executable, "-m", "ncpasswords", *args], env=env)
 
     def clear(self) -> None:
+        """Empty the app's tables and wait until every node has applied all it was sent, so that
+        no node is still busy with the previous run while this one is timed (not timed)."""
         from ncpasswords.repositories.entities import TABLES
 
         with self.instance.connect() as db:
             for table in TABLES:
-                db.execute_sql(f"DELETE FROM {db.table(table)}").close()
+                db.execute_sql(f"TRUNCATE TABLE {db.table(table)}").close()
+        self.settle()
+
+    def settle(self) -> None:
+        if not isinstance(self.server, GaleraServer):
+            return
+        nodes = self.server.cluster.nodes
+        while len({node.status("wsrep_last_committed") for node in nodes}) > 1 or any(
+            node.status("wsrep_local_recv_queue") != "0" for node in nodes
+        ):
+            time.sleep(0.2)
 
 
 @contextlib.contextmanager
@@ -104,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             for side in order:
                 side.clear()
                 restore = side.occ("-n", "passwords:backup:restore", f"bench{args.size}")
+                side.settle()
                 create = side.occ("-q", "passwords:backup:create", "benchout")
                 times.setdefault((side.name, "restore"), []).append(restore.seconds)
                 times.setdefault((side.name, "create"), []).append(create.seconds)

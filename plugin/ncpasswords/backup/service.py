@@ -104,7 +104,7 @@ def restore(
 ) -> RestoreResult:
     """Restore a backup from its open file in one transaction. A transaction that lost a conflict
     (rolled back whole, the file untouched) runs again from the start, up to CONFLICT_ATTEMPTS
-    times (docs/clusters.md#conflicts)."""
+    times (docs/clusters.md#configphp-on-galera)."""
     with backup_lock(db):
         instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         try:

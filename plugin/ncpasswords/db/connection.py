@@ -27,9 +27,9 @@ from .errors import ConflictError
 Params = Sequence[Any] | dict[str, Any] | None
 T = TypeVar("T")
 CONFLICT_ATTEMPTS = 3
-"""How often a transaction that lost a conflict is run (docs/clusters.md#conflicts)."""
-FRAGMENT_BYTES = 64 << 20
-"""The default size of a write-set fragment on Galera (docs/clusters.md#restore)."""
+"""How often a transaction that lost a conflict is run (docs/clusters.md#configphp-on-galera)."""
+FRAGMENT_BYTES = 256 << 20
+"""The default size of a write-set fragment on Galera (docs/clusters.md#configphp-on-galera)."""
 
 
 @dataclass(frozen=True)
@@ -306,14 +306,15 @@ class Database:
         commit), which rolled it back whole; up to `attempts` runs, then the last error."""
         if self._depth:
             return action()  # inside another transaction only the outermost one may be retried
-        for attempt in range(1, attempts + 1):
+        attempt = 1
+        while True:
             try:
                 return action()
             except ConflictError:
-                if attempt == attempts:
+                if attempt >= attempts:
                     raise
                 time.sleep(0.05 * attempt)
-        raise AssertionError("unreachable")
+                attempt += 1
 
     # -- locks ---------------------------------------------------------------------------------
     @contextmanager

@@ -1,5 +1,5 @@
 """Reading from a replica (config.php's `dbreplica`): a read-only copy of the database that has
-caught up with the primary, or none (docs/clusters.md#replicas).
+caught up with the primary, or none (docs/clusters.md#postgresql-with-a-streaming-standby).
 
 Only reads that may see the database as of a moment before they began go there (a backup's
 snapshot); every write, and every lock, stays on the primary.

@@ -1,4 +1,4 @@
-"""Clustered database servers started for a test session (docs/clusters.md#testing).
+"""Clustered database servers started for a test session (docs/clusters.md#testing-against-a-cluster).
 
 `GaleraCluster` runs three MariaDB nodes on loopback, each a `mariadbd` with its own data folder
 and ports, joined by Galera (the first bootstraps the cluster, the others join it by an rsync state

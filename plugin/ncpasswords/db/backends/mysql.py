@@ -271,7 +271,8 @@ class MySQLBackend(Backend):
     def analyze(self, db: Database, tables: Sequence[str]) -> None:
         """ANALYZE TABLE commits by itself, so it runs once the load has committed; failing there
         changes nothing (InnoDB recalculates its statistics itself some seconds after a load)."""
-        statements = [db.sql("bulk.analyze", (("TABLE", table),)) for table in tables]
+        query = "bulk.analyze_local" if self.multi_primary(db) else "bulk.analyze"
+        statements = [db.sql(query, (("TABLE", table),)) for table in tables]
 
         def analyze_tables() -> None:
             with contextlib.suppress(Exception):  # statistics only: the load itself has committed

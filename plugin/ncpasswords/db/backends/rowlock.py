@@ -6,7 +6,7 @@ the lock expires (server time). It is taken by inserting the row: of two nodes i
 once, one commit fails certification, so exactly one holder wins cluster-wide. While held, a
 thread on a connection of its own moves the expiry forward; a holder that crashed stops doing so
 and its row may be taken over once expired. Every change compares and swaps the whole value, so a
-holder never removes or extends a lock that was taken over from it (docs/clusters.md#locks).
+holder never removes or extends a lock that was taken over from it (docs/clusters.md#configphp-on-galera).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING
 
-from ..errors import ConflictError, DatabaseError, DuplicateKeyError
+from ..errors import ConflictError, DuplicateKeyError, LockTimeoutError
 
 if TYPE_CHECKING:
     from ..connection import Database
@@ -51,15 +51,13 @@ def try_row_lock(db: Database, name: str) -> Release | None:
     try:
         conn.execute_sql(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_TIMEOUT}").close()
         lock = _RowLock(conn, _key(name))
-        if not lock.acquire():
-            conn.close()
-            return None
-    except DatabaseError:
-        conn.close()
-        return None
-    except BaseException:
+        acquired = lock.acquire()
+    except BaseException:  # a lost node is an error of its own, not a busy lock
         conn.close()
         raise
+    if not acquired:
+        conn.close()
+        return None
     return lock.release
 
 
@@ -82,11 +80,12 @@ class _RowLock:
     def acquire(self) -> bool:
         value = self._value()
         try:
-            self.db.execute("locks.insert", self._params(configvalue=value)).close()
-        except DuplicateKeyError:
-            if not self._take_over(value):
-                return False
-        except ConflictError:  # another node inserted it at the same time and won
+            try:
+                self.db.execute("locks.insert", self._params(configvalue=value)).close()
+            except DuplicateKeyError:
+                if not self._take_over(value):
+                    return False
+        except (ConflictError, LockTimeoutError):  # another node took it at the same time and won
             return False
         self.value = value
         self._thread = threading.Thread(target=self._renew, name="lock-renewal", daemon=True)
