@@ -70,7 +70,7 @@ class Side:
         self.settle()
 
     def settle(self) -> None:
-        if not isinstance(self.server, GaleraServer):
+        if not isinstance(self.server, GaleraServer) or not self.server.cluster.galera:
             return
         nodes = self.server.cluster.nodes
         while len({node.status("wsrep_last_committed") for node in nodes}) > 1 or any(
@@ -143,13 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(table)
     if not args.no_docs:
+        load = f"{os.getloadavg()[0]:.1f}"
         fragment = "default" if args.fragment_size is None else f"{args.fragment_size} bytes"
         section = (
             f"{BEGIN}\n"
             f"`python -m bench.galera` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, medians of "
             f"{args.runs} alternating runs, fragment size {fragment}; the Galera cluster started in "
-            f"{started_in:.0f} s). All three nodes and the single server share one machine, so the\n"
-            "cluster's appliers compete with the restoring node for the same cores.\n\n"
+            f"{started_in:.0f} s, load average {load} at the end).\nAll three nodes and the single server "
+            "share one machine, so the cluster's appliers compete with the\nrestoring node for the same cores.\n\n"
             f"{table}\n"
             f"{END}"
         )

@@ -617,7 +617,7 @@ def test_cluster_settings_of_config_php(tmp_path: Path) -> None:
     base = {"dbtype": "pgsql", "dbhost": "10.0.0.1:5433", "dbname": "nc", "dbuser": "u", "dbpassword": "p"}
     base["datadirectory"] = str(tmp_path)
     instance = Instance(tmp_path / "config.php", dict(base))
-    assert instance.connection_settings().fragment_bytes == 256 << 20 and instance.replica_max_lag == 30
+    assert instance.connection_settings().fragment_bytes == 1 << 30 and instance.replica_max_lag == 30
     assert instance.replica_settings() == []
     replicas = {0: {"host": "10.0.0.2", "user": "r"}, 1: {"port": 6543}}
     instance = Instance(tmp_path / "config.php", {**base, "dbreplica": replicas, REPLICA_LAG_KEY: "5"})

@@ -28,7 +28,7 @@ Params = Sequence[Any] | dict[str, Any] | None
 T = TypeVar("T")
 CONFLICT_ATTEMPTS = 3
 """How often a transaction that lost a conflict is run (docs/clusters.md#configphp-on-galera)."""
-FRAGMENT_BYTES = 256 << 20
+FRAGMENT_BYTES = 1 << 30
 """The default size of a write-set fragment on Galera (docs/clusters.md#configphp-on-galera)."""
 
 

@@ -548,7 +548,7 @@ class PostgresReplication:
 
     def wait_replayed(self, timeout: float = 30.0) -> None:
         """Wait until the standby has replayed everything the primary has written so far."""
-        target = self.primary.scalar("SELECT pg_current_wal_lsn()")
+        target = self.primary.scalar("SELECT pg_current_wal_insert_lsn()")
         _wait(
             "the standby did not catch up",
             lambda: bool(self.standby.scalar(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn")),

@@ -74,7 +74,7 @@ class PostgreSQLBackend(Backend):
         primary's position now."""
         if replica.scalar_sql("SELECT pg_is_in_recovery()") is not True:
             return False
-        target = str(primary.scalar_sql("SELECT pg_current_wal_lsn()"))
+        target = str(primary.scalar_sql("SELECT pg_current_wal_insert_lsn()"))
         deadline = time.monotonic() + timeout
         while replica.scalar_sql("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)) is not True:
             if time.monotonic() >= deadline:
