@@ -114,6 +114,30 @@ def test_plugin_runs_a_project_on_the_replicated_postgresql(pytester: pytest.Pyt
     result.stdout.fnmatch_lines(["ncpasswords: engine pgsql-replica (primary and standby started for the session)"])
 
 
+def test_plugin_runs_a_project_on_galera(pytester: pytest.Pytester) -> None:
+    """`--passwords-engine=galera` starts three nodes for the session; instances are installed
+    through the first and their data is on every node."""
+    (pytester.path / "fixtures").mkdir()
+    (pytester.path / "fixtures" / "example.json").write_bytes(WORKED_EXAMPLE.read_bytes())
+    pytester.makepyfile(
+        test_galera="""
+        import pytest
+
+        @pytest.mark.passwords_backup("fixtures/example.json")
+        def test_restored(passwords_instance, passwords_galera):
+            assert passwords_instance.engine == "mysql"
+            node3 = passwords_galera.nodes[2].connect(database=passwords_instance.dbname)
+            with node3.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM oc_passwords_password")
+                assert cur.fetchone()[0] == 2
+            node3.close()
+    """
+    )
+    result = pytester.runpytest_subprocess("--passwords-engine=galera", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["ncpasswords: engine galera (3 nodes started for the session)"])
+
+
 # -- the backup lock -------------------------------------------------------------------------------
 
 
