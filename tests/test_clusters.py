@@ -538,33 +538,44 @@ def test_convert_into_and_out_of_galera(galera: GaleraCluster, sample: Path, tmp
 # -- faults: a node killed while a command runs ----------------------------------------------------
 
 
-def watch_and_kill(galera: GaleraCluster, watched: int, victim: int, sql: str, params: Any) -> threading.Thread:
-    """A thread that kills node `victim` as soon as `sql` on node `watched` returns a true value."""
+class Killer(threading.Thread):
+    """Kills node `victim` as soon as `sql` on node `watched` returns a true value, unless told
+    that the command is over first (`killed` says whether it struck)."""
 
-    def run() -> None:
-        deadline = time.monotonic() + 120
-        with contextlib.closing(galera.nodes[watched].connect()) as conn:
-            while time.monotonic() < deadline:
+    def __init__(self, galera: GaleraCluster, watched: int, victim: int, sql: str, params: Any) -> None:
+        super().__init__()
+        self.galera, self.watched, self.victim, self.sql, self.params = galera, watched, victim, sql, params
+        self.over = threading.Event()
+        self.killed = False
+        self.start()
+
+    def run(self) -> None:
+        with contextlib.closing(self.galera.nodes[self.watched].connect()) as conn:
+            while not self.over.is_set():
                 with conn.cursor() as cur:
-                    cur.execute(sql, params)
+                    cur.execute(self.sql, self.params)
                     if cur.fetchone()[0]:
                         break
-                time.sleep(0.01)
-        galera.kill_node(victim)
+                time.sleep(0.005)
+            else:
+                return
+        self.galera.kill_node(self.victim)
+        self.killed = True
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+    def finish(self) -> None:
+        self.over.set()
+        self.join()
+
+
+def watch_and_kill(galera: GaleraCluster, watched: int, victim: int, sql: str, params: Any) -> Killer:
+    return Killer(galera, watched, victim, sql, params)
 
 
 RESTORE_RUNNING = (
     "SELECT COUNT(*) FROM information_schema.processlist "
     "WHERE db = %s AND command = 'Query' AND info LIKE 'INSERT INTO%%passwords_password %%'"
 )
-CREATE_RUNNING = (
-    "SELECT COUNT(*) FROM information_schema.processlist "
-    "WHERE db = %s AND command = 'Query' AND info LIKE 'SELECT%%passwords%%'"
-)
+CREATE_RUNNING = "SELECT COUNT(*) FROM information_schema.processlist WHERE db = %s AND info LIKE 'SELECT%%passwords%%'"
 
 
 def survivors_state(instance: ClusterInstance, node: int) -> dict[str, list[tuple[Any, ...]]]:
@@ -593,11 +604,13 @@ def test_a_node_killed_during_a_restore(
     watcher = watch_and_kill(galera, 0, victim, RESTORE_RUNNING, (on_galera.name,))
     try:
         result = on_galera.occ("-n", "passwords:backup:restore", "large")
-        watcher.join()
+        watcher.finish()
         after = survivors_state(on_galera, survivor)
     finally:
-        watcher.join()
-        galera.start_node(victim)
+        watcher.finish()
+        if watcher.killed:
+            galera.start_node(victim)
+    assert watcher.killed, "the node was not killed while the restore ran"
     if victim == 0:
         assert result.returncode == 1
         assert result.stderr.startswith("The connection to the database was lost")
@@ -619,11 +632,13 @@ def test_a_node_killed_during_a_create(
     watcher = watch_and_kill(galera, 0, victim, CREATE_RUNNING, (on_galera.name,))
     try:
         result = on_galera.occ("passwords:backup:create", "during-kill")
-        watcher.join()
+        watcher.finish()
     finally:
-        watcher.join()
+        watcher.finish()
         survivors_state(on_galera, 1)
-        galera.start_node(victim)
+        if watcher.killed:
+            galera.start_node(victim)
+    assert watcher.killed, "the node was not killed while the create ran"
     left = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
     if victim == 0:
         assert result.returncode == 1 and result.stderr.startswith("The connection to the database was lost")
