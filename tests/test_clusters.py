@@ -567,10 +567,6 @@ class Killer(threading.Thread):
         self.join()
 
 
-def watch_and_kill(galera: GaleraCluster, watched: int, victim: int, sql: str, params: Any) -> Killer:
-    return Killer(galera, watched, victim, sql, params)
-
-
 RESTORE_RUNNING = (
     "SELECT COUNT(*) FROM information_schema.processlist "
     "WHERE db = %s AND command = 'Query' AND info LIKE 'INSERT INTO%%passwords_password %%'"
@@ -601,7 +597,7 @@ def test_a_node_killed_during_a_restore(
     survivor = 1
     with on_galera.connect(node=survivor) as db:
         before = app_state(db)
-    watcher = watch_and_kill(galera, 0, victim, RESTORE_RUNNING, (on_galera.name,))
+    watcher = Killer(galera, 0, victim, RESTORE_RUNNING, (on_galera.name,))
     try:
         result = on_galera.occ("-n", "passwords:backup:restore", "large")
         watcher.finish()
@@ -629,7 +625,7 @@ def test_a_node_killed_during_a_create(
 ) -> None:
     restore_with(on_galera, large_sample)
     folder = on_galera.instance.appdata_dir / "backups"
-    watcher = watch_and_kill(galera, 0, victim, CREATE_RUNNING, (on_galera.name,))
+    watcher = Killer(galera, 0, victim, CREATE_RUNNING, (on_galera.name,))
     try:
         result = on_galera.occ("passwords:backup:create", "during-kill")
         watcher.finish()
