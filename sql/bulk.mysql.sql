@@ -4,3 +4,8 @@
 -- it runs after the load's COMMIT).
 -- name: analyze
 ANALYZE TABLE *PREFIX**TABLE*;
+
+-- name: analyze_local
+-- On Galera: statistics of this node only (a plain ANALYZE TABLE runs on every node in total order,
+-- halting the cluster's writes while it does; the other nodes recalculate theirs by themselves).
+ANALYZE LOCAL TABLE *PREFIX**TABLE*;

@@ -135,3 +135,25 @@ def nextcloud(scratch: ScratchDb, tmp_path: Path) -> InstalledInstance:
     from nextcloud_schema import nextcloud_instance
 
     return nextcloud_instance(scratch, tmp_path)
+
+
+def _cluster(request: pytest.FixtureRequest, fixture: str, needs: tuple[str, ...]) -> Any:
+    """A cluster fixture of the pytest plugin; outside CI it is skipped where its programs are missing."""
+    missing = [path for path in needs if not Path(path).exists()]
+    if missing and not IN_CI:
+        pytest.skip(f"ncpasswords: {', '.join(missing)} missing")
+    return request.getfixturevalue(fixture)
+
+
+@pytest.fixture(scope="session")
+def galera(request: pytest.FixtureRequest) -> Any:
+    """The plugin's 3-node MariaDB Galera cluster (started once for the session)."""
+    from ncpasswords.testing.clusters import GALERA_PROVIDER, MARIADBD
+
+    return _cluster(request, "passwords_galera", (MARIADBD, GALERA_PROVIDER))
+
+
+@pytest.fixture(scope="session")
+def pg_replica(request: pytest.FixtureRequest) -> Any:
+    """The plugin's PostgreSQL primary with a streaming standby (started once for the session)."""
+    return _cluster(request, "passwords_pgsql_replica", ())

@@ -30,6 +30,8 @@ class DocumentStats:
     counts: dict[str, int] = field(default_factory=dict)
     revisions: int = 0
     users: list[str] = field(default_factory=list)
+    read_from: str = ""
+    """The database the rows were read from (the primary, or a replica)."""
 
 
 CHUNK = 500

@@ -250,7 +250,7 @@ def restore_backup(
     loader = _Loader(db, progress, lambda: _delete_data(db, options.user), db.backend.background_writes)
     change: ConfigChange | None = None
     try:
-        with db.transaction(write_lock=True):
+        with db.large_writes(), db.transaction(write_lock=True):
             indexes = bulk.prepare(db, DATA_TABLES, replace_all=all_rows)
             try:
                 for section, value in document.items:

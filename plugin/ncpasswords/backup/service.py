@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from ..db.connection import Database, RowLimit
-from ..db.errors import DuplicateKeyError
+from ..db.connection import CONFLICT_ATTEMPTS, Database, RowLimit
+from ..db.errors import ConflictError, ConnectionLostError, DuplicateKeyError
+from ..db.replicas import open_replica
+from ..errors import UserError
 from ..files.appdata import app_data_files
 from ..instance.instance import Instance
 from ..php.json import BinaryWriter, dumps
@@ -28,6 +30,11 @@ from .verify import DAMAGED, VerifyResult, verify_source
 LOCK_NAME = "backup"
 LOCK_WAIT_SECONDS = 60.0
 LOCK_BUSY = "Another backup or restore is running on this instance; try again when it has finished"
+CONFLICT = (
+    "The restore lost {n} times against changes committed at the same time on another database node "
+    "(certification conflict); nothing was changed. Stop what writes to the app's tables (maintenance "
+    "mode) and try again"
+)
 
 Progress = Callable[[int], None]
 
@@ -60,16 +67,35 @@ def create(
     """Write a backup of the whole database from one consistent snapshot.
 
     The file appears only once complete (temp file, fsync, rename, mode 0600). A backup made
-    under another full name is not replaced unless `force` (`BackupStorage.create`).
+    under another full name is not replaced unless `force` (`BackupStorage.create`). The snapshot
+    is read from a replica of config.php's `dbreplica` that has caught up with the primary
+    (`db.replicas`), else from the primary; a replica that goes away while it is read is left for
+    the primary, from the start. `stats.read_from` says which one it was.
     """
     storage = storage_for(instance, db)
-    with backup_lock(db):
+    with backup_lock(db):  # on the primary: it serialises the users of every replica too
         instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         storage.cleanup_temp_files(older_than=0)
-        with storage.create(name, folder, now=now, force=force) as new, db.transaction(snapshot=True):
-            stats = write_document(db, instance.server_secret, new, progress)
-    assert new.result is not None
-    return new.result, stats
+
+        def write(reader: Database) -> tuple[BackupFile, DocumentStats]:
+            with storage.create(name, folder, now=now, force=force) as new, reader.transaction(snapshot=True):
+                stats = write_document(reader, instance.server_secret, new, progress)
+            assert new.result is not None
+            stats.read_from = reader.settings.describe()
+            return new.result, stats
+
+        replicas = instance.replica_settings()
+        replica = open_replica(db, replicas, instance.replica_max_lag) if replicas else None
+        if replica is None:
+            return write(db)
+        try:
+            return write(replica)
+        except ConnectionLostError:
+            if progress is not None:
+                progress(0)
+            return write(db)
+        finally:
+            replica.close()
 
 
 def restore(
@@ -79,11 +105,15 @@ def restore(
     options: RestoreOptions,
     progress: Progress | None = None,
 ) -> RestoreResult:
-    """Restore a backup from its open file in one transaction."""
+    """Restore a backup from its open file in one transaction. A transaction that lost a conflict
+    (rolled back whole, the file untouched) runs again from the start, up to CONFLICT_ATTEMPTS
+    times (docs/clusters.md#configphp-on-galera)."""
     with backup_lock(db):
         instance.reload_for(db)  # the secret, or the database, may have changed while this waited
         try:
-            return restore_backup(instance, db, source, options, progress)
+            return db.retry_conflicts(lambda: restore_backup(instance, db, source, options, progress))
+        except ConflictError as exc:
+            raise UserError(CONFLICT.format(n=CONFLICT_ATTEMPTS)) from exc
         except DuplicateKeyError as exc:  # rolled back; the file breaks the tables' unique indexes
             detail = " ".join(str(exc).split())
             raise BackupFormatError(f"The backup has two entities of one user with the same uuid ({detail})") from exc

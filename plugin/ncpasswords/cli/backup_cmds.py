@@ -52,8 +52,10 @@ def create_command(name: str | None, force: bool) -> None:
     instance = installed_instance()
     progress = Progress(con, "Backing up")
     with instance.connect() as db:
-        backup, _ = service.create(instance, db, sanitize_backup_name(name), progress=progress, force=force)
+        backup, stats = service.create(instance, db, sanitize_backup_name(name), progress=progress, force=force)
     progress.finish()
+    if con.verbosity:
+        con.line(f"Read from the {stats.read_from}")
     info = service.storage_for(instance).info(backup)
     con.line(f"Created new backup: {info['label']}, {info['size']} {info['format']}")
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import DatabaseConnectionError, UserError
 from . import backends, queries
@@ -22,8 +22,14 @@ from .backends.base import Backend
 from .backends.base import EncodedRows as EncodedRows
 from .backends.base import RowLimit as RowLimit
 from .dialects import check_prefix, split_statements, substitute
+from .errors import ConflictError
 
 Params = Sequence[Any] | dict[str, Any] | None
+T = TypeVar("T")
+CONFLICT_ATTEMPTS = 3
+"""How often a transaction that lost a conflict is run (docs/clusters.md#configphp-on-galera)."""
+FRAGMENT_BYTES = 1 << 30
+"""The default size of a write-set fragment on Galera (docs/clusters.md#configphp-on-galera)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,9 @@ class ConnectionSettings:
     mysql_utf8mb4: bool = True
     connect_timeout: int = 10
     """Seconds to wait for a database server to answer a connection (PostgreSQL, MySQL)."""
+    fragment_bytes: int = FRAGMENT_BYTES
+    """On a Galera cluster, a large transaction replicates in write-sets of about this size
+    (streaming replication); 0 replicates it whole at COMMIT."""
 
     @property
     def backend(self) -> Backend:
@@ -292,6 +301,30 @@ class Database:
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
+
+    @contextmanager
+    def large_writes(self) -> Iterator[None]:
+        """Around a transaction that may write much (a restore, a conversion): where the engine
+        replicates a transaction's writes as one set at COMMIT (Galera), send them in fragments of
+        `settings.fragment_bytes` instead; still one transaction, committed or rolled back whole."""
+        with self.backend.large_writes(self):
+            yield
+
+    def retry_conflicts(self, action: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
+        """Run `action` (one whole transaction of its own) again when it lost a conflict
+        (ConflictError: a deadlock, or on Galera a certification conflict with another node's
+        commit), which rolled it back whole; up to `attempts` runs, then the last error."""
+        if self._depth:
+            return action()  # inside another transaction only the outermost one may be retried
+        attempt = 1
+        while True:
+            try:
+                return action()
+            except ConflictError:
+                if attempt >= attempts:
+                    raise
+                time.sleep(0.05 * attempt)
+                attempt += 1
 
     # -- locks ---------------------------------------------------------------------------------
     @contextmanager

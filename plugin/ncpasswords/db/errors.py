@@ -28,3 +28,8 @@ class PacketTooLargeError(DatabaseError):
 class UnstorableValueError(ValueError):
     """A value the engine cannot store, found before it was sent (a NUL character in PostgreSQL
     text, a string that is not valid Unicode)."""
+
+
+class ConflictError(DatabaseError):
+    """The transaction lost against another one and was rolled back whole: a deadlock, or on a
+    Galera cluster a certification conflict with a write committed on another node."""

@@ -11,13 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from ..db import backends
-from ..db.connection import ConnectionSettings, Database, connect
+from ..db.connection import FRAGMENT_BYTES, ConnectionSettings, Database, connect
 from ..db.dialects import check_prefix
 from ..errors import NotInstalledError, UserError
 from ..php.casts import php_boolval
 from . import configfiles, journal, phpconfig
 
 APP_ID = "passwords"
+FRAGMENT_SIZE_KEY = "ncpasswords.galera.fragment_size"
+"""config.php: bytes per replicated fragment of a large transaction on Galera (docs/clusters.md)."""
+REPLICA_LAG_KEY = "ncpasswords.replica.max_lag"
+"""config.php: seconds a backup waits for a `dbreplica` to catch up before it reads the primary."""
+REPLICA_LAG_SECONDS = 30
 
 
 def config_path() -> Path:
@@ -196,7 +201,48 @@ class Instance:
             sqlite_path=backend.database_file(self.data_dir, dbname),
             sqlite_journal_mode=str(self.get("sqlite.journal_mode") or "WAL"),
             mysql_utf8mb4=php_boolval(self.get("mysql.utf8mb4", False)),
+            fragment_bytes=self._whole_number(FRAGMENT_SIZE_KEY, FRAGMENT_BYTES),
         )
+
+    def replica_settings(self) -> list[ConnectionSettings]:
+        """The read-only replicas config.php lists in `dbreplica` (Nextcloud's format: a list of
+        arrays with `host`, `port`, `user`, `password`, `dbname`; what an entry leaves out is the
+        primary's), in their order."""
+        entries = self.get("dbreplica")
+        if not entries:
+            return []
+        invalid = f"Invalid dbreplica in {self.path}: expected a list of arrays with host, user, password, dbname"
+        if not isinstance(entries, dict):
+            raise UserError(invalid)
+        primary = self.connection_settings()
+        found = []
+        for entry in entries.values():
+            if not isinstance(entry, dict):
+                raise UserError(invalid)
+            config = {
+                **self.config,
+                "dbhost": entry.get("host") or primary.host,
+                "dbport": entry.get("port") or (primary.port if "host" not in entry else ""),
+                "dbuser": entry.get("user", primary.user),
+                "dbpassword": entry.get("password", primary.password),
+                "dbname": entry.get("dbname") or primary.dbname,
+            }
+            found.append(Instance(self.path, config).connection_settings())
+        return found
+
+    @property
+    def replica_max_lag(self) -> int:
+        """Seconds a backup waits for a replica to catch up with the primary (REPLICA_LAG_KEY)."""
+        return self._whole_number(REPLICA_LAG_KEY, REPLICA_LAG_SECONDS)
+
+    def _whole_number(self, key: str, default: int) -> int:
+        """A setting of this tool in config.php that must be a whole number of 0 or more."""
+        value = self.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not str(value).strip().isdigit():
+            raise UserError(f"Invalid {key} in {self.path}: expected a whole number of 0 or more")
+        return int(str(value).strip())
 
     def connect(self) -> Database:
         """Open the instance's database, first finishing a config.php change that an interrupted

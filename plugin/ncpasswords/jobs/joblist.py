@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ..db.connection import Database, LockBusyError
+from ..db.errors import ConflictError
 from ..php.casts import php_intval
 from ..php.json import dumps as php_json_encode
 from ..php.json import json_decode
@@ -111,12 +112,15 @@ class NextcloudJobList:
     @contextlib.contextmanager
     def claim(self, record: JobRecord, now: int) -> Iterator[JobRecord | None]:
         """Reserve the row as Nextcloud does: only if nobody changed it since it was read."""
-        cur = self.db.execute(
-            "jobs.reserve",
-            {"id": record.id, "now": now, "reserved_at": record.reserved_at, "last_checked": record.last_checked},
-        )
-        won = cur.rowcount == 1
-        cur.close()
+        try:
+            cur = self.db.execute(
+                "jobs.reserve",
+                {"id": record.id, "now": now, "reserved_at": record.reserved_at, "last_checked": record.last_checked},
+            )
+            won = cur.rowcount == 1
+            cur.close()
+        except ConflictError:  # Galera: another node's runner reserved it at the same moment and won
+            won = False
         if not won:
             yield None
             return

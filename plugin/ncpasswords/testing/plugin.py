@@ -8,8 +8,11 @@ Fixtures
     passwords_database         an empty database of its own per test (not installed), dropped afterwards
     passwords_session          the session: engine, ``restore_count``, ``restores_of(path)``
 
-The engine is chosen with ``--passwords-engine=sqlite|pgsql|mysql`` (ini ``passwords_engine``,
-default sqlite). PostgreSQL comes from pytest-postgresql: ``--passwords-postgresql=proc`` starts a
+The engine is chosen with ``--passwords-engine=sqlite|pgsql|mysql|galera|pgsql-replica`` (ini
+``passwords_engine``, default sqlite). ``galera`` starts a 3-node MariaDB Galera cluster for the
+session and ``pgsql-replica`` a PostgreSQL primary with a streaming standby (testing/clusters.py);
+their session fixtures ``passwords_galera`` and ``passwords_pgsql_replica`` can also be asked for
+directly. PostgreSQL comes from pytest-postgresql: ``--passwords-postgresql=proc`` starts a
 server with ``postgresql_proc``, ``noproc`` uses a running one through ``postgresql_noproc``, any
 other value names a fixture of yours made with ``pytest_postgresql.factories``. MariaDB/MySQL is
 reached through ``--passwords-mysql-dsn=mysql://root@127.0.0.1:3306``. A server that cannot be
@@ -29,6 +32,7 @@ from typing import Any, Protocol
 import pytest
 
 from ..errors import UserError
+from .clusters import ClusterError, GaleraCluster, PostgresReplication
 from .instance import OccResult, PasswordsInstance
 from .scratch import ScratchDatabase, reach, scratch_database
 from .servers import DatabaseServer, MysqlServer, PostgresServer, ServerAddress, SqliteServer, parse_mysql_dsn
@@ -51,6 +55,9 @@ ENGINES = {
     "postgres": "pgsql",
     "mysql": "mysql",
     "mariadb": "mysql",
+    "galera": "galera",
+    "pgsql-replica": "pgsql-replica",
+    "postgresql-replica": "pgsql-replica",
 }
 POSTGRESQL_FIXTURES = {"proc": "postgresql_proc", "noproc": "postgresql_noproc"}
 DEFAULT_MYSQL_DSN = "mysql://root@127.0.0.1:3306"
@@ -70,7 +77,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--passwords-engine",
         dest="passwords_engine",
         metavar="ENGINE",
-        help="database engine of passwords_instance: sqlite (default), pgsql or mysql",
+        help="database engine of passwords_instance: sqlite (default), pgsql, mysql, galera (a 3-node "
+        "MariaDB Galera cluster started for the session) or pgsql-replica (a PostgreSQL primary with a "
+        "streaming standby started for the session)",
     )
     group.addoption(
         "--passwords-postgresql",
@@ -91,7 +100,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PREFIX",
         help="dbtableprefix of the instances (default oc_)",
     )
-    parser.addini("passwords_engine", "database engine of passwords_instance (sqlite, pgsql, mysql)", default="sqlite")
+    parser.addini(
+        "passwords_engine",
+        "database engine of passwords_instance (sqlite, pgsql, mysql, galera, pgsql-replica)",
+        default="sqlite",
+    )
     parser.addini("passwords_postgresql", "PostgreSQL server: proc, noproc or a fixture name", default="proc")
     parser.addini("passwords_mysql_dsn", "MariaDB/MySQL server DSN", default=DEFAULT_MYSQL_DSN)
     parser.addini("passwords_table_prefix", "dbtableprefix of the instances", default="oc_")
@@ -105,7 +118,9 @@ def _setting(config: pytest.Config, name: str) -> str:
 def engine_of(config: pytest.Config) -> str:
     value = _setting(config, "passwords_engine").strip().lower()
     if value not in ENGINES:
-        raise pytest.UsageError(f"--passwords-engine: unknown engine {value!r} (use sqlite, pgsql or mysql)")
+        raise pytest.UsageError(
+            f"--passwords-engine: unknown engine {value!r} (use sqlite, pgsql, mysql, galera or pgsql-replica)"
+        )
     return ENGINES[value]
 
 
@@ -138,6 +153,10 @@ def pytest_report_header(config: pytest.Config) -> str:
         detail = f" via {_postgresql_fixture(config)}"
     elif engine == "mysql":
         detail = f" at {_setting(config, 'passwords_mysql_dsn').split('@')[-1]}"
+    elif engine == "galera":
+        detail = " (3 nodes started for the session)"
+    elif engine == "pgsql-replica":
+        detail = " (primary and standby started for the session)"
     return f"ncpasswords: engine {engine}{detail}"
 
 
@@ -180,12 +199,46 @@ def _postgres_server(request: pytest.FixtureRequest) -> PostgresServer:
     )
 
 
+def _started(start: Any) -> Any:
+    """Start a cluster; one that cannot start fails the tests that need it in one line."""
+    try:
+        return start()
+    except (ClusterError, OSError) as exc:
+        pytest.fail(f"ncpasswords: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def passwords_galera() -> Iterator[GaleraCluster]:
+    """A 3-node MariaDB Galera cluster on loopback for the session (``nodes``, ``servers()``,
+    ``kill_node(i)``, ``start_node(i)``, ``started_in``), stopped and removed afterwards."""
+    cluster = _started(GaleraCluster)
+    try:
+        yield _started(cluster.start)
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="session")
+def passwords_pgsql_replica() -> Iterator[PostgresReplication]:
+    """A PostgreSQL primary with one streaming standby for the session (``primary``, ``standby``,
+    ``server()``, ``wait_replayed()``, ``stop_member(m)``, ``started_in``), removed afterwards."""
+    replication = _started(PostgresReplication)
+    try:
+        yield _started(replication.start)
+    finally:
+        replication.close()
+
+
 def _server(request: pytest.FixtureRequest, engine: str) -> DatabaseServer:
     server: DatabaseServer
     if engine == "sqlite":
         server = SqliteServer()
     elif engine == "pgsql":
         server = _postgres_server(request)
+    elif engine == "galera":
+        server = request.getfixturevalue("passwords_galera").servers()[0]
+    elif engine == "pgsql-replica":
+        server = request.getfixturevalue("passwords_pgsql_replica").server()
     else:
         server = MysqlServer(parse_mysql_dsn(_setting(request.config, "passwords_mysql_dsn")))
     return reach(server)

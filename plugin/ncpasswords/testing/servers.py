@@ -61,6 +61,10 @@ class DatabaseServer(ABC):
     def connection_settings(self, name: str, data_dir: Path, prefix: str = "oc_") -> ConnectionSettings:
         """How the library reaches database `name` (for SQLite the file `<data_dir>/<name>.db`)."""
 
+    def replicas(self, name: str) -> dict[int, dict[str, Any]]:
+        """config.php's `dbreplica` (a PHP list) for database `name`: its read-only copies."""
+        return {}
+
     def settle(self, name: str, data_dir: Path) -> None:  # noqa: B027 - only file databases have anything to do
         """Make a copy of the data folder hold all of database `name` (no connection may be open)."""
 

@@ -196,6 +196,8 @@ class PasswordsSession:
             config = copy.deepcopy(template.config)
             config["datadirectory"] = str(data_dir.resolve())
             config["dbname"] = dbname
+            if replicas := self.server.replicas(dbname):
+                config["dbreplica"] = replicas
             config_dir.mkdir(mode=0o750)
             Instance(config_dir / "config.php", {}).update_config(config)
         except BaseException:

@@ -324,7 +324,7 @@ class _Conversion:
             self._create_schema(target, existing, change)
             tables = self._transfer_tables(target)
             indexes = self._prepare_load(target, tables) if transactional_ddl else []
-            with target.transaction(), self.source.transaction(snapshot=True):
+            with target.large_writes(), target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
                 if indexes:
                     self.step = "creating indexes"

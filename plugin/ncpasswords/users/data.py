@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..backup.settings import USER_SETTINGS, user_default, user_key, user_value
-from ..db.connection import Database
+from ..db.connection import CONFLICT_ATTEMPTS, Database
+from ..db.errors import ConflictError
 from ..errors import UserError
 from ..php.json import dumps as php_json
 from ..repositories.config_values import AppConfig, Preferences
@@ -203,20 +204,35 @@ def _all_or_nothing(db: Database, what: str) -> Iterator[None]:
     try:
         with db.transaction():
             yield
-    except UserError:
-        raise
+    except (UserError, ConflictError):
+        raise  # a lost conflict is run again (Database.retry_conflicts)
     except Exception as exc:  # driver errors: rolled back
         detail = " ".join(str(exc).split()) or type(exc).__name__
         raise UserError(f"{what} failed, nothing was changed: {detail}") from exc
 
 
+def _retried(db: Database, what: str, once: Callable[[], Changes]) -> Changes:
+    """`once` (one transaction) run again while it loses conflicts with other nodes' commits."""
+    try:
+        return db.retry_conflicts(once)
+    except ConflictError as exc:
+        raise UserError(
+            f"{what} failed, nothing was changed: it lost {CONFLICT_ATTEMPTS} times against changes "
+            "committed at the same time on another database node"
+        ) from exc
+
+
 def delete_user(db: Database, uid: str, *, now: int | None = None) -> Changes:
     """`passwords:user:delete`: the user's data (`delete_user_data`) and the user's queued
     `ProcessDeletedUser` job, in one transaction; on any error nothing is changed (UserError)."""
-    with _all_or_nothing(db, "Deleting data"):
-        changes = delete_user_data(db, uid, now=now)
-        remove_delete_user_job(db, uid)
-    return changes
+
+    def once() -> Changes:
+        with _all_or_nothing(db, "Deleting data"):
+            changes = delete_user_data(db, uid, now=now)
+            remove_delete_user_job(db, uid)
+        return changes
+
+    return _retried(db, "Deleting data", once)
 
 
 def move_user(
@@ -226,10 +242,13 @@ def move_user(
     the source's data to the target (`move_user_data`), all in one transaction; on any error
     nothing is changed (UserError). `step` is told each step as it begins."""
     begin = step or (lambda _: None)
-    with _all_or_nothing(db, "Moving data"):
-        if replace:
-            begin("Deleting data")
-            delete_user_data(db, target, purge=True, now=now)
-        begin("Moving data")
-        changes = move_user_data(db, source, target, now=now)
-    return changes
+
+    def once() -> Changes:
+        with _all_or_nothing(db, "Moving data"):
+            if replace:
+                begin("Deleting data")
+                delete_user_data(db, target, purge=True, now=now)
+            begin("Moving data")
+            return move_user_data(db, source, target, now=now)
+
+    return _retried(db, "Moving data", once)

@@ -7,6 +7,7 @@ names. The methods here are the ones the engines share or that only some engines
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -151,6 +152,22 @@ class Backend:
         """Take the named lock shared by every process on this database without waiting: its
         release, or None while another process holds it. The lock dies with the process."""
         raise NotImplementedError
+
+    def replica_caught_up(self, primary: Database, replica: Database, timeout: float) -> bool:
+        """Wait up to `timeout` seconds until `replica` (a read-only copy of `primary`) has applied
+        everything `primary` had committed when this was called; False when it has not, or when it
+        cannot tell (then the replica is not read)."""
+        return False
+
+    def multi_primary(self, db: Database) -> bool:
+        """Whether the database is a cluster in which every node takes writes (Galera): named
+        locks of the server hold on one node only, and a commit may lose against another node's."""
+        return False
+
+    def large_writes(self, db: Database) -> contextlib.AbstractContextManager[None]:
+        """Around a large transaction (`Database.large_writes`): nothing, except where the engine
+        replicates a transaction whole at COMMIT."""
+        return contextlib.nullcontext()
 
     def scoped_lock_name(self, db: Database, name: str) -> str:
         """A lock's name unique to the database and table prefix (for the servers' named locks)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,6 +14,7 @@ from sqlglot import exp
 
 from ..dialects import is_exact_marker
 from ..errors import (
+    ConflictError,
     ConnectionLostError,
     DatabaseError,
     DuplicateKeyError,
@@ -25,6 +27,7 @@ from ..portable import LOSES_CONSTRAINTS
 from ..portable import Table as PortableTable
 from . import mysql_schema
 from .base import Backend, EncodedRows, Release, Row, RowLimit, TupleFormatError, multi_row_inserts
+from .rowlock import try_row_lock
 
 if TYPE_CHECKING:
     from ..connection import ConnectionSettings, Database
@@ -38,11 +41,17 @@ _SCRIPT_STATEMENT = 1 << 20
 
 # Error numbers: client errors 2006 (server has gone away), 2013 (lost connection), 2055 and server
 # errors 1053 (shutdown in progress), 1927 (connection killed); 1062 (duplicate entry), 1205 (lock
-# wait timeout), 1153 (packet bigger than max_allowed_packet).
-_LOST = frozenset({2006, 2013, 2055, 1053, 1927})
+# wait timeout), 1153 (packet bigger than max_allowed_packet), 1213 (deadlock, and Galera's
+# certification conflict), 1047 (a Galera node outside the primary component: "WSREP has not yet
+# prepared node for application use").
+_LOST = frozenset({2006, 2013, 2055, 1053, 1927, 1047})
 _DUPLICATE = 1062
 _LOCK_WAIT_TIMEOUT = 1205
 _PACKET_TOO_LARGE = 1153
+_DEADLOCK = 1213
+
+# Connections to a Galera node (wsrep_on), found when they are opened (docs/clusters.md).
+_GALERA: weakref.WeakSet[Any] = weakref.WeakSet()
 
 # A string literal ('it''s') or a canonically quoted identifier ("x").
 _LITERAL_OR_IDENT = re.compile(r"('(?:[^']|'')*')|\"(\w+)\"")
@@ -85,7 +94,47 @@ class MySQLBackend(Backend):
         raw = pymysql.connect(**kwargs)
         with raw.cursor() as cur:
             cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')")
+            cur.execute("SHOW VARIABLES LIKE 'wsrep_on'")
+            row = cur.fetchone()
+            if row is not None and str(row[1]).upper() == "ON":
+                # Reads see every write the cluster committed before they started, whichever
+                # node it was made on (causality checks).
+                cur.execute("SET SESSION wsrep_sync_wait = 1")
+                _GALERA.add(raw)
         return raw
+
+    def replica_caught_up(self, primary: Database, replica: Database, timeout: float) -> bool:
+        """Another node of the same Galera cluster (its reads wait for the cluster's commits), or a
+        MariaDB replica that reaches the primary's binlog GTID position in time."""
+        if self.multi_primary(replica):
+            return True
+        try:
+            position = primary.scalar_sql("SELECT @@GLOBAL.gtid_binlog_pos")
+            if not position:
+                return False  # no binary log on the primary: the replica's position cannot be compared
+            return bool(replica.scalar_sql("SELECT MASTER_GTID_WAIT(%s, %s)", (position, float(timeout))) == 0)
+        except Exception:  # MySQL has neither: a replica it cannot check is not read
+            return False
+
+    def multi_primary(self, db: Database) -> bool:
+        """A Galera node: every node takes writes, named locks hold on one node only."""
+        return db.raw in _GALERA
+
+    @contextlib.contextmanager
+    def large_writes(self, db: Database) -> Iterator[None]:
+        """Galera: streaming replication, fragments of `fragment_bytes` replicated and certified
+        while the transaction runs (no write-set near wsrep_max_ws_size, no stall of the cluster
+        at COMMIT), applied on the other nodes only when it commits."""
+        size = db.settings.fragment_bytes
+        if not self.multi_primary(db) or size <= 0:
+            yield
+            return
+        db.execute_sql(f"SET SESSION wsrep_trx_fragment_unit = 'bytes', wsrep_trx_fragment_size = {int(size)}").close()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # the connection may be gone: the setting with it
+                db.execute_sql("SET SESSION wsrep_trx_fragment_size = 0").close()
 
     # -- SQL text ------------------------------------------------------------------------------
     def quote(self, identifier: str) -> str:
@@ -121,7 +170,10 @@ class MySQLBackend(Backend):
         return ["START TRANSACTION"]
 
     def try_lock(self, db: Database, name: str) -> Release | None:
-        """GET_LOCK of a hash of the scoped name (names are limited to 64 characters)."""
+        """GET_LOCK of a hash of the scoped name (names are limited to 64 characters); on Galera a
+        replicated lock row instead (`rowlock`)."""
+        if self.multi_primary(db):
+            return try_row_lock(db, name)
         key = hashlib.sha256(self.scoped_lock_name(db, name).encode()).hexdigest()[:64]
         if db.scalar_sql("SELECT GET_LOCK(%s, 0)", (key,)) != 1:
             return None
@@ -155,6 +207,8 @@ class MySQLBackend(Backend):
             return LockTimeoutError(str(exc))
         if code == _PACKET_TOO_LARGE:
             return PacketTooLargeError(str(exc))
+        if code == _DEADLOCK:
+            return ConflictError(str(exc))
         return None
 
     # -- reading -------------------------------------------------------------------------------
@@ -220,7 +274,8 @@ class MySQLBackend(Backend):
     def analyze(self, db: Database, tables: Sequence[str]) -> None:
         """ANALYZE TABLE commits by itself, so it runs once the load has committed; failing there
         changes nothing (InnoDB recalculates its statistics itself some seconds after a load)."""
-        statements = [db.sql("bulk.analyze", (("TABLE", table),)) for table in tables]
+        query = "bulk.analyze_local" if self.multi_primary(db) else "bulk.analyze"
+        statements = [db.sql(query, (("TABLE", table),)) for table in tables]
 
         def analyze_tables() -> None:
             with contextlib.suppress(Exception):  # statistics only: the load itself has committed

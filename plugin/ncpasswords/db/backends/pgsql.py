@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import itertools
 import re
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,19 @@ class PostgreSQLBackend(Backend):
     # -- sessions and locks --------------------------------------------------------------------
     def begin(self, snapshot: bool, write_lock: bool) -> list[str]:
         return ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot else "BEGIN"]
+
+    def replica_caught_up(self, primary: Database, replica: Database, timeout: float) -> bool:
+        """A streaming standby (in recovery) that has replayed the primary's WAL up to the
+        primary's position now."""
+        if replica.scalar_sql("SELECT pg_is_in_recovery()") is not True:
+            return False
+        target = str(primary.scalar_sql("SELECT pg_current_wal_insert_lsn()"))
+        deadline = time.monotonic() + timeout
+        while replica.scalar_sql("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)) is not True:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def try_lock(self, db: Database, name: str) -> Release | None:
         """A session-level advisory lock keyed by a hash of the scoped name."""
