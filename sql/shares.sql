@@ -63,3 +63,16 @@ WHERE has_shares = TRUE
 AND NOT EXISTS (
   SELECT 1 FROM *PREFIX*passwords_share s WHERE s.source_password = *PREFIX*passwords_password.uuid
 );
+
+-- name: new_shares
+-- Active shares without a copy yet, after id :after, the next :limit of them.
+SELECT id, uuid, user_id, receiver, source_password FROM *PREFIX*passwords_share
+WHERE deleted = FALSE AND target_password IS NULL AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: password_owner
+SELECT user_id, share_id FROM *PREFIX*passwords_password WHERE uuid = :uuid AND deleted = FALSE;
+
+-- name: share_source
+SELECT source_password FROM *PREFIX*passwords_share WHERE uuid = :uuid AND deleted = FALSE;

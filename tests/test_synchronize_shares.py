@@ -144,3 +144,41 @@ def test_a_run_in_progress_holds_the_job_for_two_hours(installed: InstalledInsta
         shares.synchronize_shares_job(installed.instance, db, lines.append, now + 1)
         assert "Deleted 1 expired share(s)" in lines
         assert AppConfig(db).get(shares.LOCK_KEY) is None
+
+
+def test_a_new_share_back_to_an_owner_of_its_chain_is_deleted(installed: InstalledInstance) -> None:
+    """bob shares `b-pw` with alice; alice shares her copy back with bob (a loop) and `mine` with
+    carl (no loop). Neither new share has a copy yet."""
+    with installed.connect() as db:
+        insert(
+            db,
+            {
+                "passwords_password": [
+                    password("bob", "b-pw", hasShares=True),
+                    password("alice", "a-copy", hasShares=True, shareId=uid_of("bob", "s7")),
+                    password("alice", "mine", hasShares=True),
+                ],
+                "passwords_share": [
+                    share("bob", "s7", "alice", "b-pw", "a-copy"),
+                    share("alice", "s8", "bob", "a-copy", None),
+                    share("alice", "s9", "carl", "mine", None),
+                ],
+            },
+        )
+    result = installed.occ("background-job:worker", "--once", SYNC)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"Running job {SYNC}",
+        "Deleted 1 share(s) of alice that would have created a loop",
+    ]
+    with installed.connect() as db:
+        shares_left = {
+            uuid: (r["deleted"], r["updated"] != T0) for (_, uuid), r in table_rows(db, "passwords_share").items()
+        }
+        assert shares_left == {
+            uid_of("bob", "s7"): (False, False),
+            uid_of("alice", "s8"): (True, True),
+            uid_of("alice", "s9"): (False, False),
+        }
+        flags = {uuid: r["hasShares"] for (_, uuid), r in table_rows(db, "passwords_password").items()}
+        assert flags == {uid_of("bob", "b-pw"): True, uid_of("alice", "a-copy"): False, uid_of("alice", "mine"): True}

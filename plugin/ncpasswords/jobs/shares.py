@@ -1,5 +1,6 @@
-"""The app's `SynchronizeShares` job: ending the shares whose copy or source is gone or whose time
-has come, and the `has_shares` flag of passwords no share names (docs/background-jobs.md#synchronizeshares).
+"""The app's `SynchronizeShares` job: ending the shares whose copy or source is gone, whose time
+has come or that would create a loop, and the `has_shares` flag of passwords no share names
+(docs/background-jobs.md#synchronizeshares).
 
 The deletes follow the app's event cascade for one password or share at a time (its tag
 relations, revisions, the shares it is the source or the copy of, the source's `has_shares`);
@@ -82,9 +83,67 @@ def delete_expired_shares(db: Database, now: int) -> int:
     return total
 
 
+class AmbiguousUuid(Exception):
+    """More than one active row has a uuid the lineage of a share goes through."""
+
+
+def _one(db: Database, name: str, uuid: str) -> tuple[object, ...] | None:
+    """The only active row of a uuid; None when there is none. Two rows fail, as the app's lookup."""
+    found = db.rows(name, {"uuid": uuid})
+    if len(found) > 1:
+        raise AmbiguousUuid(f"More than one active row has the uuid {uuid}")
+    return found[0] if found else None
+
+
+def lineage_reaches(db: Database, source: str, receiver: str) -> bool:
+    """Whether the password a share copies, or a password it was itself copied from (up the chain
+    of shares), belongs to the share's receiver."""
+    seen: set[str] = set()
+    while source not in seen:
+        seen.add(source)
+        password = _one(db, "shares.password_owner", source)
+        if password is None:
+            return False
+        owner, share_id = password
+        if owner == receiver:
+            return True
+        if share_id is None:
+            return False
+        parent = _one(db, "shares.share_source", str(share_id))
+        if parent is None:
+            return False
+        source = str(parent[0])
+    return False
+
+
+def end_share_loops(db: Database, now: int, log: Log) -> dict[str, int]:
+    """Delete the new shares (no copy yet) whose receiver already owns a password of their chain;
+    returns how many per sharing user. A share whose chain cannot be followed is left and reported,
+    as the app does."""
+    loops: dict[str, int] = {}
+    after = 0
+    while batch := db.rows("shares.new_shares", {"after": after, "limit": BATCH}):
+        for share_id, uuid, owner, receiver, source in batch:
+            after = int(share_id)
+            try:
+                loop = lineage_reaches(db, str(source), str(receiver))
+            except AmbiguousUuid as exc:
+                log(f"Could not check share {uuid}: {exc}")
+                continue
+            if loop:
+                delete_share(db, str(uuid), str(source), now)
+                loops[str(owner)] = loops.get(str(owner), 0) + 1
+    return loops
+
+
 def remove_shared_attribute(db: Database, now: int) -> int:
     """Clear `has_shares` on passwords that no share row names as its source; returns how many."""
     return _rowcount(db, "shares.remove_shared_attribute", {"now": now})
+
+
+def _log_count(log: Log, message: str, count: int) -> None:
+    if count:
+        log(message.format(count))
 
 
 def _can_start(config: AppConfig, now: int) -> bool:
@@ -102,12 +161,9 @@ def synchronize_shares_job(instance: Instance, db: Database, log: Log, now: floa
         return
     config.set(LOCK_KEY, str(stamp))
     with db.transaction():
-        for part, message in (
-            (delete_orphaned_copies, "Deleted {} orphaned password(s)"),
-            (delete_expired_shares, "Deleted {} expired share(s)"),
-            (remove_shared_attribute, "Removed shared attribute from {} password(s)"),
-        ):
-            count = part(db, stamp)
-            if count:
-                log(message.format(count))
+        _log_count(log, "Deleted {} orphaned password(s)", delete_orphaned_copies(db, stamp))
+        _log_count(log, "Deleted {} expired share(s)", delete_expired_shares(db, stamp))
+        for user, amount in end_share_loops(db, stamp, log).items():
+            log(f"Deleted {amount} share(s) of {user} that would have created a loop")
+        _log_count(log, "Removed shared attribute from {} password(s)", remove_shared_attribute(db, stamp))
         config.delete(LOCK_KEY)
