@@ -17,7 +17,7 @@ from ..backup.scheduler import backup_interval, backup_job
 from ..db.connection import Database
 from ..errors import UserError
 from ..instance.instance import Instance
-from . import cleanup, deleted_user, password_check
+from . import cleanup, deleted_user, password_check, shares
 
 #: What a job writes for the admin (one line per call).
 Log = Callable[[str], None]
@@ -56,6 +56,7 @@ JOBS: tuple[JobClass, ...] = (
         _every(password_check.INTERVAL),
         _timed(password_check.check_passwords_job),
     ),
+    JobClass(shares.JOB_CLASS, "synchronize_shares", _every(shares.INTERVAL), _timed(shares.synchronize_shares_job)),
     JobClass(cleanup.JOB_CLASS, "cleanup_entities", _every(cleanup.INTERVAL), _timed(cleanup.cleanup_job)),
     JobClass("OCA\\Passwords\\Cron\\BackupJob", "backup_job", backup_interval, _timed(backup_job)),
     JobClass(deleted_user.JOB_CLASS, "process_deleted_user", _every(0), deleted_user.run, queued=True),

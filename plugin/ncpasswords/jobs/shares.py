@@ -1,0 +1,169 @@
+"""The app's `SynchronizeShares` job: ending the shares whose copy or source is gone, whose time
+has come or that would create a loop, and the `has_shares` flag of passwords no share names
+(docs/background-jobs.md#synchronizeshares).
+
+The deletes follow the app's event cascade for one password or share at a time (its tag
+relations, revisions, the shares it is the source or the copy of, the source's `has_shares`);
+the rows come in batches, so memory stays bounded however many there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..db.connection import Database
+from ..instance.instance import Instance
+from ..php.casts import php_intval
+from ..repositories.config_values import AppConfig
+
+JOB_CLASS = "OCA\\Passwords\\Cron\\SynchronizeShares"
+#: The app sets no interval: the job is due on every cron run.
+INTERVAL = 0
+#: The app value holding the start of a run in progress; a run starts only when it is unset or
+#: more than two hours old.
+LOCK_KEY = "cron/sharing/time"
+LOCK_TIMEOUT = 2 * 3600
+BATCH = 500
+
+Log = Callable[[str], None]
+
+
+def _rowcount(db: Database, name: str, params: dict[str, object]) -> int:
+    cur = db.execute(name, params)
+    try:
+        return max(int(cur.rowcount), 0)
+    finally:
+        cur.close()
+
+
+def delete_share(db: Database, uuid: str, source: str, now: int) -> None:
+    """Soft-delete a share; its source loses `has_shares` once no active share of it is left."""
+    _rowcount(db, "shares.delete_share", {"uuid": uuid, "now": now})
+    _rowcount(db, "shares.unflag_source", {"uuid": source, "now": now})
+
+
+def delete_password(db: Database, uuid: str, now: int, *, with_shares: bool) -> None:
+    """Soft-delete an active password as the app's PasswordService does: its shares (always with
+    `with_shares`, else only when it is flagged as shared), tag relations and revisions, and the
+    share whose copy it is."""
+    found = db.rows("shares.active_password", {"uuid": uuid})
+    if not found:
+        return
+    has_shares, share_id = found[0]
+    if with_shares or has_shares:
+        _rowcount(db, "shares.delete_shares_of_source", {"uuid": uuid, "now": now})
+    _rowcount(db, "shares.delete_relations", {"uuid": uuid, "now": now})
+    _rowcount(db, "shares.delete_password", {"uuid": uuid, "now": now})
+    _rowcount(db, "shares.delete_revisions", {"uuid": uuid, "now": now})
+    if share_id:
+        for share, source in db.rows("shares.share_of_target", {"uuid": uuid}):
+            delete_share(db, str(share), str(source), now)
+
+
+def delete_orphaned_copies(db: Database, now: int) -> int:
+    """Delete the receivers' copies of shares that were deleted, with the shares made of those
+    copies; returns how many copies."""
+    total = 0
+    while batch := db.rows("shares.orphaned_targets", {"limit": BATCH}):
+        for _, uuid, _ in batch:
+            delete_password(db, str(uuid), now, with_shares=True)
+        total += len(batch)
+    return total
+
+
+def delete_expired_shares(db: Database, now: int) -> int:
+    """Delete the shares whose `expires` has come, with the receiver's copy; returns how many."""
+    total = 0
+    while batch := db.rows("shares.expired_shares", {"now": now, "limit": BATCH}):
+        for _, uuid, source, target in batch:
+            if target is not None:
+                delete_password(db, str(target), now, with_shares=False)
+            delete_share(db, str(uuid), str(source), now)
+        total += len(batch)
+    return total
+
+
+class AmbiguousUuid(Exception):
+    """More than one active row has a uuid the lineage of a share goes through."""
+
+
+def _one(db: Database, name: str, uuid: str) -> tuple[object, ...] | None:
+    """The only active row of a uuid; None when there is none. Two rows fail, as the app's lookup."""
+    found = db.rows(name, {"uuid": uuid})
+    if len(found) > 1:
+        raise AmbiguousUuid(f"More than one active row has the uuid {uuid}")
+    return found[0] if found else None
+
+
+def lineage_reaches(db: Database, source: str, receiver: str) -> bool:
+    """Whether the password a share copies, or a password it was itself copied from (up the chain
+    of shares), belongs to the share's receiver."""
+    seen: set[str] = set()
+    while source not in seen:
+        seen.add(source)
+        password = _one(db, "shares.password_owner", source)
+        if password is None:
+            return False
+        owner, share_id = password
+        if owner == receiver:
+            return True
+        if share_id is None:
+            return False
+        parent = _one(db, "shares.share_source", str(share_id))
+        if parent is None:
+            return False
+        source = str(parent[0])
+    return False
+
+
+def end_share_loops(db: Database, now: int, log: Log) -> dict[str, int]:
+    """Delete the new shares (no copy yet) whose receiver already owns a password of their chain;
+    returns how many per sharing user. A share whose chain cannot be followed is left and reported,
+    as the app does."""
+    loops: dict[str, int] = {}
+    after = 0
+    while batch := db.rows("shares.new_shares", {"after": after, "limit": BATCH}):
+        for share_id, uuid, owner, receiver, source in batch:
+            after = int(share_id)
+            try:
+                loop = lineage_reaches(db, str(source), str(receiver))
+            except AmbiguousUuid as exc:
+                log(f"Could not check share {uuid}: {exc}")
+                continue
+            if loop:
+                delete_share(db, str(uuid), str(source), now)
+                loops[str(owner)] = loops.get(str(owner), 0) + 1
+    return loops
+
+
+def remove_shared_attribute(db: Database, now: int) -> int:
+    """Clear `has_shares` on passwords that no share row names as its source; returns how many."""
+    return _rowcount(db, "shares.remove_shared_attribute", {"now": now})
+
+
+def _log_count(log: Log, message: str, count: int) -> None:
+    if count:
+        log(message.format(count))
+
+
+def _can_start(config: AppConfig, now: int) -> bool:
+    started = config.get(LOCK_KEY)
+    return (php_intval(started) if started else 0) < now - LOCK_TIMEOUT
+
+
+def synchronize_shares_job(instance: Instance, db: Database, log: Log, now: float) -> None:
+    """The work of the app's SynchronizeShares job, its parts in the app's order, in one
+    transaction. It does nothing while another run holds `cron/sharing/time` (at most two hours);
+    a run that fails leaves that value set, as the app does."""
+    stamp = int(now)
+    config = AppConfig(db)
+    if not _can_start(config, stamp):
+        return
+    config.set(LOCK_KEY, str(stamp))
+    with db.transaction():
+        _log_count(log, "Deleted {} orphaned password(s)", delete_orphaned_copies(db, stamp))
+        _log_count(log, "Deleted {} expired share(s)", delete_expired_shares(db, stamp))
+        for user, amount in end_share_loops(db, stamp, log).items():
+            log(f"Deleted {amount} share(s) of {user} that would have created a loop")
+        _log_count(log, "Removed shared attribute from {} password(s)", remove_shared_attribute(db, stamp))
+        config.delete(LOCK_KEY)
