@@ -42,7 +42,7 @@ from typing import Any
 
 import pyrage
 
-from ncpasswords.backup.restore import DATA_TABLES as TABLES  # what a backup holds and a restore fills
+from ncpasswords.repositories.entities import DATA_TABLES as TABLES  # what a backup holds and a restore fills
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

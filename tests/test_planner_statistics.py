@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from conftest import InstalledInstance, scratch_database
-from ncpasswords.backup.restore import DATA_TABLES, RestoreOptions, restore_backup
+from ncpasswords.backup.restore import RestoreOptions, restore_backup
 from ncpasswords.db import bulk
 from ncpasswords.db.connection import Database
-from ncpasswords.repositories.entities import MODEL_REVISION_TABLES
+from ncpasswords.repositories.entities import DATA_TABLES, MODEL_REVISION_TABLES
 from transfer_helpers import DBTYPE, source_instance, write_sample
 
 # The unique (user_id, uuid) index of each model table, through which a revision finds its model.

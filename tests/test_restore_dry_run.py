@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from conftest import InstalledInstance, database_state
-from ncpasswords.backup.restore import DATA_TABLES
 from ncpasswords.db.connection import Database
 from ncpasswords.repositories.config_values import AppConfig, Preferences
+from ncpasswords.repositories.entities import DATA_TABLES
 from ncpasswords.repositories.entity_repository import EntityRepository
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "worked-example-v106.json"

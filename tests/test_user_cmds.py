@@ -3,7 +3,6 @@ codes, the all-or-nothing transaction and the user-existence rule."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import InstalledInstance
+from job_data import T0, entity, uid_of
 from ncpasswords.backup.document import write_document
 from ncpasswords.db.connection import Database
 from ncpasswords.repositories.config_values import Preferences
@@ -19,33 +19,8 @@ from ncpasswords.repositories.entity_repository import EntityRepository
 from ncpasswords.users import data as user_data
 from ncpasswords.users.data import DELETE_USER_JOB
 
-T0 = 1_600_000_000
 NON_INTERACTIVE = 'Interactive command requires "--no-interaction" to be set to run in non-interactive shell'
 Snapshot = dict[str, list[dict[str, Any]]]
-
-
-def uid_of(user: str, name: str) -> str:
-    """A stable uuid-shaped id per user and object name."""
-    digest = hashlib.md5(f"{user}-{name}".encode()).hexdigest()
-    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-
-
-def entity(table: str, user: str, name: str, deleted: bool = False, **props: Any) -> dict[str, Any]:
-    """A complete row for `table`: every column set, deterministic values."""
-    out: dict[str, Any] = {}
-    for col in TABLES[table].columns:
-        if col.name == "id":
-            continue
-        if col.type == "bool":
-            out[col.prop] = False
-        elif col.type == "int":
-            out[col.prop] = T0 if col.name in ("created", "updated", "edited") else 0
-        else:
-            out[col.prop] = f"{col.name}:{name}"[: col.max_length or 200]
-    out.update(userId=user, uuid=uid_of(user, name), deleted=deleted)
-    assert set(props) <= set(TABLES[table].by_prop), props
-    out.update(props)
-    return out
 
 
 def seed(db: Database) -> None:

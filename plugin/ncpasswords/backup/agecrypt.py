@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import queue
-import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Final
@@ -25,6 +23,7 @@ import pyrage
 
 from ..errors import UserError
 from .errors import BackupError, BackupFormatError
+from .pipe import ThreadedReader
 from .source import BackupSource
 
 #: The ending of an encrypted copy, after the backup's own file name.
@@ -130,21 +129,15 @@ def encrypt_with_passphrase(source: BinaryIO, size: int, target: BinaryIO, passp
 
 
 class _QueueWriter:
-    """The file-like object the decrypting thread writes into: blocks in a bounded queue."""
+    """The file-like object the decrypting thread writes into: blocks handed to the reader."""
 
-    def __init__(self, stop: threading.Event) -> None:
-        self.blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
-        self._stop = stop
+    def __init__(self, reader: ThreadedReader) -> None:
+        self._reader = reader
         self._pending = bytearray()
 
     def put(self, item: bytes | BaseException | None) -> None:
-        while not self._stop.is_set():
-            try:
-                self.blocks.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-        raise BrokenPipeError("the reader stopped")
+        if not self._reader.put(item):
+            raise BrokenPipeError("the reader stopped")
 
     def write(self, data: Any) -> int:
         self._pending += data
@@ -158,22 +151,19 @@ class _QueueWriter:
             self.put(block)
 
 
-class _DecryptingReader(io.RawIOBase):
+class _DecryptingReader(ThreadedReader):
     """Decrypted bytes of an age file, from a thread running pyrage's streaming decryptor."""
 
     def __init__(self, encrypted: io.RawIOBase, identities: Sequence[Identity]) -> None:
-        self._stop = threading.Event()
-        self._writer = _QueueWriter(self._stop)
-        self._current = memoryview(b"")
-        self._done = False
-        self._thread = threading.Thread(
-            target=self._work, args=(encrypted, list(identities)), name="age-decrypt", daemon=True
-        )
-        self._thread.start()
+        super().__init__("age-decrypt")
+        self._encrypted = encrypted
+        self._identities = list(identities)
+        self._writer = _QueueWriter(self)
+        self.start()
 
-    def _work(self, encrypted: io.RawIOBase, identities: list[Identity]) -> None:
+    def _work(self) -> None:
         try:
-            pyrage.decrypt_io(io.BufferedReader(encrypted, _CHUNK), self._writer, identities)
+            pyrage.decrypt_io(io.BufferedReader(self._encrypted, _CHUNK), self._writer, self._identities)
             self._writer.flush()
             self._writer.put(None)
         except BrokenPipeError:
@@ -188,32 +178,6 @@ class _DecryptingReader(io.RawIOBase):
     def _fail(self, exc: BaseException) -> None:
         with contextlib.suppress(BrokenPipeError):  # the reader has stopped: nobody to tell
             self._writer.put(exc)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._current:
-            if self._done:
-                return 0
-            item = self._writer.blocks.get()
-            if item is None:
-                self._done = True
-                return 0
-            if isinstance(item, BaseException):
-                self._done = True
-                raise item
-            self._current = memoryview(item)
-        size = min(len(buffer), len(self._current))
-        buffer[:size] = self._current[:size]
-        self._current = self._current[size:]
-        return size
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stop.set()
-            self._thread.join()
-        super().close()
 
 
 class _MemoryReader(io.RawIOBase):

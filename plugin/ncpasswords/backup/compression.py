@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from . import fastzlib
 from .errors import BackupError, BackupFormatError
+from .pipe import ThreadedReader
 
 GZIP_MAGIC: Final = b"\x1f\x8b"
 # Refuse to inflate past this many bytes per compressed byte once a floor is passed: real backups
@@ -39,7 +40,7 @@ class GzipBombError(BackupFormatError):
         super().__init__(BOMB_MESSAGE)
 
 
-class Inflater(io.RawIOBase):
+class Inflater(ThreadedReader):
     """Inflates gzip data in a background thread (zlib works without the GIL, so inflating runs
     beside the parsing) and refuses output beyond the ratio limit.
 
@@ -47,23 +48,10 @@ class Inflater(io.RawIOBase):
     """
 
     def __init__(self, raw: io.RawIOBase, compressed_size: int) -> None:
+        super().__init__("backup-inflate")
         self._raw = raw
         self._limit = max(RATIO_FLOOR, MAX_RATIO * compressed_size)
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
-        self._stop = threading.Event()
-        self._current = memoryview(b"")
-        self._done = False
-        self._thread = threading.Thread(target=self._work, name="backup-inflate", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: bytes | BaseException | None) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        self.start()
 
     def _read(self) -> bytes:
         return self._raw.read(CHUNK) or b""
@@ -80,7 +68,7 @@ class Inflater(io.RawIOBase):
                     while not rest:
                         data = self._read()
                         if not data:
-                            self._put(None)
+                            self.put(None)
                             return
                         rest = data.lstrip(b"\x00")
                     if not rest.startswith(GZIP_MAGIC[: len(rest)]):
@@ -97,44 +85,18 @@ class Inflater(io.RawIOBase):
                     total += len(output)
                     if total > self._limit:
                         raise GzipBombError()
-                    if not self._put(output):
+                    if not self.put(output):
                         return
                     if decompressor.eof or not decompressor.unconsumed_tail:
                         break
                     output = decompressor.decompress(decompressor.unconsumed_tail, CHUNK)
                 data = b"" if decompressor.eof else self._read()
         except fastzlib.ERRORS as exc:
-            self._put(BackupFormatError(f"The backup file is not a valid gzip file: {exc}"))
+            self.put(BackupFormatError(f"The backup file is not a valid gzip file: {exc}"))
         except OSError as exc:
-            self._put(BackupError(f"Cannot read the backup file: {exc.strerror}"))
+            self.put(BackupError(f"Cannot read the backup file: {exc.strerror}"))
         except BaseException as exc:
-            self._put(exc)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._current:
-            if self._done:
-                return 0
-            item = self._queue.get()
-            if item is None:
-                self._done = True
-                return 0
-            if isinstance(item, BaseException):
-                self._done = True
-                raise item
-            self._current = memoryview(item)
-        size = min(len(buffer), len(self._current))
-        buffer[:size] = self._current[:size]
-        self._current = self._current[size:]
-        return size
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stop.set()
-            self._thread.join()
-        super().close()
+            self.put(exc)
 
 
 # gzip header: magic, deflate, no flags, mtime 0, no extra flags, OS unix (what gzencode() writes).

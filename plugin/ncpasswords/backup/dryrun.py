@@ -22,12 +22,12 @@ from typing import Any, Final
 from ..db.connection import Database
 from ..instance.instance import Instance
 from ..repositories.config_values import AppConfig, Preferences
-from ..repositories.entities import TABLES
+from ..repositories.entities import DATA_TABLES, TABLES
 from ..repositories.entity_repository import EntityRepository
 from ..users.accounts import check_user_id
 from .errors import BackupError
 from .reader import read_document
-from .restore import DATA_TABLES, RestoreOptions, check_file, check_keys, restore_keys_and_settings
+from .restore import RestoreOptions, check_file, check_keys, restore_keys_and_settings
 from .source import BackupSource
 from .validation import RowBuilder, Validator
 

@@ -21,7 +21,7 @@ from ..db.writer import Writer
 from ..instance.instance import Instance
 from ..instance.journal import ConfigChange
 from ..repositories.config_values import AppConfig, Preferences
-from ..repositories.entities import TABLES
+from ..repositories.entities import DATA_TABLES, TABLES  # sessions and registrations are kept
 from ..repositories.entity_repository import EntityRepository
 from ..users.accounts import check_user_id
 from .errors import BackupError, BackupFormatError
@@ -30,19 +30,6 @@ from .settings import CLIENT_SETTINGS_KEY, restore_application, restore_user
 from .source import BackupSource, open_path
 from .validation import Keys, Settings, Validator
 
-# Tables a restore clears (the reference's deleteData; sessions and registrations are kept).
-DATA_TABLES = (
-    "passwords_tag",
-    "passwords_share",
-    "passwords_folder",
-    "passwords_password",
-    "passwords_keychain",
-    "passwords_challenge",
-    "passwords_tag_rv",
-    "passwords_folder_rv",
-    "passwords_password_rv",
-    "passwords_pw_tag_rel",
-)
 BATCH = 2000
 
 

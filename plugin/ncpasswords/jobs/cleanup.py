@@ -13,6 +13,7 @@ from ..db.connection import Database
 from ..instance.instance import Instance
 from ..php.casts import php_intval
 from ..repositories.config_values import AppConfig
+from ..repositories.entities import DATA_TABLES  # purged in the app's order
 from ..users.accounts import UserDirectory
 
 JOB_CLASS = "OCA\\Passwords\\Cron\\CleanUpEntities"
@@ -24,19 +25,6 @@ REGISTRATION_LIFETIME = 150
 #: that no longer exist).
 PURGE_TIMEOUT_KEY = "entity/purge/timeout"
 
-#: The tables the app purges, in its order.
-PURGED_TABLES: tuple[str, ...] = (
-    "passwords_tag",
-    "passwords_share",
-    "passwords_folder",
-    "passwords_password",
-    "passwords_keychain",
-    "passwords_challenge",
-    "passwords_tag_rv",
-    "passwords_folder_rv",
-    "passwords_password_rv",
-    "passwords_pw_tag_rel",
-)
 
 Log = Callable[[str], None]
 
@@ -85,7 +73,7 @@ def purge_deleted(db: Database, now: int) -> int:
     known: dict[str, bool] = {}
     total = 0
     with db.transaction():
-        for table in PURGED_TABLES:
+        for table in DATA_TABLES:
             if before > 0:
                 total += _count(db, "cleanup.purge_before", {"before": before}, table)
             if users.standalone:

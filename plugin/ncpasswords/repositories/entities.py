@@ -207,6 +207,21 @@ TABLES: dict[str, Table] = {
     )
 }
 
+#: The data tables in the order the app's restore clears them (deleteData) and its cleanup job
+#: purges them.
+DATA_TABLES: tuple[str, ...] = (
+    "passwords_tag",
+    "passwords_share",
+    "passwords_folder",
+    "passwords_password",
+    "passwords_keychain",
+    "passwords_challenge",
+    "passwords_tag_rv",
+    "passwords_folder_rv",
+    "passwords_password_rv",
+    "passwords_pw_tag_rel",
+)
+
 MODEL_REVISION_TABLES: dict[str, str] = {
     "passwords_password": "passwords_password_rv",
     "passwords_folder": "passwords_folder_rv",
