@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -258,8 +259,13 @@ def test_looping_worker_stops_after_its_time_and_on_sigterm(installed: Installed
         text=True,
     )
     assert process.stdout is not None
-    while "Waiting for jobs to become due" not in (line := process.stdout.readline()):
-        assert line, process.stderr.read() if process.stderr else ""
+    watchdog = threading.Timer(60, process.kill)  # a worker that never waits fails the test, not the run
+    watchdog.start()
+    try:
+        while "Waiting for jobs to become due" not in (line := process.stdout.readline()):
+            assert line, process.stderr.read() if process.stderr else ""
+    finally:
+        watchdog.cancel()
     process.terminate()
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr

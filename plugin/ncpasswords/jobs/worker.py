@@ -59,6 +59,9 @@ class JobInterrupted(KeyboardInterrupt):
 class PassResult:
     ran: int = 0
     failed: int = 0
+    #: Whether a pass right away may find work: a queued job or one with an interval ran (a job
+    #: without an interval, due on every pass, does not make the worker skip its wait).
+    again: bool = False
 
 
 def run_pass(
@@ -101,6 +104,7 @@ def run_pass(
             store.finished(held, int(time.monotonic() - clock))
             out.verbose(f"Job {held.describe()} has finished")
             result.ran += 1
+            result.again = result.again or interval > 0
     return result
 
 
@@ -145,6 +149,7 @@ def _run_queued(
                 continue
             out.verbose(f"Job {held.describe()} has finished in {int(time.monotonic() - clock)} seconds")
             result.ran += 1
+            result.again = True
 
 
 def _argument(text: str) -> object:
@@ -182,7 +187,8 @@ def run_worker(
 ) -> int:
     """Run passes until stopped; returns the exit code (1 when a job failed in a `once` run).
 
-    Between passes that found nothing due it waits `interval` seconds (0: it exits instead).
+    Between passes that found nothing due (or ran only jobs due on every pass) it waits `interval`
+    seconds (0: it exits instead).
     config.php is read and the database opened afresh for every pass.
     """
     started = time.monotonic()
@@ -205,7 +211,7 @@ def run_worker(
                         out.verbose(f"No job of classes [{', '.join(job.name for job in jobs)}] is due")
                         out.verbose("Exiting...")
                     break
-                if result.ran:
+                if result.again:
                     continue
                 out.verbose("Waiting for jobs to become due")
                 if interval == 0:
