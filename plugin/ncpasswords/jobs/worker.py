@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import signal
 import threading
@@ -90,22 +91,33 @@ def run_pass(
             if held is None or started < held.due_at(interval):
                 out.verbose(f"Job {record.describe()} was taken by another runner")
                 continue
-            out.line(f"Running job {held.describe()}")
             store.started(held, started)
-            clock = time.monotonic()
-            try:
-                job.run(instance, db, out.line, started, None)
-            except KeyboardInterrupt:
-                raise JobInterrupted from None
-            except Exception as exc:  # reported; the job runs again after its interval, as in Nextcloud
-                _report_failure(out, held, exc)
-                result.failed += 1
+            # A failure is reported; the job runs again after its interval, as in Nextcloud.
+            seconds = _run_claimed(out, held, result, functools.partial(job.run, instance, db, out.line, started, None))
+            if seconds is None:
                 continue
-            store.finished(held, int(time.monotonic() - clock))
+            store.finished(held, seconds)
             out.verbose(f"Job {held.describe()} has finished")
-            result.ran += 1
             result.again = result.again or interval > 0
     return result
+
+
+def _run_claimed(out: WorkerOutput, record: JobRecord, result: PassResult, work: Callable[[], None]) -> int | None:
+    """Run the work of a job this runner holds; a failure is reported and counted.
+
+    Returns the whole seconds it took, or None when it failed."""
+    out.line(f"Running job {record.describe()}")
+    clock = time.monotonic()
+    try:
+        work()
+    except KeyboardInterrupt:
+        raise JobInterrupted from None
+    except Exception as exc:
+        _report_failure(out, record, exc)
+        result.failed += 1
+        return None
+    result.ran += 1
+    return int(time.monotonic() - clock)
 
 
 def _report_failure(out: WorkerOutput, record: JobRecord, exc: Exception) -> None:
@@ -129,26 +141,22 @@ def _run_queued(
             if held is None:
                 out.verbose(f"Job {record.describe()} was taken by another runner")
                 continue
-            out.line(f"Running job {held.describe()}")
             jobs.started(held, started)
-            clock = time.monotonic()
-            try:
-                with db.transaction():
-                    jobs.remove(held)
-                    job.run(instance, db, out.line, started, _argument(held.argument))
-            except KeyboardInterrupt:
-                raise JobInterrupted from None
-            except InvalidJobArgument as exc:
-                jobs.remove(held)
-                _report_failure(out, held, exc)
-                result.failed += 1
+
+            def work(held: JobRecord = held, started: int = started) -> None:
+                try:
+                    with db.transaction():
+                        jobs.remove(held)
+                        job.run(instance, db, out.line, started, _argument(held.argument))
+                except InvalidJobArgument:
+                    jobs.remove(held)  # a row no run can take; reported as a failure
+                    raise
+
+            # A failure leaves the row queued for the next pass.
+            seconds = _run_claimed(out, held, result, work)
+            if seconds is None:
                 continue
-            except Exception as exc:  # left queued; tried again in the next pass
-                _report_failure(out, held, exc)
-                result.failed += 1
-                continue
-            out.verbose(f"Job {held.describe()} has finished in {int(time.monotonic() - clock)} seconds")
-            result.ran += 1
+            out.verbose(f"Job {held.describe()} has finished in {seconds} seconds")
             result.again = True
 
 
