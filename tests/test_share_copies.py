@@ -176,3 +176,51 @@ def test_changes_flow_between_source_and_copies(nextcloud: InstalledInstance) ->
         assert all(not s["sourceUpdated"] and not s["targetUpdated"] for s in shares(db).values())
         revisions = [r for r in table_rows(db, "passwords_password_rv").values() if r["userId"] == "alice"]
         assert len(revisions) == 3 and not any(r["deleted"] for r in revisions)
+
+
+def test_a_share_loop_notifies_the_sharing_user(nextcloud: InstalledInstance) -> None:
+    """bob shares `b-pw` with alice, who shares her copy back with bob: a loop."""
+    before = int(time.time())
+    share = dict(expires=None, sourceUpdated=True, editable=True, shareable=True)
+    with nextcloud.connect() as db, db.transaction():
+        AppConfig(db, "notifications").set("enabled", "yes")
+    with nextcloud.connect() as db:
+        insert(
+            db,
+            {
+                "passwords_password": [
+                    entity("passwords_password", "bob", "b-pw", hasShares=True, shareId=None),
+                    entity("passwords_password", "alice", "copy", hasShares=True, shareId=uid_of("bob", "s1")),
+                ],
+                "passwords_share": [
+                    entity("passwords_share", "bob", "s1", receiver="alice", sourcePassword=uid_of("bob", "b-pw"),
+                           targetPassword=uid_of("alice", "copy"), **{**share, "sourceUpdated": False}),
+                    entity("passwords_share", "alice", "s2", receiver="bob", sourcePassword=uid_of("alice", "copy"),
+                           targetPassword=None, **share),
+                ],
+            },
+        )  # fmt: skip
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    assert result.stdout.splitlines() == [
+        f"Running job {SYNC}",
+        "Deleted 1 share(s) of alice that would have created a loop",
+        "Created 1 new share(s)",
+    ], result.stderr
+    with nextcloud.connect() as db:
+        cur = db.execute_sql(
+            f"SELECT {db.quote('user')}, timestamp, object_id, subject, subject_parameters, actions "
+            f"FROM {db.table('notifications')}"
+        )
+        rows = [tuple(r) for r in cur.fetchall()]
+        cur.close()
+    ((user, stamp, object_id, subject, params, actions),) = rows
+    assert (user, object_id, subject, params) == ("alice", "loop", "share_loop", '{"passwords":1}')
+    assert stamp >= before
+    assert json.loads(actions) == [
+        {
+            "label": "link",
+            "link": "http://localhost/index.php/apps/passwords/#/shared/1",
+            "type": "WEB",
+            "primary": True,
+        }
+    ]
