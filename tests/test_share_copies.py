@@ -224,3 +224,57 @@ def test_a_share_loop_notifies_the_sharing_user(nextcloud: InstalledInstance) ->
             "primary": True,
         }
     ]
+
+
+def set_share(db: Database, name: str, **flags: bool) -> None:
+    values = ", ".join(f"{column} = {'TRUE' if value else 'FALSE'}" for column, value in flags.items())
+    with db.transaction():
+        db.execute_sql(f"UPDATE {db.table('passwords_share')} SET {values} WHERE uuid = '{uid_of('alice', name)}'")
+
+
+def test_a_read_only_or_unshareable_share_limits_the_shares_of_its_copy(nextcloud: InstalledInstance) -> None:
+    """bob passes his copy of alice's `pw` on to carl (editable); then alice makes her share with
+    bob read only, and later not shareable."""
+    secret = nextcloud.instance.server_secret
+    with nextcloud.connect() as db:
+        seed(db, secret)
+        with db.transaction():
+            db.execute_sql(f"DELETE FROM {db.table('passwords_share')} WHERE receiver = 'carl'")
+    assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
+    with nextcloud.connect() as db:
+        bob_copy = current(db, secret, "bob")[0]["uuid"]
+        pid = bob_copy
+        with db.transaction():
+            db.execute_sql(f"UPDATE {db.table('passwords_password')} SET has_shares = TRUE WHERE uuid = '{pid}'")
+        share = entity("passwords_share", "bob", "s3", receiver="carl", sourcePassword=bob_copy, targetPassword=None,
+                       expires=None, sourceUpdated=True, editable=True, shareable=True)  # fmt: skip
+        insert(db, {"passwords_share": [share]})
+    assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
+    with nextcloud.connect() as db:
+        assert current(db, secret, "carl")[1]["label"] == "label: first"
+        set_share(db, "s1", editable=False)
+        add_revision(db, secret, "alice", "pw-rv2", uid_of("alice", "pw"), "second", "source")
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    # bob's copy, then carl's (marked by the read-only share)
+    assert result.stdout.splitlines() == [f"Running job {SYNC}", "Updated 2 share(s)"], result.stderr
+    with nextcloud.connect() as db:
+        by_receiver = shares(db)
+        assert by_receiver["carl"]["editable"] is False
+        for user in ("bob", "carl"):
+            password, rev = current(db, secret, user)
+            assert password["editable"] is False and rev["label"] == "label: second"
+        set_share(db, "s1", shareable=False)
+        add_revision(db, secret, "alice", "pw-rv3", uid_of("alice", "pw"), "third", "source")
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    assert result.stdout.splitlines() == [
+        f"Running job {SYNC}",
+        "Deleted 1 orphaned password(s)",
+        "Updated 1 share(s)",
+    ], result.stderr
+    with nextcloud.connect() as db:
+        by_receiver = shares(db)
+        assert by_receiver["carl"]["deleted"] is True and by_receiver["bob"]["deleted"] is False
+        assert current(db, secret, "bob")[1]["label"] == "label: third"
+        carl = [p for p in table_rows(db, "passwords_password").values() if p["userId"] == "carl"]
+        assert [p["deleted"] for p in carl] == [True]
+        assert next(p for p in table_rows(db, "passwords_password").values() if p["uuid"] == pid)["hasShares"] is False

@@ -160,17 +160,21 @@ def create_copy(ctx: Context, share_id: int, share_uuid: str, receiver: str, sou
     original = ctx.current_revision(source)
     if original is None:
         return False
+    if (original["cseType"] or CSE_NONE) != CSE_NONE:
+        # The app's validation wants the client-side key it leaves empty (and a challenge): such a
+        # share never gets a copy.
+        raise ShareError("Invalid client side encryption type")
     if not original["label"]:
         raise ShareError('Field "label" can not be empty')
     if not original["password"]:
         raise ShareError('Field "password" can not be empty')
     model = new_uuid()
-    hash_ = original["hash"]
+    hash_ = original["hash"] or ""
     if original["cseType"] == CSE_NONE:
         hash_ = hashlib.sha1(original["password"].encode("utf-8", "surrogateescape")).hexdigest()
     revision: Entity = {
         "userId": receiver, "uuid": new_uuid(), "model": model, "folder": BASE_FOLDER, "hidden": False,
-        "trashed": False, "cseType": original["cseType"], "cseKey": "", "sseType": SSE_V1R2, "sseKey": "",
+        "trashed": False, "cseType": CSE_NONE, "cseKey": "", "sseType": SSE_V1R2, "sseKey": "",
         "username": original["username"], "password": original["password"], "label": original["label"],
         "url": original["url"], "notes": original["notes"], "customFields": original["customFields"],
         "hash": ctx.cut_hash(receiver, hash_), "favorite": False, "deleted": False, "edited": ctx.now,
@@ -233,6 +237,13 @@ def _flagged(ctx: Context, name: str) -> Iterator[Batch]:
         yield batch
 
 
+def _log_pending(ctx: Context, name: str, failed: set[int], side: str) -> None:
+    """The app's line when updates are still pending after its last round."""
+    pending = sum(1 for batch in _flagged(ctx, name) for row in batch if int(row[0]) not in failed)
+    if pending:
+        ctx.log(f"Failed to update all {side} passwords in 32 loops, {pending} still pending update")
+
+
 def update_targets(ctx: Context, failed: set[int], end_shares_of: Callable[[str], None]) -> int:
     """Copies whose source changed get the source's fields; returns how many shares were updated.
     A copy whose share may not be shared on loses its own shares (`end_shares_of`)."""
@@ -258,7 +269,7 @@ def update_targets(ctx: Context, failed: set[int], end_shares_of: Callable[[str]
         total += count
         if count == 0:
             return total
-    ctx.log("Failed to update all target passwords in 32 loops")
+    _log_pending(ctx, "shares.source_updated", failed, "target")
     return total
 
 
@@ -284,7 +295,7 @@ def update_sources(ctx: Context, failed: set[int]) -> int:
         total += count
         if count == 0:
             return total
-    ctx.log("Failed to update all source passwords in 32 loops")
+    _log_pending(ctx, "shares.target_updated", failed, "source")
     return total
 
 

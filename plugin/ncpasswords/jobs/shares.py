@@ -164,11 +164,11 @@ def create_new_shares(ctx: share_copies.Context) -> NewShares:
     return result
 
 
-def end_shares_of(db: Database, password: str, now: int) -> None:
+def end_shares_of(db: Database, password: str, now: int, log: Log) -> None:
     """A copy whose share may not be shared on loses the shares made of it, and their copies."""
     for share, source in db.rows("shares.shares_of_source", {"uuid": password}):
         delete_share(db, str(share), str(source), now)
-    delete_orphaned_copies(db, now)
+    _log_count(log, "Deleted {} orphaned password(s)", delete_orphaned_copies(db, now))
 
 
 def remove_shared_attribute(db: Database, now: int) -> int:
@@ -204,7 +204,7 @@ def synchronize_shares_job(instance: Instance, db: Database, log: Log, now: floa
             log(f"Deleted {amount} share(s) of {user} that would have created a loop")
         _log_count(log, "Created {} new share(s)", new.found)
         _log_count(log, "Removed shared attribute from {} password(s)", remove_shared_attribute(db, stamp))
-        updated = share_copies.update_passwords(ctx, lambda password: end_shares_of(db, password, stamp))
+        updated = share_copies.update_passwords(ctx, lambda password: end_shares_of(db, password, stamp, log))
         _log_count(log, "Updated {} share(s)", updated)
         share_notices.notify(instance, db, new.created, new.loops, stamp)
         config.delete(LOCK_KEY)
