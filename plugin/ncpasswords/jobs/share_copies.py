@@ -26,6 +26,7 @@ from .password_check import BreachedHashes, Rules, _status, user_rules
 BASE_FOLDER = "00000000-0000-0000-0000-000000000000"
 CLIENT_CRON = "CLIENT::CRON"
 CSE_NONE = "none"
+SSE_NONE = "none"
 #: The app gives up a pass of target or source updates after 32 rounds.
 MAX_ROUNDS = 32
 BATCH = 500
@@ -111,6 +112,8 @@ class Context:
         if not found:
             return None
         revision = self.revisions.entity(tuple(found[0]))
+        if revision["sseType"] == SSE_NONE:
+            return revision
         if revision["sseType"] not in SSE_V1_TYPES:
             raise ShareError(f"Revision {revision['uuid']} is encrypted with {revision['sseType']}, not SSEv1")
         try:
@@ -140,8 +143,9 @@ class Context:
         )
 
     def insert_revision(self, revision: Entity) -> Entity:
-        """Encrypt a decrypted revision for its user under a new key and insert it."""
-        encrypted = encrypt_revision("password", revision, self.keys)
+        """Encrypt a decrypted revision for its user under a new key (not one without server-side
+        encryption) and insert it."""
+        encrypted = revision if revision["sseType"] == SSE_NONE else encrypt_revision("password", revision, self.keys)
         self.revisions.insert_many([encrypted])
         return encrypted
 
