@@ -278,3 +278,24 @@ def test_a_read_only_or_unshareable_share_limits_the_shares_of_its_copy(nextclou
         carl = [p for p in table_rows(db, "passwords_password").values() if p["userId"] == "carl"]
         assert [p["deleted"] for p in carl] == [True]
         assert next(p for p in table_rows(db, "passwords_password").values() if p["uuid"] == pid)["hasShares"] is False
+
+
+def test_a_copy_of_an_unencrypted_revision_is_encrypted_and_checked(nextcloud: InstalledInstance) -> None:
+    """alice's `pw` has a revision without server-side encryption; bob already has a password with
+    the same secret (so his copy is a duplicate), carl has not."""
+    secret = nextcloud.instance.server_secret
+    with nextcloud.connect() as db:
+        seed(db, secret)
+        with db.transaction():
+            db.execute_sql(f"DELETE FROM {db.table('passwords_password_rv')}")
+        rev = {**plain("alice", "pw-rv", uid_of("alice", "pw"), "first"), "sseType": "none", "sseKey": ""}
+        own = {**plain("bob", "own-rv", uid_of("bob", "own"), "first"), "sseType": "none", "sseKey": ""}
+        insert(db, {"passwords_password_rv": [rev, own]})
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    assert result.stdout.splitlines() == [f"Running job {SYNC}", "Created 2 new share(s)"], result.stderr
+    with nextcloud.connect() as db:
+        for user, status in (("bob", (1, "DUPLICATE")), ("carl", (0, "GOOD"))):
+            _, copy = current(db, secret, user)
+            assert copy["sseType"] == "SSEv1r2" and len(copy["sseKey"]) == 1024
+            assert {f: copy[f] for f in FIELDS} == {f: f"{f}: first" for f in FIELDS}
+            assert (copy["status"], copy["statusCode"]) == status

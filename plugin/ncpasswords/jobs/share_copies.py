@@ -158,12 +158,24 @@ def new_uuid() -> str:
     return str(uuidlib.uuid4())
 
 
-def create_copy(ctx: Context, share_id: int, share_uuid: str, receiver: str, source: str, editable: bool) -> bool:
-    """The receiver's password and revision for a new share; False when the source is gone (the
+@dataclass
+class Copy:
+    """A receiver's copy for a new share, not yet written: its revision (decrypted, without a
+    status) and its password."""
+
+    share_id: int
+    revision: Entity
+    password: Entity
+
+
+def prepare_copy(
+    ctx: Context, share_id: int, share_uuid: str, receiver: str, source: str, editable: bool
+) -> Copy | None:
+    """The receiver's password and revision for a new share; None when the source is gone (the
     share is then deleted, as the app does)."""
     original = ctx.current_revision(source)
     if original is None:
-        return False
+        return None
     if (original["cseType"] or CSE_NONE) != CSE_NONE:
         # The app's validation wants the client-side key it leaves empty (and a challenge): such a
         # share never gets a copy.
@@ -184,15 +196,36 @@ def create_copy(ctx: Context, share_id: int, share_uuid: str, receiver: str, sou
         "hash": ctx.cut_hash(receiver, hash_), "favorite": False, "deleted": False, "edited": ctx.now,
         "created": ctx.now, "updated": ctx.now, "client": CLIENT_CRON,
     }  # fmt: skip
-    revision["status"], revision["statusCode"] = ctx.check(revision)
-    ctx.insert_revision(revision)
     password: Entity = {
         "userId": receiver, "uuid": model, "revision": revision["uuid"], "shareId": share_uuid, "hasShares": False,
         "editable": editable, "suspended": False, "deleted": False, "created": ctx.now, "updated": ctx.now,
     }  # fmt: skip
-    EntityRepository(ctx.db, "passwords_password").insert_many([password])
-    _execute(ctx.db, "shares.set_target", {"target": model, "now": ctx.now, "id": share_id})
-    return True
+    return Copy(share_id, revision, password)
+
+
+def write_copies(ctx: Context, copies: list[Copy]) -> None:
+    """Check, encrypt and insert a batch of copies and give their shares the copy. The duplicate
+    rule is asked once for the batch; a copy counts as a duplicate of the receiver's existing
+    revisions and of the copies before it, as when the app makes them one after the other."""
+    hashes = sorted({c.revision["hash"] for c in copies if c.revision["hash"]})
+    known = (
+        {(str(u), str(h)) for u, h in ctx.db.rows("shares.hash_owners", {"hashes": ctx.db.text_list(hashes)})}
+        if hashes
+        else set()
+    )
+    revisions = []
+    for copy in copies:
+        rev, user = copy.revision, copy.revision["userId"]
+        rule = ctx.rule(user)
+        duplicate = bool(rev["hash"]) and rule.duplicates and (user, rev["hash"]) in known
+        if rev["hash"]:
+            known.add((user, rev["hash"]))
+        rev["status"], rev["statusCode"] = _status(rev["hash"], rev["edited"], rule, ctx.breached, duplicate, ctx.now)
+        revisions.append(encrypt_revision("password", rev, ctx.keys))
+    ctx.revisions.insert_many(revisions)
+    EntityRepository(ctx.db, "passwords_password").insert_many([c.password for c in copies])
+    params = [{"target": c.password["uuid"], "now": ctx.now, "id": c.share_id} for c in copies]
+    ctx.db.execute_many("shares.set_target", params)
 
 
 def _password(ctx: Context, uuid: str) -> tuple[int, str, Any, bool, bool]:

@@ -138,6 +138,7 @@ def create_new_shares(ctx: share_copies.Context) -> NewShares:
     while batch := db.rows("shares.new_shares", {"after": after, "limit": BATCH}):
         after = int(batch[-1][0])
         result.found += len(batch)
+        copies: list[share_copies.Copy] = []
         for share_id, uuid, owner, receiver, source, editable in batch:
             try:
                 loop = lineage_reaches(db, str(source), str(receiver))
@@ -149,18 +150,21 @@ def create_new_shares(ctx: share_copies.Context) -> NewShares:
                 result.loops[str(owner)] = result.loops.get(str(owner), 0) + 1
                 continue
             try:
-                made = share_copies.create_copy(
+                copy = share_copies.prepare_copy(
                     ctx, int(share_id), str(uuid), str(receiver), str(source), bool(editable)
                 )
             except (share_copies.ShareError, CryptoError) as exc:
                 ctx.log(f"Could not create target password from {source} for share {uuid}: {exc}")
                 continue
-            if not made:
+            if copy is None:
                 ctx.log(f"Could not complete share {uuid}, source password {source} does not exist")
                 delete_share(db, str(uuid), str(source), now)
                 continue
+            copies.append(copy)
             owners = result.created.setdefault(str(receiver), {})
             owners[str(owner)] = owners.get(str(owner), 0) + 1
+        if copies:
+            share_copies.write_copies(ctx, copies)
     return result
 
 
