@@ -2,8 +2,8 @@
 
     python -m bench.pwned [--lines N] [--size M]
 
-Writes its own section at the end of docs/benchmarks.md (after the PWNED_MARKER line), which
-`python -m bench` keeps when it rewrites the rest of the page.
+Writes its own section near the end of docs/benchmarks.md (after the PWNED_MARKER line, before
+the background jobs' JOBS_MARKER), which `python -m bench` keeps when it rewrites the rest.
 """
 
 from __future__ import annotations
@@ -75,9 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(section)
     if not args.no_docs:
+        from .jobs import JOBS_MARKER  # the hand-written section of the background jobs stays
+
         text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
         head = text.split(PWNED_MARKER)[0].rstrip() + "\n\n"
-        DOCS.write_text(head + section)
+        _, marker, jobs = text.partition(JOBS_MARKER)
+        DOCS.write_text(head + section + ("\n" + marker + jobs if marker else ""))
     return 0
 
 

@@ -66,7 +66,7 @@ AND NOT EXISTS (
 
 -- name: new_shares
 -- Active shares without a copy yet, after id :after, the next :limit of them.
-SELECT id, uuid, user_id, receiver, source_password FROM *PREFIX*passwords_share
+SELECT id, uuid, user_id, receiver, source_password, editable FROM *PREFIX*passwords_share
 WHERE deleted = FALSE AND target_password IS NULL AND id > :after
 ORDER BY id
 LIMIT :limit;
@@ -76,3 +76,74 @@ SELECT user_id, share_id FROM *PREFIX*passwords_password WHERE uuid = :uuid AND 
 
 -- name: share_source
 SELECT source_password FROM *PREFIX*passwords_share WHERE uuid = :uuid AND deleted = FALSE;
+
+-- name: current_revision
+-- A password's current revision (the app's findCurrentRevisionByModel: the active revision its
+-- active password names, of the same user), every column in table order.
+SELECT r.id, r.user_id, r.uuid, r.model, r.folder, r.hidden, r.trashed, r.cse_type, r.cse_key, r.sse_type,
+  r.sse_key, r.username, r.password, r.label, r.url, r.notes, r.custom_fields, r.hash, r.favorite, r.status,
+  r.status_code, r.deleted, r.edited, r.created, r.updated, r.client
+FROM *PREFIX*passwords_password_rv r
+JOIN *PREFIX*passwords_password p ON p.revision = r.uuid AND p.user_id = r.user_id
+WHERE p.uuid = :uuid AND p.deleted = FALSE AND r.deleted = FALSE;
+
+-- name: password_state
+SELECT id, user_id, share_id, has_shares, editable FROM *PREFIX*passwords_password
+WHERE uuid = :uuid AND deleted = FALSE;
+
+-- name: has_duplicate
+-- The app's duplicate rule: another active revision of the user, of another password, with the hash.
+SELECT COUNT(*) FROM *PREFIX*passwords_password_rv
+WHERE deleted = FALSE AND hash = :hash AND model <> :model AND user_id = :user;
+
+-- name: set_target
+-- A new share gets its copy; `source_updated` is cleared, `target_updated` left as it is.
+UPDATE *PREFIX*passwords_share SET target_password = :target, source_updated = FALSE, updated = :now
+WHERE id = :id;
+
+-- name: source_updated
+-- Active shares with a copy whose source changed (the app also asks `target_updated IS NOT NULL`),
+-- after id :after, the next :limit of them.
+SELECT id, uuid, source_password, target_password, editable, shareable FROM *PREFIX*passwords_share
+WHERE deleted = FALSE AND source_updated = TRUE AND target_updated IS NOT NULL AND target_password IS NOT NULL
+AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: target_updated
+-- Active shares whose copy was edited by the receiver, after id :after, the next :limit of them.
+SELECT id, uuid, source_password, target_password, editable, shareable FROM *PREFIX*passwords_share
+WHERE deleted = FALSE AND target_updated = TRUE
+AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: clear_flags
+UPDATE *PREFIX*passwords_share SET source_updated = FALSE, target_updated = FALSE, updated = :now WHERE id = :id;
+
+-- name: set_revision
+-- A password's new current revision (the app's setRevision saves the model).
+UPDATE *PREFIX*passwords_password SET revision = :revision, editable = :editable, updated = :now WHERE id = :id;
+
+-- name: flag_share_of_target
+-- BeforePasswordSetRevisionListener: the share whose copy an edited password is.
+UPDATE *PREFIX*passwords_share SET target_updated = TRUE, updated = :now
+WHERE target_password = :uuid AND deleted = FALSE;
+
+-- name: flag_shares_of_source
+-- BeforePasswordSetRevisionListener: the shares made of an edited password.
+UPDATE *PREFIX*passwords_share SET source_updated = TRUE, updated = :now
+WHERE source_password = :uuid AND deleted = FALSE;
+
+-- name: lock_shares_of_source
+-- The shares made of a copy that may not be edited may not be edited either.
+UPDATE *PREFIX*passwords_share SET editable = FALSE, source_updated = TRUE, updated = :now
+WHERE source_password = :uuid AND deleted = FALSE AND editable = TRUE;
+
+-- name: shares_of_source
+SELECT uuid, source_password FROM *PREFIX*passwords_share WHERE source_password = :uuid AND deleted = FALSE;
+
+-- name: notification_settings
+-- The users' notification settings the job reads (`notification/shares`, `notification/errors`).
+SELECT userid, configkey, configvalue FROM *PREFIX*preferences
+WHERE appid = 'passwords' AND configkey IN ('notification/shares', 'notification/errors');

@@ -148,7 +148,8 @@ def test_a_run_in_progress_holds_the_job_for_two_hours(installed: InstalledInsta
 
 def test_a_new_share_back_to_an_owner_of_its_chain_is_deleted(installed: InstalledInstance) -> None:
     """bob shares `b-pw` with alice; alice shares her copy back with bob (a loop) and `mine` with
-    carl (no loop). Neither new share has a copy yet."""
+    carl (no loop, but its revision is not SSEv1 encrypted, so no copy can be made yet). Neither
+    new share has a copy yet."""
     with installed.connect() as db:
         insert(
             db,
@@ -158,6 +159,7 @@ def test_a_new_share_back_to_an_owner_of_its_chain_is_deleted(installed: Install
                     password("alice", "a-copy", hasShares=True, shareId=uid_of("bob", "s7")),
                     password("alice", "mine", hasShares=True),
                 ],
+                "passwords_password_rv": [{**revision("alice", "mine"), "sseType": "SSEv2r1"}],
                 "passwords_share": [
                     share("bob", "s7", "alice", "b-pw", "a-copy"),
                     share("alice", "s8", "bob", "a-copy", None),
@@ -169,7 +171,10 @@ def test_a_new_share_back_to_an_owner_of_its_chain_is_deleted(installed: Install
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         f"Running job {SYNC}",
+        f"Could not create target password from {uid_of('alice', 'mine')} for share {uid_of('alice', 's9')}: "
+        f"Revision {uid_of('alice', 'mine-rv')} is encrypted with SSEv2r1, not SSEv1",
         "Deleted 1 share(s) of alice that would have created a loop",
+        "Created 2 new share(s)",
     ]
     with installed.connect() as db:
         shares_left = {

@@ -169,6 +169,10 @@ class Database:
         """A list of integers as the `:ids` parameter of the engine's `rows_by_ids` queries."""
         return self.backend.id_list(ids)
 
+    def text_list(self, values: list[str]) -> Any:
+        """A non-empty list of strings as a list parameter (written in SQL as for `id_list`)."""
+        return self.backend.text_list(values)
+
     def run_script(self, script: str) -> None:
         """Run every statement of a DDL file (with `*PREFIX*` placeholders) in order."""
         text = substitute(script, self.prefix, self.settings.mysql_utf8mb4)

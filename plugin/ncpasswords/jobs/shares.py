@@ -10,11 +10,14 @@ the rows come in batches, so memory stays bounded however many there are.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from ..crypto.errors import CryptoError
 from ..db.connection import Database
 from ..instance.instance import Instance
 from ..php.casts import php_intval
 from ..repositories.config_values import AppConfig
+from . import share_copies, share_notices
 
 JOB_CLASS = "OCA\\Passwords\\Cron\\SynchronizeShares"
 #: The app sets no interval: the job is due on every cron run.
@@ -116,24 +119,60 @@ def lineage_reaches(db: Database, source: str, receiver: str) -> bool:
     return False
 
 
-def end_share_loops(db: Database, now: int, log: Log) -> dict[str, int]:
-    """Delete the new shares (no copy yet) whose receiver already owns a password of their chain;
-    returns how many per sharing user. A share whose chain cannot be followed is left and reported,
-    as the app does."""
-    loops: dict[str, int] = {}
+@dataclass
+class NewShares:
+    """What the creation of copies did: how many new shares it found, the copies made per receiver
+    and sharing user, and the loops ended per sharing user."""
+
+    found: int = 0
+    created: dict[str, dict[str, int]] = field(default_factory=dict)
+    loops: dict[str, int] = field(default_factory=dict)
+
+
+def create_new_shares(ctx: share_copies.Context) -> NewShares:
+    """The app's createNewShares: each new share (no copy yet) whose receiver already owns a
+    password of its chain is deleted as a loop; the others get the receiver's copy. A share whose
+    source is gone is deleted; one that fails otherwise is logged and left for the next run."""
+    db, now, result = ctx.db, ctx.now, NewShares()
     after = 0
     while batch := db.rows("shares.new_shares", {"after": after, "limit": BATCH}):
-        for share_id, uuid, owner, receiver, source in batch:
-            after = int(share_id)
+        after = int(batch[-1][0])
+        result.found += len(batch)
+        copies: list[share_copies.Copy] = []
+        for share_id, uuid, owner, receiver, source, editable in batch:
             try:
                 loop = lineage_reaches(db, str(source), str(receiver))
             except AmbiguousUuid as exc:
-                log(f"Could not check share {uuid}: {exc}")
+                ctx.log(f"Could not check share {uuid}: {exc}")
                 continue
             if loop:
                 delete_share(db, str(uuid), str(source), now)
-                loops[str(owner)] = loops.get(str(owner), 0) + 1
-    return loops
+                result.loops[str(owner)] = result.loops.get(str(owner), 0) + 1
+                continue
+            try:
+                copy = share_copies.prepare_copy(
+                    ctx, int(share_id), str(uuid), str(receiver), str(source), bool(editable)
+                )
+            except (share_copies.ShareError, CryptoError) as exc:
+                ctx.log(f"Could not create target password from {source} for share {uuid}: {exc}")
+                continue
+            if copy is None:
+                ctx.log(f"Could not complete share {uuid}, source password {source} does not exist")
+                delete_share(db, str(uuid), str(source), now)
+                continue
+            copies.append(copy)
+            owners = result.created.setdefault(str(receiver), {})
+            owners[str(owner)] = owners.get(str(owner), 0) + 1
+        if copies:
+            share_copies.write_copies(ctx, copies)
+    return result
+
+
+def end_shares_of(db: Database, password: str, now: int, log: Log) -> None:
+    """A copy whose share may not be shared on loses the shares made of it, and their copies."""
+    for share, source in db.rows("shares.shares_of_source", {"uuid": password}):
+        delete_share(db, str(share), str(source), now)
+    _log_count(log, "Deleted {} orphaned password(s)", delete_orphaned_copies(db, now))
 
 
 def remove_shared_attribute(db: Database, now: int) -> int:
@@ -163,7 +202,13 @@ def synchronize_shares_job(instance: Instance, db: Database, log: Log, now: floa
     with db.transaction():
         _log_count(log, "Deleted {} orphaned password(s)", delete_orphaned_copies(db, stamp))
         _log_count(log, "Deleted {} expired share(s)", delete_expired_shares(db, stamp))
-        for user, amount in end_share_loops(db, stamp, log).items():
+        ctx = share_copies.Context.load(db, instance.server_secret, instance.appdata_dir, stamp, log)
+        new = create_new_shares(ctx)
+        for user, amount in new.loops.items():
             log(f"Deleted {amount} share(s) of {user} that would have created a loop")
+        _log_count(log, "Created {} new share(s)", new.found)
         _log_count(log, "Removed shared attribute from {} password(s)", remove_shared_attribute(db, stamp))
+        updated = share_copies.update_passwords(ctx, lambda password: end_shares_of(db, password, stamp, log))
+        _log_count(log, "Updated {} share(s)", updated)
+        share_notices.notify(instance, db, new.created, new.loops, stamp)
         config.delete(LOCK_KEY)

@@ -142,6 +142,10 @@ class Backend:
         """A list of integers as the `:ids` parameter of the `rows_by_ids` queries."""
         raise NotImplementedError
 
+    def text_list(self, values: list[str]) -> Any:
+        """A non-empty list of strings as a list parameter, written in SQL as `id_list` is."""
+        raise NotImplementedError
+
     # -- sessions and transactions -------------------------------------------------------------
     def begin(self, snapshot: bool, write_lock: bool) -> list[str]:
         """The statements that open a transaction: a read-only snapshot, or one that takes the

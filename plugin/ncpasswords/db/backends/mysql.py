@@ -160,6 +160,9 @@ class MySQLBackend(Backend):
     def id_list(self, ids: list[int]) -> Any:
         return tuple(int(i) for i in ids)
 
+    def text_list(self, values: list[str]) -> Any:
+        return tuple(values)
+
     # -- sessions and locks --------------------------------------------------------------------
     def begin(self, snapshot: bool, write_lock: bool) -> list[str]:
         if snapshot:

@@ -75,6 +75,9 @@ class PostgreSQLBackend(Backend):
     def id_list(self, ids: list[int]) -> Any:
         return list(ids)
 
+    def text_list(self, values: list[str]) -> Any:
+        return list(values)
+
     # -- sessions and locks --------------------------------------------------------------------
     def begin(self, snapshot: bool, write_lock: bool) -> list[str]:
         return ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot else "BEGIN"]

@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import fcntl
 import itertools
+import json
 import os
 import sqlite3
 import stat
@@ -85,6 +86,9 @@ class SQLiteBackend(Backend):
     # -- SQL text ------------------------------------------------------------------------------
     def id_list(self, ids: list[int]) -> Any:
         return "[" + ",".join(str(int(i)) for i in ids) + "]"  # read with json_each
+
+    def text_list(self, values: list[str]) -> Any:
+        return json.dumps(values)  # read with json_each
 
     # -- sessions and locks --------------------------------------------------------------------
     def begin(self, snapshot: bool, write_lock: bool) -> list[str]:
