@@ -290,6 +290,43 @@ def test_restore_replicates_in_fragments_below_the_write_set_limit(
         assert app_state(third) == app_state(first)
 
 
+def replicated_bytes(galera: GaleraCluster) -> int:
+    """The bytes of write-sets the first node has sent to the cluster so far."""
+    return int(galera.nodes[0].status("wsrep_replicated_bytes") or 0)
+
+
+def test_a_restore_replicates_rows_without_statement_texts_or_old_rows(
+    galera: GaleraCluster, on_galera: ClusterInstance, large_sample: Path, tmp_path: Path
+) -> None:
+    """Run by an account that may set the binary log's session settings, a restore over existing
+    data leaves the statements' texts and the deleted rows' contents out of its write-set; by an
+    account with privileges on the database only (as Nextcloud's), it restores all the same."""
+    account = f"{on_galera.name}_app"[-32:]
+    with contextlib.closing(galera.nodes[0].connect()) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE USER '{account}'@'127.0.0.1' IDENTIFIED BY 'secret'")
+        cur.execute(f"GRANT ALL PRIVILEGES ON `{on_galera.name}`.* TO '{account}'@'127.0.0.1'")
+    try:
+        limited = tmp_path / "config-limited"
+        limited.mkdir()
+        (limited / "config.php").write_bytes((on_galera.config_dir() / "config.php").read_bytes())
+        Instance.load(limited / "config.php").update_config({"dbuser": account, "dbpassword": "secret"})
+        on_galera.occ("passwords:backup:import", str(large_sample)).check()
+        on_galera.occ("-n", "passwords:backup:restore", "large").check()  # the rows to replace
+        sent: dict[str, int] = {}
+        states = {}
+        for who, config in (("limited", limited), ("privileged", on_galera.config_dir())):
+            before = replicated_bytes(galera)
+            run_occ(config, "-n", "passwords:backup:restore", "large").check()
+            sent[who] = replicated_bytes(galera) - before
+            with on_galera.connect(node=2) as db:
+                states[who] = app_state(db)
+        assert states["limited"] == states["privileged"]
+        assert sent["privileged"] * 2 < sent["limited"], sent
+    finally:
+        with contextlib.closing(galera.nodes[0].connect()) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{account}'@'127.0.0.1'")
+
+
 def test_a_failing_restore_in_fragments_leaves_every_node_unchanged(
     on_galera: ClusterInstance, sample: Path, tmp_path: Path
 ) -> None:

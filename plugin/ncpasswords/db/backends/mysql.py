@@ -50,6 +50,14 @@ _LOCK_WAIT_TIMEOUT = 1205
 _PACKET_TOO_LARGE = 1153
 _DEADLOCK = 1213
 
+# A Galera write-set is the transaction's binary log events. By default these carry the text of
+# every statement beside its rows (binlog_annotate_row_events), which doubles a bulk load's
+# write-set, and the whole old row of every deleted one (binlog_row_image FULL); the nodes apply
+# rows by primary key and need neither (docs/clusters.md#smaller-write-sets).
+_LEAN_WRITE_SET = (("binlog_annotate_row_events", "OFF"), ("binlog_row_image", "'MINIMAL'"))
+# Refusals of SET SESSION: 1227 (needs SUPER or BINLOG ADMIN), 1193 (unknown variable).
+_SETTING_REFUSED = frozenset({1227, 1193})
+
 # Connections to a Galera node (wsrep_on), found when they are opened (docs/clusters.md).
 _GALERA: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -122,19 +130,28 @@ class MySQLBackend(Backend):
 
     @contextlib.contextmanager
     def large_writes(self, db: Database) -> Iterator[None]:
-        """Galera: streaming replication, fragments of `fragment_bytes` replicated and certified
-        while the transaction runs (no write-set near wsrep_max_ws_size, no stall of the cluster
-        at COMMIT), applied on the other nodes only when it commits."""
-        size = db.settings.fragment_bytes
-        if not self.multi_primary(db) or size <= 0:
+        """Galera: a write-set without what the other nodes do not need (`_LEAN_WRITE_SET`, where
+        the account may set it), and streaming replication, fragments of `fragment_bytes`
+        replicated and certified while the transaction runs (no write-set near wsrep_max_ws_size,
+        no stall of the cluster at COMMIT), applied on the other nodes only when it commits
+        (docs/clusters.md#mariadb-galera)."""
+        if not self.multi_primary(db):
             yield
             return
-        db.execute_sql(f"SET SESSION wsrep_trx_fragment_unit = 'bytes', wsrep_trx_fragment_size = {int(size)}").close()
+        changed = [name for name, value in _LEAN_WRITE_SET if _try_session_set(db, name, value)]
+        size = db.settings.fragment_bytes
+        if size > 0:
+            db.execute_sql(
+                f"SET SESSION wsrep_trx_fragment_unit = 'bytes', wsrep_trx_fragment_size = {int(size)}"
+            ).close()
         try:
             yield
         finally:
-            with contextlib.suppress(Exception):  # the connection may be gone: the setting with it
-                db.execute_sql("SET SESSION wsrep_trx_fragment_size = 0").close()
+            with contextlib.suppress(Exception):  # the connection may be gone: the settings with it
+                if size > 0:
+                    db.execute_sql("SET SESSION wsrep_trx_fragment_size = 0").close()
+                for name in changed:
+                    db.execute_sql(f"SET SESSION {name} = DEFAULT").close()
 
     # -- SQL text ------------------------------------------------------------------------------
     def quote(self, identifier: str) -> str:
@@ -328,6 +345,20 @@ class MySQLBackend(Backend):
     def script_rows(self, table: str, columns: str, rows: Iterable[Row]) -> Iterator[str]:
         values = (values_tuple(row) for row in rows)
         yield from multi_row_inserts(f"INSERT INTO {table} ({columns}) VALUES\n", values, _SCRIPT_STATEMENT)
+
+
+def _try_session_set(db: Database, name: str, value: str) -> bool:
+    """Set a session variable; False where the account lacks the privilege (SUPER or BINLOG
+    ADMIN) or the server does not know the variable."""
+    import pymysql
+
+    try:
+        db.execute_sql(f"SET SESSION {name} = {value}").close()
+    except pymysql.err.MySQLError as exc:
+        if exc.args and exc.args[0] in _SETTING_REFUSED:
+            return False
+        raise
+    return True
 
 
 def _renders_tuples(db: Database, table: str, kinds: Sequence[tuple[str, str]]) -> bool:
