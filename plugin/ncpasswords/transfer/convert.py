@@ -36,7 +36,7 @@ from ..repositories.entities import TABLES
 from .checksum import Checksum, table_checksum
 from .report import Log, Progress, TableReport, TransferReport
 from .tables import CORE_TABLES, Row, TransferTable, drop_table, existing_columns, rename_table, transfer_tables
-from .tuples import HEADER, TRAILER, read_tuples
+from .tuples import HEADER, TRAILER, read_tuples, rendered_tuples
 
 DEFAULT_CHUNK_SIZE = 1000
 _UNCHANGED = "The target database was left as it was and config.php is unchanged"
@@ -411,8 +411,15 @@ class _Conversion:
                 with contextlib.closing(self._read_tuples(table, checksum)) as tuples:
                     written = target.copy_binary(table.name, written_table.columns, HEADER, tuples, TRAILER)
             else:
-                with contextlib.closing(self._read(table, checksum)) as rows:  # closed also when the insert fails
+                # Where the source's engine renders the tuples, they are hashed from a second read
+                # of the snapshot, cheaper than encoding every row here.
+                rendered = rendered_tuples(self.source, table, self.options.chunk_size)
+                with contextlib.closing(self._read(table, checksum if rendered is None else None)) as rows:
                     written = self._insert_rows(target, table.name, written_table.columns, rows)
+                if rendered is not None:
+                    with contextlib.closing(rendered) as chunks:
+                        for rendered_chunk in chunks:
+                            checksum.add_tuples(rendered_chunk)
             self._reset_sequence(target, table)
             seconds = time.monotonic() - started
             self.progress("copy", table.name, written)
@@ -421,14 +428,15 @@ class _Conversion:
             self.report.tables[table.name] = TableReport(written, checksum.hex, seconds)
             self.log(f"Copied {target.table(table.name)}: {written} rows")
 
-    def _read(self, table: TransferTable, checksum: Checksum) -> Generator[tuple[Any, ...], None, None]:
-        """The source's rows of a table, added to `checksum`, with progress every chunk."""
+    def _read(self, table: TransferTable, checksum: Checksum | None) -> Generator[tuple[Any, ...], None, None]:
+        """The source's rows of a table, added to `checksum` (if given), with progress every chunk."""
         chunk = self.options.chunk_size
-        for row in table.rows(self.source, chunk):
-            checksum.add(row, table)
+        for count, row in enumerate(table.rows(self.source, chunk), 1):
+            if checksum is not None:
+                checksum.add(row, table)
             yield row
-            if checksum.rows % chunk == 0:
-                self.progress("copy", table.name, checksum.rows)
+            if count % chunk == 0:
+                self.progress("copy", table.name, count)
 
     def _read_tuples(self, table: TransferTable, checksum: Checksum) -> Generator[list[bytes], None, None]:
         """The source's rows of a table as binary tuples, in chunks added to `checksum`, with progress."""
