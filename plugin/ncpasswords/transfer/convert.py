@@ -323,7 +323,7 @@ class _Conversion:
         with outer:
             self._create_schema(target, existing, change)
             tables = self._transfer_tables(target)
-            indexes = self._prepare_load(target, tables) if transactional_ddl else []
+            indexes = self._prepare_load(target, tables, transactional_ddl)
             with target.large_writes(), target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
                 if indexes:
@@ -347,9 +347,11 @@ class _Conversion:
         self.step = "writing config.php"
         change.apply(target)
 
-    def _prepare_load(self, target: Database, tables: list[TransferTable]) -> list[str]:
+    def _prepare_load(self, target: Database, tables: list[TransferTable], transactional_ddl: bool) -> list[str]:
         """Where DDL is transactional: make the load cheaper; returns the index definitions to
         run after the rows (the app's tables are new and empty here)."""
+        if not transactional_ddl:
+            return []
         new = [t.name for t in tables if t.has_id]
         return bulk.prepare(target, new, replace_all=True, new_tables=True)
 
