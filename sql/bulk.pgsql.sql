@@ -9,13 +9,6 @@ SELECT COUNT(*) FROM pg_settings WHERE name = 'default_toast_compression' AND 'l
 -- name: use_lz4
 SET LOCAL default_toast_compression = lz4;
 
--- Index builds after a load sort in memory: with the server's default of 64 MB the index on
--- a text column of a million rows spills to disk and takes half again as long. At least 256 MB
--- for the rest of this transaction (never less than the server is set to).
--- name: index_build_memory
-SELECT set_config('maintenance_work_mem',
-  GREATEST(pg_size_bytes(current_setting('maintenance_work_mem')) / 1024, 262144)::text || 'kB', true);
-
 -- The indexes of a table that back no constraint (primary keys stay), with their definitions.
 -- name: secondary_indexes
 SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid)

@@ -268,13 +268,11 @@ class PostgreSQLBackend(Backend):
     def prepare_load(
         self, db: Database, tables: Sequence[str], *, replace_all: bool, new_tables: bool = False
     ) -> list[str]:
-        """Values stored out of line compressed with LZ4 (where the server has it) and indexes
-        sorted in at least 256 MB of memory, for the rest of the transaction; on new tables,
-        secondary indexes dropped to be built after the rows (on existing ones that would lock
-        out readers until COMMIT)."""
+        """Values stored out of line compressed with LZ4 (where the server has it) for the rest of
+        the transaction; on new tables, secondary indexes dropped to be built after the rows (on
+        existing ones that would lock out readers until COMMIT)."""
         if int(db.scalar("bulk.lz4_available")):
             db.execute("bulk.use_lz4").close()
-        db.execute("bulk.index_build_memory").close()
         return self.drop_secondary_indexes(db, tables) if new_tables else []
 
     def analyze(self, db: Database, tables: Sequence[str]) -> None:
