@@ -4,7 +4,7 @@
 PRAGMA synchronous = NORMAL;
 
 -- name: load_cache
-PRAGMA cache_size = -65536;
+PRAGMA cache_size = -16384;
 
 -- name: checkpoint
 PRAGMA wal_checkpoint(TRUNCATE);

@@ -157,3 +157,40 @@ def test_a_mysql_table_with_latin1_text_is_read_through_the_driver(tmp_path: Pat
                 "CHARACTER SET latin1 COLLATE latin1_bin DEFAULT NULL"
             ).close()
             assert tuples_of(db, table) == [encode_row(row, table)]
+
+
+# Integer columns of every MySQL type, signed and unsigned, NOT NULL and nullable, read as the
+# canonical type a whole-instance conversion gives them (the widest value each can hold there).
+_WIDTHS_TABLE = (
+    ("t_s", "TINYINT NOT NULL", "int2", -128, 127),
+    ("t_u", "TINYINT UNSIGNED NOT NULL", "int2", 0, 255),
+    ("s_s", "SMALLINT NOT NULL", "int2", -32768, 32767),
+    ("s_u", "SMALLINT UNSIGNED NOT NULL", "int4", 0, 65535),
+    ("m_s", "MEDIUMINT NOT NULL", "int4", -8388608, 8388607),
+    ("i_s", "INT NOT NULL", "int4", -(2**31), 2**31 - 1),
+    ("i_u", "INT UNSIGNED NOT NULL", "int8", 0, 2**32 - 1),
+    ("i_n", "INT NULL", "int4", -(2**31), None),
+    ("b_s", "BIGINT NOT NULL", "int8", -(2**63), 2**63 - 1),
+    ("b_u", "BIGINT UNSIGNED NOT NULL", "int8", 0, 2**63 - 1),
+    ("x_t", "VARCHAR(64) NOT NULL", "text", "", TRICKY[:64]),
+    ("x_n", "VARCHAR(64) NULL", "text", TRICKY[:64], None),
+)
+
+
+def test_mysql_renders_integers_of_every_width_as_python_encodes_them(tmp_path: Path) -> None:
+    """NOT NULL columns of types that fit their canonical type skip the server's checks; every
+    width, signed or unsigned, nullable or not, still comes out as `encode_row` packs it."""
+    columns = tuple(c for c, *_ in _WIDTHS_TABLE)
+    kinds = tuple(k for _, _, k, *_ in _WIDTHS_TABLE)
+    table = TransferTable("widths", columns, tuple("str" if k == "text" else "int" for k in kinds), column_kinds=kinds)
+    rows = [tuple(v[3] for v in _WIDTHS_TABLE), tuple(v[4] for v in _WIDTHS_TABLE)]
+    with scratch_database("mysql", tmp_path / "data") as scratch:
+        install(scratch.install_options(), tmp_path / "config" / "config.php")
+        with scratch.connect() as db:
+            definition = ", ".join(f"{c} {sql}" for c, sql, *_ in _WIDTHS_TABLE)
+            db.execute_sql(
+                f"CREATE TABLE {db.table('widths')} ({definition}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            ).close()
+            with db.transaction():
+                db.insert_many("widths", columns, rows)
+            assert tuples_of(db, table) == sorted(encode_row(row, table) for row in rows)

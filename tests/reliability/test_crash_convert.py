@@ -167,6 +167,7 @@ WHOLE_INSTANCE_POINTS = (
     ("ncpasswords.instance.journal:ConfigChange.begin", 1, False, False),
     ("ncpasswords.transfer.instance_convert:_InstanceConversion._create_schema", 1, False, False),
     ("ncpasswords.transfer.convert:_Conversion._copy", 1, False, False),
+    ("ncpasswords.db.bulk:create_indexes", 1, False, False),  # on MySQL the rows have committed
     ("ncpasswords.transfer.convert:_Conversion._verify", 1, False, False),
     ("ncpasswords.instance.journal:ConfigChange.mark", 1, False, False),
     ("ncpasswords.instance.journal:ConfigChange.apply", 1, True, True),

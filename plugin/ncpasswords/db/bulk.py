@@ -25,9 +25,12 @@ def prepare(db: Database, tables: Sequence[str], *, replace_all: bool, new_table
 
 
 def create_indexes(db: Database, definitions: Sequence[str]) -> None:
-    """Build the indexes `prepare` dropped."""
+    """Build the indexes `prepare` dropped (or a whole-instance conversion created after the
+    rows). Where DDL commits by itself (MySQL) the transaction goes on in a new one after them."""
     for definition in definitions:
         db.execute_sql(definition).close()
+    if definitions:
+        db.resume_transaction()
 
 
 def analyze(db: Database, tables: Sequence[str]) -> None:

@@ -290,6 +290,14 @@ class Database:
         for callback in callbacks:
             callback()
 
+    def resume_transaction(self) -> None:
+        """Inside `transaction()`, after a statement that committed by itself (DDL where the engine
+        does not run it in transactions): start the next transaction, so that what follows still
+        commits or rolls back at the end of the block."""
+        if self._depth and not self.backend.transactional_ddl:
+            for statement in self.backend.begin(False, False):
+                self.execute_sql(statement).close()
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the current transaction has committed (not at all if it rolls
         back); outside a transaction, right away."""

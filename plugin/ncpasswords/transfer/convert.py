@@ -36,7 +36,7 @@ from ..repositories.entities import TABLES
 from .checksum import Checksum, table_checksum
 from .report import Log, Progress, TableReport, TransferReport
 from .tables import CORE_TABLES, Row, TransferTable, drop_table, existing_columns, rename_table, transfer_tables
-from .tuples import HEADER, TRAILER, read_tuples
+from .tuples import HEADER, TRAILER, read_tuples, rendered_tuples
 
 DEFAULT_CHUNK_SIZE = 1000
 _UNCHANGED = "The target database was left as it was and config.php is unchanged"
@@ -323,7 +323,7 @@ class _Conversion:
         with outer:
             self._create_schema(target, existing, change)
             tables = self._transfer_tables(target)
-            indexes = self._prepare_load(target, tables) if transactional_ddl else []
+            indexes = self._prepare_load(target, tables, transactional_ddl)
             with target.large_writes(), target.transaction(), self.source.transaction(snapshot=True):
                 self._copy(target, tables)
                 if indexes:
@@ -347,9 +347,11 @@ class _Conversion:
         self.step = "writing config.php"
         change.apply(target)
 
-    def _prepare_load(self, target: Database, tables: list[TransferTable]) -> list[str]:
+    def _prepare_load(self, target: Database, tables: list[TransferTable], transactional_ddl: bool) -> list[str]:
         """Where DDL is transactional: make the load cheaper; returns the index definitions to
         run after the rows (the app's tables are new and empty here)."""
+        if not transactional_ddl:
+            return []
         new = [t.name for t in tables if t.has_id]
         return bulk.prepare(target, new, replace_all=True, new_tables=True)
 
@@ -411,8 +413,15 @@ class _Conversion:
                 with contextlib.closing(self._read_tuples(table, checksum)) as tuples:
                     written = target.copy_binary(table.name, written_table.columns, HEADER, tuples, TRAILER)
             else:
-                with contextlib.closing(self._read(table, checksum)) as rows:  # closed also when the insert fails
+                # Where the source's engine renders the tuples, they are hashed from a second read
+                # of the snapshot, cheaper than encoding every row here.
+                rendered = rendered_tuples(self.source, table, self.options.chunk_size)
+                with contextlib.closing(self._read(table, checksum if rendered is None else None)) as rows:
                     written = self._insert_rows(target, table.name, written_table.columns, rows)
+                if rendered is not None:
+                    with contextlib.closing(rendered) as chunks:
+                        for rendered_chunk in chunks:
+                            checksum.add_tuples(rendered_chunk)
             self._reset_sequence(target, table)
             seconds = time.monotonic() - started
             self.progress("copy", table.name, written)
@@ -421,14 +430,15 @@ class _Conversion:
             self.report.tables[table.name] = TableReport(written, checksum.hex, seconds)
             self.log(f"Copied {target.table(table.name)}: {written} rows")
 
-    def _read(self, table: TransferTable, checksum: Checksum) -> Generator[tuple[Any, ...], None, None]:
-        """The source's rows of a table, added to `checksum`, with progress every chunk."""
+    def _read(self, table: TransferTable, checksum: Checksum | None) -> Generator[tuple[Any, ...], None, None]:
+        """The source's rows of a table, added to `checksum` (if given), with progress every chunk."""
         chunk = self.options.chunk_size
-        for row in table.rows(self.source, chunk):
-            checksum.add(row, table)
+        for count, row in enumerate(table.rows(self.source, chunk), 1):
+            if checksum is not None:
+                checksum.add(row, table)
             yield row
-            if checksum.rows % chunk == 0:
-                self.progress("copy", table.name, checksum.rows)
+            if count % chunk == 0:
+                self.progress("copy", table.name, count)
 
     def _read_tuples(self, table: TransferTable, checksum: Checksum) -> Generator[list[bytes], None, None]:
         """The source's rows of a table as binary tuples, in chunks added to `checksum`, with progress."""

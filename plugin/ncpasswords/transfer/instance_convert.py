@@ -15,7 +15,9 @@ checksums, config.php switched after COMMIT) over other tables:
    SQLite: the schema too; MySQL commits DDL on its own, so its tables are dropped again on
    failure and those put aside by --clear-schema renamed back). Tables go one after another
    through that one transaction: a second writer would need a second transaction, and the
-   conversion would no longer be one COMMIT;
+   conversion would no longer be one COMMIT. Secondary indexes are built after all rows; on
+   MySQL the first of them commits the rows, which changes nothing of the above: the tables
+   are still dropped on failure and config.php is switched only after step 5;
 5. auto-increment sequences set past the highest id, counts and checksums of every table
    compared, then COMMIT and config.php (dbtype, dbhost, dbname, dbuser, dbpassword,
    dbtableprefix, mysql.utf8mb4) through the journal.
@@ -152,17 +154,16 @@ class _InstanceConversion(_Conversion):
                 self.created_tables.append(table.name)
             create, *indexes = target.backend.create_table_statements(target, table)
             target.execute_sql(create).close()
-            if committed_ddl:  # in the same transaction as the rows they are built after them
-                for statement in indexes:
-                    target.execute_sql(statement).close()
-            else:
-                self.deferred_indexes.extend(indexes)
+            self.deferred_indexes.extend(indexes)  # built after the rows
         self.written = {t.name: transfer_table(t, target.backend.folds_names) for t in self.chosen}
 
-    def _prepare_load(self, target: Database, tables: list[TransferTable]) -> list[str]:
+    def _prepare_load(self, target: Database, tables: list[TransferTable], transactional_ddl: bool) -> list[str]:
         """The tables' indexes are built after their rows: they were never created (see
-        `_create_schema`), so nothing has to be dropped first."""
-        bulk.prepare(target, [t.name for t in tables], replace_all=False)
+        `_create_schema`), so nothing has to be dropped first. Where DDL commits by itself
+        (MySQL) the first of them commits the rows: the tables are still this conversion's own,
+        dropped if anything fails later, and config.php points at them only after verification."""
+        if transactional_ddl:
+            bulk.prepare(target, [t.name for t in tables], replace_all=False)
         return self.deferred_indexes
 
     def _transfer_tables(self, target: Database) -> list[TransferTable]:

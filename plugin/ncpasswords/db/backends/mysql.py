@@ -8,6 +8,7 @@ import hashlib
 import re
 import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
@@ -249,9 +250,10 @@ class MySQLBackend(Backend):
     ) -> Generator[list[bytes], None, None] | None:
         """String functions in SQL (`sql/transfer.mysql.sql`, one binary value per row), for
         tables whose column types they render exactly."""
-        if not _renders_tuples(db, table, kinds):
+        columns = _tuple_columns(db, table, kinds)
+        if columns is None:
             return None
-        return self._rendered_tuples(db, table, fragments, params, kinds, batch)
+        return self._rendered_tuples(db, table, fragments, params, columns, batch)
 
     def _rendered_tuples(
         self,
@@ -259,13 +261,13 @@ class MySQLBackend(Backend):
         table: str,
         fragments: tuple[tuple[str, str], ...],
         params: Any,
-        kinds: Sequence[tuple[str, str]],
+        columns: Sequence[_TupleColumn],
         batch: int,
     ) -> Generator[list[bytes], None, None]:
-        values = ", ".join(db.sql(f"transfer.tuple_{kind}", (("COLUMN", f'"{column}"'),)) for column, kind in kinds)
-        fields = ("FIELDS", f"{len(kinds):04x}")
+        fields = ("FIELDS", f"{len(columns):04x}")
+        values = ("VALUES", _tuple_values(db, columns))
         with contextlib.closing(
-            db.stream_chunks("transfer.tuples", params, batch, (*fragments, ("VALUES", values), fields))
+            db.stream_chunks("transfer.tuples", params, batch, (*fragments, values, fields))
         ) as chunks:
             for rendered in chunks:
                 tuples = [row[0] for row in rendered]
@@ -361,20 +363,64 @@ def _try_session_set(db: Database, name: str, value: str) -> bool:
     return True
 
 
-def _renders_tuples(db: Database, table: str, kinds: Sequence[tuple[str, str]]) -> bool:
-    """Whether a table has the column types the SQL of the tuples expects: integers, TINYINT
-    booleans and text stored as UTF-8 (utf8mb4, or utf8mb3 before it)."""
+@dataclass(frozen=True)
+class _TupleColumn:
+    """A column as the SQL of the tuples renders it: its canonical type, and whether it may hold
+    NULL or a value out of that type's range (only then is it checked for them, row by row)."""
+
+    name: str
+    kind: str
+    checked: bool
+
+
+def _tuple_columns(db: Database, table: str, kinds: Sequence[tuple[str, str]]) -> list[_TupleColumn] | None:
+    """The table's columns for the SQL of the tuples, or None where a column's type is not one it
+    renders: integers, TINYINT booleans and text stored as UTF-8 (utf8mb4, or utf8mb3 before it)."""
     found = {
-        str(name): (str(kind).lower(), str(charset or "").lower())
-        for name, kind, charset in db.rows("transfer.column_types", {"table": db.table(table)})
+        str(name): (str(kind).lower(), str(charset or "").lower(), nullable == "YES", "unsigned" in str(full).lower())
+        for name, kind, charset, nullable, full in db.rows("transfer.column_types", {"table": db.table(table)})
     }
+    columns = []
     for column, kind in kinds:
-        data_type, charset = found.get(column, ("", ""))
+        data_type, charset, nullable, unsigned = found.get(column, ("", "", True, False))
         if data_type not in _TUPLE_TYPES.get(kind, ()):
-            return False
+            return None
         if kind == "text" and charset not in ("utf8mb4", "utf8mb3", "utf8"):
-            return False
-    return True
+            return None
+        fits = kind not in _INT_BITS or _INT_BITS[data_type] + unsigned <= _INT_BITS[kind]
+        columns.append(_TupleColumn(column, kind, nullable or not fits))
+    return columns
+
+
+# The bits of each signed integer type (an unsigned one needs one more to fit a signed type).
+_INT_BITS = {"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "bigint": 64, "int2": 16, "int4": 32, "int8": 64}
+
+
+def _tuple_values(db: Database, columns: Sequence[_TupleColumn]) -> str:
+    """The tuple's values for `transfer.tuples`: a column that may hold NULL or a value out of
+    range through its checked expression, the others as hexadecimal digits, each run of them
+    turned into bytes at once (`tuple_hex_*`)."""
+    parts: list[str] = []
+    run: list[str] = []
+
+    def end_run() -> None:
+        if run:
+            parts.append(db.sql("transfer.tuple_hex_run", (("HEX", ", ".join(run)),)))
+            run.clear()
+
+    for column in columns:
+        name = (("COLUMN", f'"{column.name}"'),)
+        if column.checked or column.kind == "bool":
+            end_run()
+            parts.append(db.sql(f"transfer.tuple_{column.kind}", name))
+        elif column.kind == "text":
+            run.append(db.sql("transfer.tuple_hex_length", name))
+            end_run()
+            parts.append(db.sql("transfer.tuple_bytes", name))
+        else:
+            run.append(db.sql(f"transfer.tuple_hex_{column.kind}", name))
+    end_run()
+    return ", ".join(parts)
 
 
 # The characters a quoted string must escape while backslash escapes are on (PyMySQL's

@@ -159,8 +159,11 @@ def quote(name: str) -> str:
 
 
 def create_statements(db: Database, table: Table) -> list[str]:
-    """One CREATE TABLE with its keys, as Doctrine's MariaDB platform writes it for Nextcloud."""
+    """The table as Doctrine's MariaDB platform writes it for Nextcloud: CREATE TABLE with its
+    primary key, then one ALTER TABLE adding the other indexes (InnoDB builds them all in one
+    sorted pass, several times faster after a load than row by row during it)."""
     parts = [f"{quote(c.name)} {_declaration(c)}" for c in table.columns]
+    indexes = []
     for index in table.indexes:
         columns = ", ".join(
             quote(c) + (f"({n})" if n is not None else "")
@@ -169,13 +172,15 @@ def create_statements(db: Database, table: Table) -> list[str]:
         if index.primary:
             parts.append(f"PRIMARY KEY({columns})")
         elif index.unique:
-            parts.append(f"UNIQUE INDEX {quote(index.name)} ({columns})")
+            indexes.append(f"ADD UNIQUE INDEX {quote(index.name)} ({columns})")
         else:
-            parts.append(f"INDEX {quote(index.name)} ({columns})")
-    return [
-        f"CREATE TABLE {quote(db.table(table.name))} ({', '.join(parts)}) "
+            indexes.append(f"ADD INDEX {quote(index.name)} ({columns})")
+    name = quote(db.table(table.name))
+    create = (
+        f"CREATE TABLE {name} ({', '.join(parts)}) "
         f"DEFAULT CHARACTER SET {_CHARSET} COLLATE `{_COLLATION}` ENGINE = InnoDB"
-    ]
+    )
+    return [create, f"ALTER TABLE {name} {', '.join(indexes)}"] if indexes else [create]
 
 
 def _declaration(column: Column) -> str:
