@@ -8,6 +8,9 @@ import copy
 import gzip
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -247,6 +250,12 @@ def test_sample_written_without_an_instance_verifies(installed: InstalledInstanc
     sample = tmp_path / "bench.json"
     with sample.open("wb") as out:
         generate(out, SampleSize(passwords=100, revisions=1, users=2))
+    # The command works without an instance too.
+    env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(tmp_path / "none")}
+    command = [sys.executable, "-m", "ncpasswords", "dev:sample-backup", str(tmp_path / "cli.json"), "--passwords=100"]
+    made = subprocess.run([*command, "--users=2"], env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "cli.json").read_bytes() == sample.read_bytes()
     doc = json.loads(sample.read_bytes())
     assert doc["keys"]["server"]["secret"] != installed.instance.server_secret
     checked = installed.occ("passwords:backup:verify", f"--file={sample}")

@@ -9,6 +9,7 @@ import click
 
 from ..backup.sample import SIZES, generate
 from ..backup.storage import write_backup_file
+from ..errors import NotInstalledError
 from ..instance.instance import Instance
 from .console import console
 
@@ -51,7 +52,10 @@ def sample_backup(
 
 def server_secret() -> str | None:
     """The installed instance's server secret, or None when there is no instance."""
-    instance = Instance.load()
+    try:
+        instance = Instance.load()
+    except NotInstalledError:
+        return None
     return instance.server_secret or None if instance.installed else None
 
 
