@@ -22,9 +22,9 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from ..crypto.ssev1 import SseKeys, encrypt_revision
+from ..crypto.ssev1 import RevisionKind, SseKeys, encrypt_revision
 from ..php.json import BinaryWriter, dumps
 from .format import VERSION
 
@@ -114,9 +114,7 @@ class _Gen:
         return base64.b64encode(self.rng.randbytes(length * 3 // 4 + 3)).decode()[:length]
 
 
-def _revision(
-    g: _Gen, kind: Literal["password", "folder", "tag"], model: str, user: str, folder: str
-) -> dict[str, Any]:
+def _revision(g: _Gen, kind: RevisionKind, model: str, user: str, folder: str) -> dict[str, Any]:
     """A revision in toArray() order for `kind` password/folder/tag."""
     plain = g.flag(0.1)
     t = g.time()
@@ -165,7 +163,7 @@ def _revision(
     return encrypt_revision(kind, head, g.sse, sse_key=g.rng.choice(g.sse_keys[user]), iv_factory=g.iv)
 
 
-def _model(g: _Gen, kind: Literal["password", "folder", "tag"], user: str, folder: str) -> dict[str, Any]:
+def _model(g: _Gen, kind: RevisionKind, user: str, folder: str) -> dict[str, Any]:
     uid = g.uuid()
     revisions = [_revision(g, kind, uid, user, folder) for _ in range(g.size.revisions)]
     created = revisions[0]["created"]
