@@ -15,5 +15,6 @@ occ passwords:backup:import demo/sample.json.gz
 occ -n passwords:backup:restore sample                      # load the sample data
 occ passwords:backup:create demo-backup
 occ passwords:backup:list --details
+occ passwords:backup:verify demo-backup                     # the file is whole and its keys open the data
 occ -n passwords:backup:restore demo-backup
 occ status

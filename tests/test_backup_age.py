@@ -235,3 +235,31 @@ def test_passphrase_is_asked_twice_on_a_terminal(installed: InstalledInstance, s
     opened = tmp_path / "opened.json.gz"
     assert age_on_a_terminal("tty secret", "-d", "-o", opened, target) == 0
     assert opened.read_bytes() == stored.read_bytes()
+
+
+def test_wrong_passphrase_or_damaged_passphrase_file_changes_nothing(
+    installed: InstalledInstance, stored: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "p.json.gz.age"
+    os.environ["NCP_BACKUP_PASSPHRASE"] = "right"
+    try:
+        assert (
+            installed.occ("-n", "passwords:backup:export", "worked-example-v106", str(copy), "--passphrase").returncode
+            == 0
+        )
+        stored.unlink()
+        os.environ["NCP_BACKUP_PASSPHRASE"] = "wrong"
+        result = installed.occ("-n", "passwords:backup:import", str(copy), "--passphrase")
+        assert result.returncode == 1
+        assert result.stderr == "Cannot decrypt the backup with a passphrase: wrong passphrase\n"
+        os.environ["NCP_BACKUP_PASSPHRASE"] = "right"
+        data = bytearray(copy.read_bytes())
+        data[-3] ^= 0x01
+        copy.write_bytes(bytes(data))
+        result = installed.occ("-n", "passwords:backup:verify", f"--file={copy}", "--passphrase")
+        assert result.returncode == 1 and f"{copy}: damaged: The encrypted backup is damaged: chunk 0" in result.stdout
+        result = installed.occ("-n", "passwords:backup:import", str(copy), "--passphrase")
+    finally:
+        del os.environ["NCP_BACKUP_PASSPHRASE"]
+    assert result.returncode == 1 and result.stderr.startswith("The encrypted backup is damaged: chunk 0")
+    assert installed.occ("passwords:backup:list").stdout == "No backups found\n"

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import copy
 import gzip
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,8 @@ from typing import Any
 import pytest
 
 from conftest import InstalledInstance
+from ncpasswords.backup.sample import SampleSize, generate
+from ncpasswords.crypto.ssev1 import SseKeys, decrypt_revision
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"])  # files are read; the database only records
 
@@ -211,3 +217,46 @@ def test_a_backup_written_again_shows_no_old_check(installed: InstalledInstance)
     assert "    Checked " in installed.occ("passwords:backup:list", "--details").stdout
     assert installed.occ("passwords:backup:create", "x").returncode == 0  # the same name, a new file
     assert "Checked" not in installed.occ("passwords:backup:list", "--details").stdout
+
+
+def test_sample_backup_verifies_and_every_field_decrypts(installed: InstalledInstance, tmp_path: Path) -> None:
+    sample = tmp_path / "sample.json.gz"
+    result = installed.occ("dev:sample-backup", str(sample), "--passwords", "300", "--revisions", "2")
+    assert result.returncode == 0, result.stderr
+    checked = installed.occ("passwords:backup:verify", f"--file={sample}")
+    assert checked.returncode == 0 and f"{sample}: ok, version 106, 3 users, 300 passwords" in checked.stdout
+    doc = json.loads(gzip.decompress(sample.read_bytes()))
+    # Encrypted with this instance's secret, so a restore leaves config.php's secret as it is.
+    assert doc["keys"]["server"]["secret"] == installed.instance.server_secret
+    keys = SseKeys.from_backup_keys(doc["keys"])
+    opened = 0
+    for section, kind in (("passwords", "password"), ("folders", "folder"), ("tags", "tag")):
+        for model in doc[section]:
+            for revision in model["revisions"]:
+                if revision["sseType"] == "SSEv1r2":
+                    plain = decrypt_revision(kind, revision, keys)
+                    opened += 1
+                    if kind == "password":
+                        assert hashlib.sha1(plain["password"].encode()).hexdigest() == revision["hash"]
+    assert opened > 500
+    # Restored and backed up again, the data still verifies.
+    assert installed.occ("passwords:backup:import", str(sample)).returncode == 0
+    assert installed.occ("-n", "passwords:backup:restore", "sample").returncode == 0
+    assert installed.occ("passwords:backup:create", "again").returncode == 0
+    assert installed.occ("passwords:backup:verify", "again").returncode == 0
+
+
+def test_sample_written_without_an_instance_verifies(installed: InstalledInstance, tmp_path: Path) -> None:
+    sample = tmp_path / "bench.json"
+    with sample.open("wb") as out:
+        generate(out, SampleSize(passwords=100, revisions=1, users=2))
+    # The command works without an instance too.
+    env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(tmp_path / "none")}
+    command = [sys.executable, "-m", "ncpasswords", "dev:sample-backup", str(tmp_path / "cli.json"), "--passwords=100"]
+    made = subprocess.run([*command, "--users=2"], env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "cli.json").read_bytes() == sample.read_bytes()
+    doc = json.loads(sample.read_bytes())
+    assert doc["keys"]["server"]["secret"] != installed.instance.server_secret
+    checked = installed.occ("passwords:backup:verify", f"--file={sample}")
+    assert checked.returncode == 0 and f"{sample}: ok, version 106, 2 users, 100 passwords" in checked.stdout

@@ -1,4 +1,4 @@
-"""Encrypted copies of backups in the age format (docs/off-site-backups.md), through pyrage.
+"""Encrypted copies of backups in the age format (docs/off-site-backups.md).
 
 Recipients are X25519 (`age1…`) or SSH public keys (`ssh-ed25519`, `ssh-rsa`); identities are age
 identity files (`AGE-SECRET-KEY-1…` lines) or unencrypted SSH private keys. With them the bytes
@@ -6,8 +6,9 @@ are encrypted and decrypted as a stream: `encrypt_file` copies a file through th
 `EncryptedSource` gives the readers of `source` the decrypted bytes of an `.age` file, decrypted
 afresh by a background thread for every pass, so that nothing but a few chunks is in memory.
 
-pyrage offers passphrases (age's scrypt recipient) only for data held in memory, so a passphrase
-works for files up to `PASSPHRASE_LIMIT` bytes; larger backups need a recipient.
+Recipients and identities go through pyrage. pyrage takes passphrases (age's scrypt recipient)
+only for data held in memory, so passphrase files are written and read by `agescrypt`, which
+streams them as well.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, BinaryIO, Final
 import pyrage
 
 from ..errors import UserError
+from . import agescrypt
 from .errors import BackupError, BackupFormatError
 from .pipe import ThreadedReader
 from .source import BackupSource
@@ -30,8 +32,6 @@ from .source import BackupSource
 AGE_SUFFIX: Final = ".age"
 #: The first line of every binary age file.
 AGE_MAGIC: Final = b"age-encryption.org/v1\n"
-#: Largest file encrypted or decrypted with a passphrase (pyrage holds such files in memory).
-PASSPHRASE_LIMIT: Final = 32 << 20
 #: The environment variable a passphrase is read from when no question can be asked.
 PASSPHRASE_VARIABLE: Final = "NCP_BACKUP_PASSPHRASE"
 _CHUNK: Final = 1 << 20
@@ -118,14 +118,9 @@ def encrypt_file(source: BinaryIO, target: BinaryIO, recipients: Sequence[Recipi
         raise AgeError(f"Cannot encrypt: {exc}") from None
 
 
-def encrypt_with_passphrase(source: BinaryIO, size: int, target: BinaryIO, passphrase: str) -> None:
-    """Encrypt a file of at most `PASSPHRASE_LIMIT` bytes with a passphrase (scrypt)."""
-    if size > PASSPHRASE_LIMIT:
-        raise AgeError(
-            f"The backup is {size >> 20} MiB; a passphrase works for backups up to {PASSPHRASE_LIMIT >> 20} MiB, "
-            "use --encrypt-to or --recipients-file"
-        )
-    target.write(pyrage.passphrase.encrypt(source.read(PASSPHRASE_LIMIT + 1), passphrase))
+def encrypt_with_passphrase(source: BinaryIO, target: BinaryIO, passphrase: str) -> None:
+    """Encrypt everything `source` holds into `target` with a passphrase (scrypt), streamed."""
+    agescrypt.encrypt(source, target, passphrase)
 
 
 class _QueueWriter:
@@ -180,27 +175,40 @@ class _DecryptingReader(ThreadedReader):
             self._writer.put(exc)
 
 
-class _MemoryReader(io.RawIOBase):
-    """Bytes held in memory, read as a raw stream."""
+class _PassphraseReader(io.RawIOBase):
+    """Decrypted bytes of a passphrase-encrypted age file, one checked chunk at a time."""
 
-    def __init__(self, data: bytes) -> None:
-        self._data = memoryview(data)
+    def __init__(self, encrypted: io.RawIOBase, file_key: bytes) -> None:
+        self._encrypted = encrypted
+        self._chunks = agescrypt.decrypt(io.BufferedReader(encrypted, _CHUNK), file_key)
+        self._current = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        size = min(len(buffer), len(self._data))
-        buffer[:size] = self._data[:size]
-        self._data = self._data[size:]
+        while not self._current:
+            try:
+                self._current = memoryview(next(self._chunks))
+            except StopIteration:
+                return 0
+            except agescrypt.DamagedError as exc:
+                raise BackupFormatError(f"The encrypted backup is damaged: {exc}") from None
+        size = min(len(buffer), len(self._current))
+        buffer[:size] = self._current[:size]
+        self._current = self._current[size:]
         return size
+
+    def close(self) -> None:
+        self._encrypted.close()
+        super().close()
 
 
 class EncryptedSource(BackupSource):
     """An `.age` backup file opened once; each reader gets its decrypted bytes from the start.
 
-    With identities the file is decrypted as a stream on every pass; with a passphrase (files up
-    to `PASSPHRASE_LIMIT`) it is decrypted once into memory.
+    The file is decrypted as a stream on every pass; a passphrase is turned into the file's key
+    once, when the source is opened.
     """
 
     def __init__(
@@ -211,17 +219,15 @@ class EncryptedSource(BackupSource):
         self.name = encrypted.name
         self.size = encrypted.size
         self._identities = list(identities)
-        self._plain: bytes | None = None
+        self._file_key: bytes | None = None
         if passphrase is not None:
-            if self.size > PASSPHRASE_LIMIT:
-                raise AgeError(
-                    f"The file is {self.size >> 20} MiB; a passphrase works for files up to "
-                    f"{PASSPHRASE_LIMIT >> 20} MiB, use --identity"
-                )
-            try:
-                self._plain = pyrage.passphrase.decrypt(encrypted.read_head(PASSPHRASE_LIMIT + 1), passphrase)
-            except pyrage.DecryptError as exc:
-                raise AgeError(f"Cannot decrypt the backup with this passphrase: {exc}") from None
+            with encrypted.raw() as raw:
+                try:
+                    self._file_key = agescrypt.open_file_key(io.BufferedReader(raw), passphrase)
+                except agescrypt.PassphraseError as exc:
+                    raise AgeError(f"Cannot decrypt the backup with a passphrase: {exc}") from None
+                except agescrypt.DamagedError as exc:
+                    raise BackupFormatError(f"The encrypted backup is damaged: {exc}") from None
         elif not self._identities:
             raise AgeError("The backup is encrypted: give --identity=FILE or --passphrase")
 
@@ -230,12 +236,12 @@ class EncryptedSource(BackupSource):
             return io.BufferedReader(reader).read(size)
 
     def raw(self) -> io.RawIOBase:
-        if self._plain is not None:
-            return _MemoryReader(self._plain)
+        if self._file_key is not None:
+            return _PassphraseReader(self.encrypted.raw(), self._file_key)
         return _DecryptingReader(self.encrypted.raw(), self._identities)
 
     def close(self) -> None:
-        self._plain = None
+        self._file_key = None
         self.encrypted.close()
         self.fd = -1
 

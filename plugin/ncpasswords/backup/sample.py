@@ -1,11 +1,17 @@
 """Deterministic sample data: a v106 backup with realistic field shapes, for demos, tests and the
 benchmarks.
 
-Shapes follow real data (docs/internals/backup-format.md#entities): SSEv1r2 revisions whose encrypted fields look like
-Nextcloud ICrypto output (`hex|hex iv|hex hmac|3`), 1024-character `sseKey`s, uuids, folders,
-tags and their relations, shares between users, keychains and challenges. About one revision in
-ten is unencrypted and carries unicode plaintext; some values are empty and some are as long as
-their columns allow. The ciphertexts are random bytes of the right form, not real encryptions.
+Shapes follow real data (docs/internals/backup-format.md#entities): SSEv1r2 revisions, 1024-character
+keys, uuids, folders, tags and their relations, shares between users, keychains and challenges.
+About one revision in ten is unencrypted and carries unicode plaintext; some values are empty and
+some are as long as their columns allow.
+
+The revisions' fields are really SSEv1r2-encrypted (crypto/ssev1.py) with the server secret, the
+`SSEv1ServerKey` and the users' `SSEv1UserKey`s the file's `keys` hold, so that the backup
+verifies and decrypts like one the app wrote. To keep generation fast each user's revisions draw
+their `sseKey` from a few keys of that user (the app draws a new one per revision), so the
+encryption keys are derived a few times per user, not per field. Keychains and challenges are
+random bytes of the right form (`hex|hex iv|hex hmac|3`), not real encryptions.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..crypto.ssev1 import RevisionKind, SseKeys, encrypt_revision
 from ..php.json import BinaryWriter, dumps
 from .format import VERSION
 
@@ -47,6 +54,9 @@ class SampleSize:
     seed: int = 1
 
 
+#: `sseKey`s per user that the user's encrypted revisions draw from.
+SSE_KEYS_PER_USER = 4
+
 SIZES = {
     "S": SampleSize(passwords=1_000, revisions=1, users=3),
     "M": SampleSize(passwords=20_000, revisions=3, users=5),
@@ -55,7 +65,7 @@ SIZES = {
 
 
 class _Gen:
-    def __init__(self, size: SampleSize) -> None:
+    def __init__(self, size: SampleSize, server_secret: str | None) -> None:
         self.size = size
         self.rng = random.Random(size.seed)
         # Plain ids, a unicode e-mail-like id and one of the full 64 characters of the column.
@@ -63,6 +73,12 @@ class _Gen:
         self.users = users[: size.users] if size.users < 3 else users
         self.clock = 1_700_000_000
         self.ids = 0
+        self.sse = SseKeys(
+            server_secret=self.key(48) if server_secret is None else server_secret,
+            server_key=self.key(),
+            user_keys={user: self.key() for user in self.users},
+        )
+        self.sse_keys = {user: [self.key() for _ in range(SSE_KEYS_PER_USER)] for user in self.users}
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -90,37 +106,44 @@ class _Gen:
     def flag(self, p: float) -> bool:
         return self.rng.random() < p
 
+    def iv(self) -> bytes:
+        return self.rng.randbytes(16)
 
-def _revision(g: _Gen, kind: str, model: str, user: str, folder: str, sse_key: str) -> dict[str, Any]:
+    def text(self, length: int) -> str:
+        """Plain text of `length` characters."""
+        return base64.b64encode(self.rng.randbytes(length * 3 // 4 + 3)).decode()[:length]
+
+
+def _revision(g: _Gen, kind: RevisionKind, model: str, user: str, folder: str) -> dict[str, Any]:
     """A revision in toArray() order for `kind` password/folder/tag."""
     plain = g.flag(0.1)
     t = g.time()
 
     def field(length: int) -> str:
-        return g.rng.choice(_PLAIN) if plain else g.cipher(length)
+        return g.rng.choice(_PLAIN) if plain else g.text(length)
 
     head: dict[str, Any] = {"id": g.next_id()}
     if kind == "password":
-        custom = '[{"label":"PIN","type":"secret","value":"1234"}]' if plain else g.cipher(120)
+        password = field(24)
         head.update(
             url=field(40),
-            hash=hashlib.sha1(g.hex(8).encode()).hexdigest(),
+            hash=hashlib.sha1(password.encode()).hexdigest(),
             notes=field(g.rng.randrange(0, 400)),
             label=field(20),
             folder=folder,
             username=field(16),
-            password=field(24),
+            password=password,
             statusCode=g.rng.choice(("GOOD", "GOOD", "GOOD", "OUTDATED", "DUPLICATE", "BREACHED")),
-            customFields=custom if g.flag(0.8) else None,
+            customFields='[{"label":"PIN","type":"secret","value":"1234"}]' if g.flag(0.8) else None,
             status=g.rng.randrange(0, 4),
         )
     elif kind == "folder":
         head.update(label=field(20), parent=folder)
     else:
-        head.update(label=field(12), color="#1e88e5" if plain else g.cipher(7))
+        head.update(label=field(12), color="#1e88e5")
     head.update(
         sseType="none" if plain else "SSEv1r2",
-        sseKey="" if plain else sse_key,
+        sseKey="",
         cseType="none",
         cseKey="",
         model=model,
@@ -135,12 +158,14 @@ def _revision(g: _Gen, kind: str, model: str, user: str, folder: str, sse_key: s
         created=t,
         updated=t,
     )
-    return head
+    if plain:
+        return head
+    return encrypt_revision(kind, head, g.sse, sse_key=g.rng.choice(g.sse_keys[user]), iv_factory=g.iv)
 
 
-def _model(g: _Gen, kind: str, user: str, folder: str) -> dict[str, Any]:
+def _model(g: _Gen, kind: RevisionKind, user: str, folder: str) -> dict[str, Any]:
     uid = g.uuid()
-    revisions = [_revision(g, kind, uid, user, folder, g.key()) for _ in range(g.size.revisions)]
+    revisions = [_revision(g, kind, uid, user, folder) for _ in range(g.size.revisions)]
     created = revisions[0]["created"]
     model: dict[str, Any] = {"id": g.next_id()}
     if kind == "password":
@@ -159,9 +184,10 @@ def _model(g: _Gen, kind: str, user: str, folder: str) -> dict[str, Any]:
     return model
 
 
-def generate(out: BinaryWriter, size: SampleSize) -> dict[str, int]:
-    """Write a whole sample backup document to `out`; returns counts per section."""
-    g = _Gen(size)
+def generate(out: BinaryWriter, size: SampleSize, server_secret: str | None = None) -> dict[str, int]:
+    """Write a whole sample backup document to `out`, its revisions encrypted with `server_secret`
+    (by default one drawn from the seed); returns counts per section."""
+    g = _Gen(size, server_secret)
     folders = {u: [_model(g, "folder", u, ROOT_FOLDER) for _ in range(size.folders_per_user)] for u in g.users}
     tags = {u: [_model(g, "tag", u, "") for _ in range(size.tags_per_user)] for u in g.users}
     counts = {
@@ -278,9 +304,10 @@ def generate(out: BinaryWriter, size: SampleSize) -> dict[str, int]:
     section("challenges", iter(challenges))
     section("passwordTagRelations", iter(relations))
     keys = {
-        "server": {"secret": g.key(48), "SSEv1ServerKey": g.key()},
+        "server": {"secret": g.sse.server_secret, "SSEv1ServerKey": g.sse.server_key},
         "users": {
-            u: {"SSEv1UserKey": g.key(), "ChallengeId": c["uuid"]} for u, c in zip(g.users, challenges, strict=True)
+            u: {"SSEv1UserKey": g.sse.user_keys[u], "ChallengeId": c["uuid"]}
+            for u, c in zip(g.users, challenges, strict=True)
         },
     }
     from .settings import USER_SETTINGS

@@ -246,7 +246,7 @@ def encryption(
         raise UserError("Encrypt either to recipients or with a passphrase, not both")
     if passphrase:
         secret = read_passphrase(con, twice=True)
-        return lambda source, size, target: encrypt_with_passphrase(source, size, target, secret)
+        return lambda source, size, target: encrypt_with_passphrase(source, target, secret)
     if recipients:
         return lambda source, size, target: encrypt_file(source, target, recipients)
     if encrypt_to or recipients_files:

@@ -9,6 +9,8 @@ import click
 
 from ..backup.sample import SIZES, generate
 from ..backup.storage import write_backup_file
+from ..errors import NotInstalledError
+from ..instance.instance import Instance
 from .console import console
 
 
@@ -30,7 +32,9 @@ def sample_backup(
 ) -> None:
     """Write a deterministic sample backup
 
-    Format 106 with realistic data; gzip-compressed when the file name ends in .gz.
+    Format 106 with realistic data; gzip-compressed when the file name ends in .gz. The revisions
+    are encrypted with the installed instance's server secret (without one, a secret drawn from
+    the seed), so the backup verifies and restores like one the app wrote.
     """
     chosen = replace(SIZES[size], seed=seed)
     if passwords is not None:
@@ -40,10 +44,19 @@ def sample_backup(
     if users is not None:
         chosen = replace(chosen, users=max(1, users))
     with write_backup_file(file.resolve()) as out:
-        counts = generate(out, chosen)
+        counts = generate(out, chosen, server_secret())
     console().line(
         f"Wrote {file}: {counts['passwords']} passwords with {chosen.revisions} revisions each, {len(counts)} sections"
     )
+
+
+def server_secret() -> str | None:
+    """The installed instance's server secret, or None when there is no instance."""
+    try:
+        instance = Instance.load()
+    except NotInstalledError:
+        return None
+    return instance.server_secret or None if instance.installed else None
 
 
 COMMANDS = [sample_backup]

@@ -20,6 +20,7 @@ substitutes its system ``secret`` for an empty password, which a caller has to d
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -103,14 +104,22 @@ def encrypt(plaintext: str | bytes, password: str | bytes, *, iv: bytes | None =
     elif len(iv) != BLOCK_SIZE:
         raise CryptoError(f"The IV must be {BLOCK_SIZE} bytes long")
     data = _to_bytes(plaintext)
-    key_material = hkdf_key_material(_to_bytes(password))
+    encryption_key, mac_key = _encryption_keys(_to_bytes(password))
 
     padder = padding.PKCS7(BLOCK_SIZE * 8).padder()
     padded = padder.update(data) + padder.finalize()
-    ct_hex = _aes_cbc(aes_key(key_material[:32]), iv, padded, decrypt_mode=False).hex()
+    ct_hex = _aes_cbc(encryption_key, iv, padded, decrypt_mode=False).hex()
     iv_hex = iv.hex()
-    mac_hex = mac((ct_hex + iv_hex).encode("ascii"), key_material[32:]).hex()
+    mac_hex = hmac.new(mac_key, (ct_hex + iv_hex).encode("ascii"), hashlib.sha512).hexdigest()
     return f"{ct_hex}|{iv_hex}|{mac_hex}|{CURRENT_FORMAT}"
+
+
+@functools.lru_cache(maxsize=64)
+def _encryption_keys(password: bytes) -> tuple[bytes, bytes]:
+    """The AES key and the HMAC key of format 3 for `password`, derived once for the fields that
+    share a password (a revision's, or the revisions that share an `sseKey`)."""
+    key_material = hkdf_key_material(password)
+    return aes_key(key_material[:32]), hmac_key(key_material[32:])
 
 
 def _hex2bin(text: str) -> bytes:

@@ -183,19 +183,21 @@ def encrypt_revision(
     *,
     sse_key: str | None = None,
     key_factory: Callable[[], str] = generate_key,
+    iv_factory: Callable[[], bytes] | None = None,
 ) -> dict[str, Any]:
     """A copy of ``revision`` with its plaintext fields SSEv1r2-encrypted under a new ``sseKey``.
 
     The new key is ``sse_key`` if given, else ``key_factory()`` (1024 random characters). ``sseKey``
     is replaced (appended when missing) and an ``sseType`` of ``SSEv1r1`` becomes ``SSEv1r2``; any
-    other ``sseType`` is left as it is, as in the reference.
+    other ``sseType`` is left as it is, as in the reference. ``iv_factory`` gives the IVs for
+    reproducible output (sample data); by default they are random.
     """
     fields = _fields(kind)
     new_key = sse_key if sse_key is not None else key_factory()
     password = encryption_password(SSE_V1R2, new_key, revision.get("userId"), keys)
 
     def encrypt(value: str) -> str:
-        encrypted = icrypto.encrypt(value, password)
+        encrypted = icrypto.encrypt(value, password, iv=None if iv_factory is None else iv_factory())
         if encrypted == value:
             raise CryptoError("Invalid encryption result")
         return encrypted
