@@ -501,9 +501,20 @@ def rows_read(node: Any) -> int:
 def test_create_reads_from_the_mariadb_replica_and_writes_nothing_there(
     maria_replica: MariadbReplication, on_maria_replica: ClusterInstance, sample: Path
 ) -> None:
+    """Read as an account with the database's privileges only, which `read_only` stops from
+    writing on the replica (root may write there)."""
     restore_with(on_maria_replica, sample)
-    primary_before, replica_before = rows_read(maria_replica.primary), rows_read(maria_replica.replica)
-    created = on_maria_replica.occ("-v", "passwords:backup:create", "from-replica").check()
+    reader = f"'{on_maria_replica.name}'@'127.0.0.1'"
+    maria_replica.primary.scalar(f"CREATE USER {reader}")
+    try:
+        maria_replica.primary.scalar(f"GRANT ALL PRIVILEGES ON `{on_maria_replica.name}`.* TO {reader}")
+        maria_replica.wait_applied()
+        replica = {0: {"user": on_maria_replica.name, "port": maria_replica.replica.port, "host": "127.0.0.1"}}
+        Instance.load(on_maria_replica.config_dir() / "config.php").update_config({"dbreplica": replica})
+        primary_before, replica_before = rows_read(maria_replica.primary), rows_read(maria_replica.replica)
+        created = on_maria_replica.occ("-v", "passwords:backup:create", "from-replica").check()
+    finally:
+        maria_replica.primary.scalar(f"DROP USER {reader}")
     assert f"on 127.0.0.1:{maria_replica.replica.port}" in created.stdout
     # The tables were read on the replica; the primary read no more than its settings.
     assert rows_read(maria_replica.replica) - replica_before > SAMPLE_PASSWORDS
