@@ -1,6 +1,7 @@
 """Clustered databases (docs/clusters.md): a 3-node MariaDB Galera cluster and a PostgreSQL primary
 with a streaming standby, both started once for the session by the pytest plugin's fixtures
-(`passwords_galera`, `passwords_pgsql_replica`) and removed afterwards."""
+(`passwords_galera`, `passwords_pgsql_replica`) and removed afterwards; a MariaDB primary with an
+asynchronous replica, started for this module."""
 
 from __future__ import annotations
 
@@ -18,13 +19,20 @@ from typing import Any
 import pytest
 
 from cluster_helpers import ClusterInstance, cluster_instance, rows
-from conftest import database_state
+from conftest import IN_CI, database_state
 from ncpasswords.backup.errors import BackupFormatError
 from ncpasswords.db.connection import Database, LockBusyError
 from ncpasswords.errors import UserError
 from ncpasswords.instance.install import install
 from ncpasswords.instance.instance import FRAGMENT_SIZE_KEY, REPLICA_LAG_KEY, Instance
-from ncpasswords.testing.clusters import GaleraCluster, GaleraServer, PostgresReplication
+from ncpasswords.testing.clusters import (
+    MARIADBD,
+    GaleraCluster,
+    GaleraServer,
+    MariadbReplication,
+    PostgresReplication,
+    mariadb_replication,
+)
 from ncpasswords.testing.instance import run_occ
 from ncpasswords.testing.plugin import ENGINES
 
@@ -53,6 +61,22 @@ def large_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def on_galera(galera: GaleraCluster, tmp_path: Path) -> Iterator[ClusterInstance]:
     with cluster_instance(galera.servers()[0], tmp_path) as instance:
         yield instance
+
+
+@pytest.fixture(scope="module")
+def maria_replica() -> Iterator[MariadbReplication]:
+    """A MariaDB primary with an asynchronous GTID replica (testing/clusters.py)."""
+    if not Path(MARIADBD).exists() and not IN_CI:
+        pytest.skip(f"ncpasswords: {MARIADBD} missing")
+    with mariadb_replication() as replication:
+        yield replication
+
+
+@pytest.fixture
+def on_maria_replica(maria_replica: MariadbReplication, tmp_path: Path) -> Iterator[ClusterInstance]:
+    with cluster_instance(maria_replica.server(), tmp_path) as instance:
+        yield instance
+    assert maria_replica.transactions_of_the_replica() == []  # nothing was written on the replica
 
 
 @pytest.fixture
@@ -467,6 +491,93 @@ def test_create_goes_on_from_the_primary_when_the_standby_stops(
     assert stopped and f"127.0.0.1:{pg_replica.primary.port}" in stats.read_from
     assert stats.counts["passwords"] == SAMPLE_PASSWORDS
     assert f"{SAMPLE_PASSWORDS:<5} passwords" in backup_counts(on_replica, "standby-stopped")
+
+
+def rows_read(node: Any) -> int:
+    """Rows a MariaDB server has read since it started."""
+    return int(node.scalar("SHOW GLOBAL STATUS LIKE 'Rows_read'", column=1))
+
+
+def test_create_reads_from_the_mariadb_replica_and_writes_nothing_there(
+    maria_replica: MariadbReplication, on_maria_replica: ClusterInstance, sample: Path
+) -> None:
+    """Read as an account with the database's privileges only, which `read_only` stops from
+    writing on the replica (root may write there)."""
+    restore_with(on_maria_replica, sample)
+    reader = f"'{on_maria_replica.name}'@'127.0.0.1'"
+    maria_replica.primary.scalar(f"CREATE USER {reader}")
+    try:
+        maria_replica.primary.scalar(f"GRANT ALL PRIVILEGES ON `{on_maria_replica.name}`.* TO {reader}")
+        maria_replica.wait_applied()
+        replica = {0: {"user": on_maria_replica.name, "port": maria_replica.replica.port, "host": "127.0.0.1"}}
+        Instance.load(on_maria_replica.config_dir() / "config.php").update_config({"dbreplica": replica})
+        primary_before, replica_before = rows_read(maria_replica.primary), rows_read(maria_replica.replica)
+        created = on_maria_replica.occ("-v", "passwords:backup:create", "from-replica").check()
+    finally:
+        maria_replica.primary.scalar(f"DROP USER {reader}")
+    assert f"on 127.0.0.1:{maria_replica.replica.port}" in created.stdout
+    # The tables were read on the replica; the primary read no more than its settings.
+    assert rows_read(maria_replica.replica) - replica_before > SAMPLE_PASSWORDS
+    assert rows_read(maria_replica.primary) - primary_before < SAMPLE_PASSWORDS
+    assert maria_replica.transactions_of_the_replica() == []
+    Instance.load(on_maria_replica.config_dir() / "config.php").update_config({}, unset=["dbreplica"])
+    primary = on_maria_replica.occ("-v", "passwords:backup:create", "from-primary").check()
+    assert f"on 127.0.0.1:{maria_replica.primary.port}" in primary.stdout
+    held = backup_counts(on_maria_replica, "from-replica")
+    assert f"{SAMPLE_PASSWORDS:<5} passwords" in held and held == backup_counts(on_maria_replica, "from-primary")
+
+
+def test_a_mariadb_replica_that_stopped_replicating_is_not_read(
+    maria_replica: MariadbReplication, on_maria_replica: ClusterInstance, sample: Path
+) -> None:
+    """A replica that has not applied the primary's last transaction within the bound (here it
+    has none of the passwords) is passed over for the primary; once it has, it is read."""
+    Instance.load(on_maria_replica.config_dir() / "config.php").update_config({REPLICA_LAG_KEY: 1})
+    maria_replica.stop_replication()
+    try:
+        restore_with(on_maria_replica, sample)
+        started = time.monotonic()
+        created = on_maria_replica.occ("-v", "passwords:backup:create", "while-stopped").check()
+        assert time.monotonic() - started >= 1  # it waited for the replica as long as allowed
+        assert f"on 127.0.0.1:{maria_replica.primary.port}" in created.stdout
+        with contextlib.closing(maria_replica.replica.connect()) as replica, replica.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM `{on_maria_replica.name}`.oc_passwords_password")
+            assert cur.fetchone() == (0,)
+    finally:
+        maria_replica.start_replication()
+    assert f"{SAMPLE_PASSWORDS:<5} passwords" in backup_counts(on_maria_replica, "while-stopped")
+    created = on_maria_replica.occ("-v", "passwords:backup:create", "caught-up").check()
+    assert f"on 127.0.0.1:{maria_replica.replica.port}" in created.stdout
+    assert backup_counts(on_maria_replica, "caught-up") == backup_counts(on_maria_replica, "while-stopped")
+
+
+def test_create_goes_to_the_primary_when_the_mariadb_replica_is_down(
+    maria_replica: MariadbReplication, on_maria_replica: ClusterInstance, sample: Path
+) -> None:
+    """The replica killed while a create reads it: the create starts again on the primary; while
+    the replica is down, creates read the primary."""
+    from ncpasswords.backup import service
+
+    restore_with(on_maria_replica, sample)
+    instance = on_maria_replica.instance
+    killed: list[int] = []
+
+    def kill_replica(done: int) -> None:
+        if not killed:
+            killed.append(done)
+            maria_replica.replica.kill()
+
+    try:
+        with instance.connect() as db:
+            _, stats = service.create(instance, db, "replica-killed", progress=kill_replica)
+        assert killed and f"127.0.0.1:{maria_replica.primary.port}" in stats.read_from
+        assert stats.counts["passwords"] == SAMPLE_PASSWORDS
+        created = on_maria_replica.occ("-v", "passwords:backup:create", "replica-down").check()
+        assert f"on 127.0.0.1:{maria_replica.primary.port}" in created.stdout
+    finally:
+        maria_replica.restart_replica()
+    for name in ("replica-killed", "replica-down"):
+        assert f"{SAMPLE_PASSWORDS:<5} passwords" in backup_counts(on_maria_replica, name)
 
 
 def test_galera_node_as_dbreplica_is_read(galera: GaleraCluster, on_galera: ClusterInstance) -> None:

@@ -2,7 +2,8 @@
 
 `GaleraCluster` runs three MariaDB nodes on loopback, each a `mariadbd` with its own data folder
 and ports, joined by Galera (the first bootstraps the cluster, the others join it by an rsync state
-transfer). `PostgresReplication` runs a PostgreSQL primary and one streaming standby made with
+transfer). `MariadbReplication` runs a MariaDB primary with a binary log and one asynchronous
+replica of it (GTID replication). `PostgresReplication` runs a PostgreSQL primary and one streaming standby made with
 `pg_basebackup -R`. Both live in a folder of their own under the system's temporary folder, can
 kill and restart their members for fault tests, and remove everything on `close()`.
 
@@ -98,20 +99,16 @@ def _wait(what: str, check: Callable[[], bool], timeout: float, log: Path | None
 
 
 @dataclass
-class GaleraNode:
-    """One `mariadbd` of the cluster."""
+class MariadbNode:
+    """One `mariadbd` with its own folder (named after its role) and port on loopback."""
 
-    index: int
     root: Path
     port: int
-    gcomm_port: int
-    sst_port: int
-    ist_port: int
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, kw_only=True)
 
     @property
     def name(self) -> str:
-        return f"node{self.index + 1}"
+        return self.root.name
 
     @property
     def datadir(self) -> Path:
@@ -134,7 +131,7 @@ class GaleraNode:
         return self.process is not None and self.process.poll() is None
 
     def connect(self, **options: Any) -> Any:
-        """A new PyMySQL connection to this node (autocommit), as root."""
+        """A new PyMySQL connection to this server (autocommit), as root."""
         import pymysql
 
         return pymysql.connect(
@@ -142,7 +139,7 @@ class GaleraNode:
         )
 
     def status(self, name: str) -> str | None:
-        """A `SHOW STATUS` value of this node (None when it cannot be asked)."""
+        """A `SHOW STATUS` value of this server (None when it cannot be asked)."""
         try:
             with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
                 cur.execute("SHOW STATUS LIKE %s", (name,))
@@ -151,13 +148,127 @@ class GaleraNode:
             return None
         return None if row is None else str(row[1])
 
-    def ready(self, galera: bool) -> bool:
+    def scalar(self, sql: str, params: tuple[Any, ...] | None = None, column: int = 0) -> Any:
+        """A value of the first row `sql` returns on this server (None: no row)."""
+        with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+        return None if row is None else row[column]
+
+    def ready(self, galera: bool = False) -> bool:
         """Whether the server answers on its socket (and, in a cluster, Galera is ready)."""
         import pymysql
 
-        with contextlib.closing(pymysql.connect(unix_socket=str(self.root / "mysqld.sock"), user="root")):
+        with contextlib.closing(pymysql.connect(unix_socket=str(self.socket), user="root")):
             pass
         return not galera or self.status("wsrep_ready") == "ON"
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "mysqld.sock"
+
+    def config(self, account: pwd.struct_passwd | None) -> str:
+        """The `[mysqld]` settings every test server shares (a Galera node adds its own)."""
+        user = f"user={account.pw_name}\n" if account is not None else ""
+        return (
+            "[mysqld]\n"
+            f"{user}"
+            f"datadir={self.datadir}\n"
+            f"socket={self.socket}\n"
+            f"pid-file={self.root / 'mysqld.pid'}\n"
+            f"log-error={self.log}\n"
+            f"port={self.port}\n"
+            "bind-address=127.0.0.1\n"
+            "character-set-server=utf8mb4\n"
+            "collation-server=utf8mb4_general_ci\n"
+            "innodb_buffer_pool_size=128M\n"
+            "innodb_log_file_size=32M\n"
+            # As docs/clusters.md advises for Galera nodes, on the single server too.
+            "innodb_flush_log_at_trx_commit=2\n"
+            "max_allowed_packet=64M\n"
+            "performance_schema=OFF\n"
+            "skip-name-resolve\n"
+            "binlog_format=ROW\n"
+            "default_storage_engine=InnoDB\n"
+            "innodb_autoinc_lock_mode=2\n"
+        )
+
+    def install(self) -> None:
+        """Create the system tables in the (empty) data folder."""
+        install = subprocess.run(
+            [
+                "mariadb-install-db",
+                f"--defaults-file={self.config_file}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if install.returncode != 0:
+            raise ClusterError(f"mariadb-install-db failed: {' '.join(install.stderr.split())[-300:]}")
+
+    def allow_root_over_tcp(self, *, binlog: bool = True) -> None:
+        """root@localhost reaches only the socket under skip-name-resolve: let root in over TCP
+        too (without `binlog`, a change this server's replicas do not get)."""
+        import pymysql
+
+        with (
+            contextlib.closing(pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True)) as conn,
+            conn.cursor() as cur,
+        ):
+            if not binlog:
+                cur.execute("SET SESSION sql_log_bin = 0")
+            cur.execute("CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'")
+            cur.execute("GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION")
+
+    def start(self, *options: str) -> None:
+        """Start `mariadbd` with this folder's my.cnf (and `options`); it runs in the background."""
+        self.process = subprocess.Popen(
+            [MARIADBD, f"--defaults-file={self.config_file}", *options],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def wait_ready(self, galera: bool = False) -> None:
+        _wait(f"{self.name} did not start", lambda: self.ready(galera), START_TIMEOUT, self.log)
+
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL), as a crash would."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        """Shut the server down cleanly."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def _check_programs(*programs: str) -> None:
+    for binary in programs:
+        if not Path(binary).exists():
+            raise ClusterError(f"{binary} is missing (Debian: apt-get install mariadb-server galera-4 rsync)")
+
+
+@dataclass
+class GaleraNode(MariadbNode):
+    """One `mariadbd` of the cluster."""
+
+    index: int
+    gcomm_port: int
+    sst_port: int
+    ist_port: int
 
     def synced(self, size: int) -> bool:
         """Whether this node is a synced member of a primary component of `size` nodes."""
@@ -191,7 +302,9 @@ class GaleraCluster:
         ports = free_ports(4 * self.size)
         for i in range(self.size):
             p = ports[4 * i : 4 * i + 4]
-            self.nodes.append(GaleraNode(i, self.root / f"node{i + 1}", p[0], p[1], p[2], p[3]))
+            self.nodes.append(
+                GaleraNode(self.root / f"node{i + 1}", p[0], index=i, gcomm_port=p[1], sst_port=p[2], ist_port=p[3])
+            )
         self._account = _service_user("mysql")
 
     # -- configuration -----------------------------------------------------------------------------
@@ -208,29 +321,7 @@ class GaleraCluster:
                 "evs.inactive_check_period=PT0.5S",
             ]
         )
-        user = f"user={self._account.pw_name}\n" if self._account is not None else ""
-        plain = (
-            "[mysqld]\n"
-            f"{user}"
-            f"datadir={node.datadir}\n"
-            f"socket={node.root / 'mysqld.sock'}\n"
-            f"pid-file={node.root / 'mysqld.pid'}\n"
-            f"log-error={node.log}\n"
-            f"port={node.port}\n"
-            "bind-address=127.0.0.1\n"
-            "character-set-server=utf8mb4\n"
-            "collation-server=utf8mb4_general_ci\n"
-            "innodb_buffer_pool_size=128M\n"
-            "innodb_log_file_size=32M\n"
-            # As docs/clusters.md advises for Galera nodes, on the single server too.
-            "innodb_flush_log_at_trx_commit=2\n"
-            "max_allowed_packet=64M\n"
-            "performance_schema=OFF\n"
-            "skip-name-resolve\n"
-            "binlog_format=ROW\n"
-            "default_storage_engine=InnoDB\n"
-            "innodb_autoinc_lock_mode=2\n"
-        )
+        plain = node.config(self._account)
         if not self.galera:
             return plain
         return plain + (
@@ -250,41 +341,17 @@ class GaleraCluster:
     def start(self) -> GaleraCluster:
         """Create the nodes' folders, bootstrap the first node, join the others; wait until all
         are synced."""
-        for binary in (MARIADBD, GALERA_PROVIDER) if self.galera else (MARIADBD,):
-            if not Path(binary).exists():
-                raise ClusterError(f"{binary} is missing (Debian: apt-get install mariadb-server galera-4 rsync)")
+        _check_programs(*((MARIADBD, GALERA_PROVIDER) if self.galera else (MARIADBD,)))
         began = time.monotonic()
         for node in self.nodes:
             node.datadir.mkdir(parents=True)
             node.config_file.write_text(self._config(node))
         _give(self.root, self._account)
         first = self.nodes[0]
-        install = subprocess.run(
-            [
-                "mariadb-install-db",
-                f"--defaults-file={first.config_file}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if install.returncode != 0:
-            raise ClusterError(f"mariadb-install-db failed: {' '.join(install.stderr.split())[-300:]}")
+        first.install()
         self.start_node(0, bootstrap=self.galera, wait=False)
-        _wait(f"{first.name} did not start", lambda: first.ready(self.galera), START_TIMEOUT, first.log)
-        # root@localhost reaches only the socket under skip-name-resolve: let root in over TCP too.
-        import pymysql
-
-        with (
-            contextlib.closing(
-                pymysql.connect(unix_socket=str(first.root / "mysqld.sock"), user="root", autocommit=True)
-            ) as conn,
-            conn.cursor() as cur,
-        ):
-            cur.execute("CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'")
-            cur.execute("GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION")
+        first.wait_ready(self.galera)
+        first.allow_root_over_tcp()
         for node in self.nodes[1:]:
             self.start_node(node.index, wait=False)
         self.wait_synced()
@@ -293,13 +360,7 @@ class GaleraCluster:
 
     def start_node(self, index: int, *, bootstrap: bool = False, wait: bool = True) -> None:
         """Start node `index` (it joins the running cluster; `bootstrap` makes it a new one)."""
-        node = self.nodes[index]
-        command = [MARIADBD, f"--defaults-file={node.config_file}"]
-        if bootstrap:
-            command.append("--wsrep-new-cluster")
-        node.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        self.nodes[index].start(*(["--wsrep-new-cluster"] if bootstrap else []))
         if wait:
             self.wait_synced()
 
@@ -318,32 +379,17 @@ class GaleraCluster:
 
     def kill_node(self, index: int) -> None:
         """Kill node `index` at once (SIGKILL), as a crash would."""
-        node = self.nodes[index]
-        if node.process is not None:
-            node.process.send_signal(signal.SIGKILL)
-            node.process.wait()
-            node.process = None
+        self.nodes[index].kill()
 
     def stop_node(self, index: int) -> None:
         """Shut node `index` down cleanly."""
-        node = self.nodes[index]
-        if node.process is not None and node.process.poll() is None:
-            node.process.terminate()
-            try:
-                node.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                node.process.kill()
-                node.process.wait()
-        node.process = None
+        self.nodes[index].stop()
 
     def close(self) -> None:
         """Stop every node and remove their folders."""
         try:
             for node in self.nodes:
-                if node.process is not None and node.process.poll() is None:
-                    node.process.kill()
-                    node.process.wait()
-                node.process = None
+                node.kill()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -389,6 +435,152 @@ def galera_cluster(size: int = 3) -> Iterator[GaleraCluster]:
         yield cluster.start()
     finally:
         cluster.close()
+
+
+# -- MariaDB with an asynchronous replica ---------------------------------------------------------
+
+
+@dataclass
+class MariadbReplication:
+    """A MariaDB primary writing a binary log with GTIDs and one replica that follows it
+    asynchronously (`MASTER_USE_GTID=slave_pos`), read-only; `start()`, `close()`. The replica
+    logs what it applies too (`log_slave_updates`), so its `gtid_binlog_state` shows any
+    transaction made on it: one with its own server_id."""
+
+    root: Path = field(default_factory=lambda: _workdir("ncp-mariarepl-"))
+    started_in: float = 0.0
+
+    PRIMARY_ID = 1
+    REPLICA_ID = 2
+
+    def __post_init__(self) -> None:
+        primary_port, replica_port = free_ports(2)
+        self.primary = MariadbNode(self.root / "primary", primary_port)
+        self.replica = MariadbNode(self.root / "replica", replica_port)
+        self._account = _service_user("mysql")
+
+    def _config(self, node: MariadbNode, server_id: int) -> str:
+        extra = f"server_id={server_id}\nlog_bin={node.root / 'binlog'}\nlog_slave_updates=ON\n"
+        if node is self.replica:
+            extra += "read_only=ON\nslave_net_timeout=5\n"
+        return node.config(self._account) + extra
+
+    def start(self) -> MariadbReplication:
+        """Create both data folders, start both servers, point the replica at the primary's
+        current GTID position and wait until it replicates."""
+        _check_programs(MARIADBD)
+        began = time.monotonic()
+        for node, server_id in ((self.primary, self.PRIMARY_ID), (self.replica, self.REPLICA_ID)):
+            node.datadir.mkdir(parents=True)
+            node.config_file.write_text(self._config(node, server_id))
+        _give(self.root, self._account)
+        for node in (self.primary, self.replica):
+            node.install()
+            node.start()
+        for node in (self.primary, self.replica):
+            node.wait_ready()
+            node.allow_root_over_tcp(binlog=False)
+        position = self.primary.scalar("SELECT @@GLOBAL.gtid_binlog_pos")
+        with contextlib.closing(self.replica.connect()) as conn, conn.cursor() as cur:
+            cur.execute("RESET MASTER")  # nothing of its own in its binary log
+            cur.execute("SET GLOBAL gtid_slave_pos = %s", (position,))
+            cur.execute(
+                "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %s, MASTER_USER = 'root', "
+                "MASTER_PASSWORD = '', MASTER_CONNECT_RETRY = 1, MASTER_USE_GTID = slave_pos",
+                (self.primary.port,),
+            )
+            cur.execute("START SLAVE")
+        self.wait_replicating()
+        self.started_in = time.monotonic() - began
+        return self
+
+    def slave_status(self) -> dict[str, str]:
+        """The replica's `SHOW SLAVE STATUS` (empty when it is not a replica)."""
+        import pymysql
+
+        options = {"cursorclass": pymysql.cursors.DictCursor}
+        with contextlib.closing(self.replica.connect(**options)) as conn, conn.cursor() as cur:
+            cur.execute("SHOW SLAVE STATUS")
+            row = cur.fetchone()
+        return {str(k): str(v) for k, v in (row or {}).items()}
+
+    def wait_replicating(self, timeout: float = START_TIMEOUT) -> None:
+        """Wait until the replica receives and applies the primary's binary log."""
+
+        def replicating() -> bool:
+            status = self.slave_status()
+            return status.get("Slave_IO_Running") == "Yes" and status.get("Slave_SQL_Running") == "Yes"
+
+        _wait("the replica did not start replicating", replicating, timeout, self.replica.log)
+
+    def wait_applied(self, timeout: float = 30.0) -> None:
+        """Wait until the replica has applied everything the primary has logged so far."""
+        target = set(str(self.primary.scalar("SELECT @@GLOBAL.gtid_binlog_pos")).split(","))
+        _wait(
+            "the replica did not catch up",
+            lambda: target <= set(str(self.replica.scalar("SELECT @@GLOBAL.gtid_slave_pos")).split(",")),
+            timeout,
+            self.replica.log,
+        )
+
+    def stop_replication(self) -> None:
+        """Stop the replica's replication threads: it keeps answering, and falls behind."""
+        self.replica.scalar("STOP SLAVE")
+
+    def start_replication(self) -> None:
+        self.replica.scalar("START SLAVE")
+        self.wait_replicating()
+
+    def transactions_of_the_replica(self) -> list[str]:
+        """The GTIDs the replica has logged as its own (server_id): what was written on it."""
+        state = str(self.replica.scalar("SELECT @@GLOBAL.gtid_binlog_state") or "")
+        return [gtid for gtid in state.split(",") if gtid and gtid.split("-")[1] == str(self.REPLICA_ID)]
+
+    def restart_replica(self) -> None:
+        """Start the replica's server again (after `replica.stop()`/`kill()`); it resumes replicating."""
+        self.replica.start()
+        self.replica.wait_ready()
+        self.wait_replicating()
+
+    def close(self) -> None:
+        """Stop both servers and remove their folders."""
+        try:
+            for node in (self.replica, self.primary):
+                node.kill()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def server(self) -> ReplicatedMysqlServer:
+        """The primary as the plugin's MariaDB server, knowing its replica."""
+        return ReplicatedMysqlServer(self.primary.address, self)
+
+
+class ReplicatedMysqlServer(MysqlServer):
+    """The primary of a `MariadbReplication`: databases made on it reach the replica."""
+
+    label = "MariaDB primary"
+
+    def __init__(self, address: ServerAddress, replication: MariadbReplication) -> None:
+        super().__init__(address)
+        self.replication = replication
+
+    def replicas(self, name: str) -> dict[int, dict[str, Any]]:
+        replica = self.replication.replica.address
+        return {0: {"host": replica.host, "port": replica.port, "user": replica.user, "password": "", "dbname": name}}
+
+    def create(self, name: str) -> None:
+        super().create(name)
+        self.replication.wait_applied()
+
+
+@contextlib.contextmanager
+def mariadb_replication() -> Iterator[MariadbReplication]:
+    """A running MariaDB primary with an asynchronous replica, removed afterwards."""
+    replication = MariadbReplication()
+    try:
+        yield replication.start()
+    finally:
+        replication.close()
 
 
 # -- PostgreSQL with a standby --------------------------------------------------------------------

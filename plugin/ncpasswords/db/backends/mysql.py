@@ -114,7 +114,8 @@ class MySQLBackend(Backend):
 
     def replica_caught_up(self, primary: Database, replica: Database, timeout: float) -> bool:
         """Another node of the same Galera cluster (its reads wait for the cluster's commits), or a
-        MariaDB replica that reaches the primary's binlog GTID position in time."""
+        MariaDB replica whose applied position reaches the primary's binlog GTID position in time
+        (docs/clusters.md#mariadb-with-an-asynchronous-replica)."""
         if self.multi_primary(replica):
             return True
         try:
