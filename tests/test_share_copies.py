@@ -299,3 +299,20 @@ def test_a_copy_of_an_unencrypted_revision_is_encrypted_and_checked(nextcloud: I
             assert copy["sseType"] == "SSEv1r2" and len(copy["sseKey"]) == 1024
             assert {f: copy[f] for f in FIELDS} == {f: f"{f}: first" for f in FIELDS}
             assert (copy["status"], copy["statusCode"]) == status
+
+
+def test_a_source_whose_password_reads_0_gets_no_copy(nextcloud: InstalledInstance) -> None:
+    """The app's validation takes "0" for an empty field (PHP's empty()): no copy is made."""
+    secret = nextcloud.instance.server_secret
+    with nextcloud.connect() as db:
+        seed(db, secret)
+        with db.transaction():
+            db.execute_sql(f"DELETE FROM {db.table('passwords_password_rv')}")
+        rev = {**plain("alice", "pw-rv", uid_of("alice", "pw"), "first"), "password": "0"}
+        insert(db, {"passwords_password_rv": [encrypt_revision("password", rev, keys(db, secret))]})
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    assert result.returncode == 0, result.stderr
+    assert 'Field "password" can not be empty' in result.stdout + result.stderr
+    with nextcloud.connect() as db:
+        assert not [p for p in table_rows(db, "passwords_password").values() if p["userId"] != "alice"]
+        assert all(s["targetPassword"] is None for s in shares(db).values())

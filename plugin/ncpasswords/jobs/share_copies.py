@@ -18,6 +18,7 @@ from typing import Any
 from ..crypto.errors import CryptoError
 from ..crypto.ssev1 import KEY_LENGTH, SSE_V1_TYPES, SSE_V1R2, SseKeys, decrypt_revision, encrypt_revision, generate_key
 from ..db.connection import Database
+from ..php.casts import php_boolval
 from ..repositories.config_values import AppConfig, Preferences
 from ..repositories.entity_repository import Entity, EntityRepository
 from ..security import pwned
@@ -180,9 +181,10 @@ def prepare_copy(
         # The app's validation wants the client-side key it leaves empty (and a challenge): such a
         # share never gets a copy.
         raise ShareError("Invalid client side encryption type")
-    if not original["label"]:
+    # PHP's empty(): "0" is empty too
+    if not php_boolval(original["label"]):
         raise ShareError('Field "label" can not be empty')
-    if not original["password"]:
+    if not php_boolval(original["password"]):
         raise ShareError('Field "password" can not be empty')
     model = new_uuid()
     hash_ = original["hash"] or ""
