@@ -316,3 +316,40 @@ def test_a_source_whose_password_reads_0_gets_no_copy(nextcloud: InstalledInstan
     with nextcloud.connect() as db:
         assert not [p for p in table_rows(db, "passwords_password").values() if p["userId"] != "alice"]
         assert all(s["targetPassword"] is None for s in shares(db).values())
+
+
+def test_an_unshareable_share_ends_the_shares_of_its_copy_without_errors(nextcloud: InstalledInstance) -> None:
+    """bob passes his copy of alice's `pw` on to carl; alice makes her share with bob not
+    shareable and edits `pw` while the share with carl is marked as changed too: carl's share
+    ends with its copy, and no update of it is tried."""
+    secret = nextcloud.instance.server_secret
+    with nextcloud.connect() as db:
+        seed(db, secret)
+        with db.transaction():
+            db.execute_sql(f"DELETE FROM {db.table('passwords_share')} WHERE receiver = 'carl'")
+    assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
+    with nextcloud.connect() as db:
+        bob_copy = current(db, secret, "bob")[0]["uuid"]
+        with db.transaction():
+            db.execute_sql(f"UPDATE {db.table('passwords_password')} SET has_shares = TRUE WHERE uuid = '{bob_copy}'")
+        share = entity("passwords_share", "bob", "s3", receiver="carl", sourcePassword=bob_copy, targetPassword=None,
+                       expires=None, sourceUpdated=True, editable=True, shareable=True)  # fmt: skip
+        insert(db, {"passwords_share": [share]})
+    assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
+    with nextcloud.connect() as db:
+        set_share(db, "s1", shareable=False)
+        with db.transaction():
+            db.execute_sql(f"UPDATE {db.table('passwords_share')} SET source_updated = TRUE WHERE receiver = 'carl'")
+        add_revision(db, secret, "alice", "pw-rv2", uid_of("alice", "pw"), "second", "source")
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    assert result.returncode == 0, result.stderr
+    # the app counts both shares it found marked
+    assert result.stdout.splitlines() == [
+        f"Running job {SYNC}",
+        "Deleted 1 orphaned password(s)",
+        "Updated 2 share(s)",
+    ], result.stderr
+    with nextcloud.connect() as db:
+        by_receiver = shares(db)
+        assert by_receiver["carl"]["deleted"] is True and by_receiver["bob"]["deleted"] is False
+        assert current(db, secret, "bob")[1]["label"] == "label: second"

@@ -283,28 +283,35 @@ def _log_pending(ctx: Context, name: str, failed: set[int], side: str) -> None:
         ctx.log(f"Failed to update all {side} passwords in 32 loops, {pending} still pending update")
 
 
+def _targets_round(ctx: Context, failed: set[int], end_shares_of: Callable[[str], None]) -> int:
+    """One round of `update_targets`; returns how many marked shares it found. Like the app, a
+    round ends once a copy lost its shares: the rows read before may name shares ended since."""
+    count = 0
+    for batch in _flagged(ctx, "shares.source_updated"):
+        rows = [row for row in batch if int(row[0]) not in failed]
+        count += len(rows)
+        for share_id, share_uuid, source, target, editable, shareable in rows:
+            try:
+                has_shares = copy_revision(ctx, str(source), str(target), bool(editable))
+            except (ShareError, CryptoError) as exc:
+                failed.add(int(share_id))
+                ctx.log(f"Could not sync {source} to target {target} for share {share_uuid}: {exc}")
+                continue
+            _execute(ctx.db, "shares.clear_flags", {"now": ctx.now, "id": share_id})
+            if not shareable and has_shares:
+                end_shares_of(str(target))
+                return count
+            if not editable:
+                _execute(ctx.db, "shares.lock_shares_of_source", {"uuid": target, "now": ctx.now})
+    return count
+
+
 def update_targets(ctx: Context, failed: set[int], end_shares_of: Callable[[str], None]) -> int:
     """Copies whose source changed get the source's fields; returns how many shares were updated.
     A copy whose share may not be shared on loses its own shares (`end_shares_of`)."""
     total = 0
     for _ in range(MAX_ROUNDS):
-        count = 0
-        for batch in _flagged(ctx, "shares.source_updated"):
-            for share_id, share_uuid, source, target, editable, shareable in batch:
-                if int(share_id) in failed:
-                    continue
-                count += 1
-                try:
-                    has_shares = copy_revision(ctx, str(source), str(target), bool(editable))
-                except (ShareError, CryptoError) as exc:
-                    failed.add(int(share_id))
-                    ctx.log(f"Could not sync {source} to target {target} for share {share_uuid}: {exc}")
-                    continue
-                _execute(ctx.db, "shares.clear_flags", {"now": ctx.now, "id": share_id})
-                if not shareable and has_shares:
-                    end_shares_of(str(target))
-                elif not editable:
-                    _execute(ctx.db, "shares.lock_shares_of_source", {"uuid": target, "now": ctx.now})
+        count = _targets_round(ctx, failed, end_shares_of)
         total += count
         if count == 0:
             return total
