@@ -118,7 +118,8 @@ class Context:
         if revision["sseType"] not in SSE_V1_TYPES:
             raise ShareError(f"Revision {revision['uuid']} is encrypted with {revision['sseType']}, not SSEv1")
         try:
-            return decrypt_revision("password", revision, self.keys)
+            # PHP copies the bytes as they are, also when they are not UTF-8
+            return decrypt_revision("password", revision, self.keys, errors="surrogateescape")
         except CryptoError as exc:
             raise ShareError(f"Revision {revision['uuid']} can not be decrypted: {exc}") from None
 
@@ -146,9 +147,23 @@ class Context:
     def insert_revision(self, revision: Entity) -> Entity:
         """Encrypt a decrypted revision for its user under a new key (not one without server-side
         encryption) and insert it."""
-        encrypted = revision if revision["sseType"] == SSE_NONE else encrypt_revision("password", revision, self.keys)
+        if revision["sseType"] != SSE_NONE:
+            encrypted = encrypt_revision("password", revision, self.keys)
+        elif any(isinstance(v, str) and not v.isascii() and _not_utf8(v) for v in revision.values()):
+            # the database takes only UTF-8 text (the app's save fails there as well)
+            raise ShareError(f"Revision {revision['uuid']} can not be saved: a field is not valid UTF-8")
+        else:
+            encrypted = revision
         self.revisions.insert_many([encrypted])
         return encrypted
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _execute(db: Database, name: str, params: dict[str, object]) -> None:
