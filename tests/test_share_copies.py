@@ -91,7 +91,7 @@ def current(db: Database, secret: str, user: str) -> tuple[dict[str, Any], dict[
     """The user's only active password and its current revision, decrypted."""
     (password,) = [p for p in table_rows(db, "passwords_password").values() if p["userId"] == user and not p["deleted"]]
     (rev,) = [r for (_, u), r in table_rows(db, "passwords_password_rv").items() if u == password["revision"]]
-    return password, decrypt_revision("password", rev, keys(db, secret))
+    return password, decrypt_revision("password", rev, keys(db, secret), errors="surrogateescape")
 
 
 def shares(db: Database) -> dict[str, dict[str, Any]]:
@@ -299,3 +299,110 @@ def test_a_copy_of_an_unencrypted_revision_is_encrypted_and_checked(nextcloud: I
             assert copy["sseType"] == "SSEv1r2" and len(copy["sseKey"]) == 1024
             assert {f: copy[f] for f in FIELDS} == {f: f"{f}: first" for f in FIELDS}
             assert (copy["status"], copy["statusCode"]) == status
+
+
+def test_a_source_whose_password_reads_0_gets_no_copy(nextcloud: InstalledInstance) -> None:
+    """The app's validation takes "0" for an empty field (PHP's empty()): no copy is made."""
+    secret = nextcloud.instance.server_secret
+    with nextcloud.connect() as db:
+        seed(db, secret)
+        with db.transaction():
+            db.execute_sql(f"DELETE FROM {db.table('passwords_password_rv')}")
+        rev = {**plain("alice", "pw-rv", uid_of("alice", "pw"), "first"), "password": "0"}
+        insert(db, {"passwords_password_rv": [encrypt_revision("password", rev, keys(db, secret))]})
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    assert result.returncode == 0, result.stderr
+    assert 'Field "password" can not be empty' in result.stdout + result.stderr
+    with nextcloud.connect() as db:
+        assert not [p for p in table_rows(db, "passwords_password").values() if p["userId"] != "alice"]
+        assert all(s["targetPassword"] is None for s in shares(db).values())
+
+
+def test_an_unshareable_share_ends_the_shares_of_its_copy_without_errors(nextcloud: InstalledInstance) -> None:
+    """bob passes his copy of alice's `pw` on to carl; alice makes her share with bob not
+    shareable and edits `pw` while the share with carl is marked as changed too: carl's share
+    ends with its copy, and no update of it is tried."""
+    secret = nextcloud.instance.server_secret
+    with nextcloud.connect() as db:
+        seed(db, secret)
+        with db.transaction():
+            db.execute_sql(f"DELETE FROM {db.table('passwords_share')} WHERE receiver = 'carl'")
+    assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
+    with nextcloud.connect() as db:
+        bob_copy = current(db, secret, "bob")[0]["uuid"]
+        with db.transaction():
+            db.execute_sql(f"UPDATE {db.table('passwords_password')} SET has_shares = TRUE WHERE uuid = '{bob_copy}'")
+        share = entity("passwords_share", "bob", "s3", receiver="carl", sourcePassword=bob_copy, targetPassword=None,
+                       expires=None, sourceUpdated=True, editable=True, shareable=True)  # fmt: skip
+        insert(db, {"passwords_share": [share]})
+    assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
+    with nextcloud.connect() as db:
+        set_share(db, "s1", shareable=False)
+        with db.transaction():
+            db.execute_sql(f"UPDATE {db.table('passwords_share')} SET source_updated = TRUE WHERE receiver = 'carl'")
+        add_revision(db, secret, "alice", "pw-rv2", uid_of("alice", "pw"), "second", "source")
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    assert result.returncode == 0, result.stderr
+    # the app counts both shares it found marked
+    assert result.stdout.splitlines() == [
+        f"Running job {SYNC}",
+        "Deleted 1 orphaned password(s)",
+        "Updated 2 share(s)",
+    ], result.stderr
+    with nextcloud.connect() as db:
+        by_receiver = shares(db)
+        assert by_receiver["carl"]["deleted"] is True and by_receiver["bob"]["deleted"] is False
+        assert current(db, secret, "bob")[1]["label"] == "label: second"
+
+
+def test_a_source_with_bytes_that_are_not_utf8_is_copied_as_it_is(nextcloud: InstalledInstance) -> None:
+    """PHP copies the decrypted bytes whatever they are: notes in Latin-1 reach the copy unchanged."""
+    secret = nextcloud.instance.server_secret
+    notes = b"caf\xe9".decode("utf-8", "surrogateescape")
+    with nextcloud.connect() as db:
+        seed(db, secret)
+        with db.transaction():
+            db.execute_sql(f"DELETE FROM {db.table('passwords_password_rv')}")
+        rev = {**plain("alice", "pw-rv", uid_of("alice", "pw"), "first"), "notes": notes}
+        insert(db, {"passwords_password_rv": [encrypt_revision("password", rev, keys(db, secret))]})
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    assert result.stdout.splitlines() == [f"Running job {SYNC}", "Created 2 new share(s)"], result.stderr
+    with nextcloud.connect() as db:
+        (password,) = [p for p in table_rows(db, "passwords_password").values() if p["userId"] == "bob"]
+        (copy,) = [r for (_, u), r in table_rows(db, "passwords_password_rv").items() if u == password["revision"]]
+        copy = decrypt_revision("password", copy, keys(db, secret), errors="surrogateescape")
+        assert copy["notes"].encode("utf-8", "surrogateescape") == b"caf\xe9"
+        assert copy["label"] == "label: first"
+
+
+def test_bytes_that_are_not_utf8_do_not_reach_an_unencrypted_copy(nextcloud: InstalledInstance) -> None:
+    """bob's copy has a revision without server-side encryption; alice's new notes in Latin-1
+    cannot be stored there as text: that update is logged and left, carl's copy is updated."""
+    secret = nextcloud.instance.server_secret
+    with nextcloud.connect() as db:
+        seed(db, secret)
+    assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
+    with nextcloud.connect() as db:
+        bob_copy = current(db, secret, "bob")[0]["uuid"]
+        rev = {**plain("bob", "plain-rv", bob_copy, "first"), "sseType": "none", "sseKey": ""}
+        insert(db, {"passwords_password_rv": [rev]})
+        with db.transaction():
+            table = db.table("passwords_password")
+            db.execute_sql(f"UPDATE {table} SET revision = '{rev['uuid']}' WHERE uuid = '{bob_copy}'")
+        source = uid_of("alice", "pw")
+        new = {**plain("alice", "pw-rv2", source, "second"), "notes": b"caf\xe9".decode("utf-8", "surrogateescape")}
+        insert(db, {"passwords_password_rv": [encrypt_revision("password", new, keys(db, secret))]})
+        with db.transaction():
+            db.execute_sql(f"UPDATE {table} SET revision = '{new['uuid']}' WHERE uuid = '{source}'")
+            db.execute_sql(f"UPDATE {db.table('passwords_share')} SET source_updated = TRUE")
+    result = nextcloud.occ("background-job:worker", "--once", SYNC)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "Updated 2 share(s)" and len(lines) == 3
+    assert lines[1].startswith(f"Could not sync {source} to target {bob_copy} for share ")
+    assert lines[1].endswith("can not be saved: a field is not valid UTF-8")
+    with nextcloud.connect() as db:
+        (bob,) = [p for p in table_rows(db, "passwords_password").values() if p["uuid"] == bob_copy]
+        assert bob["revision"] == rev["uuid"]
+        assert shares(db)["bob"]["sourceUpdated"] is True
+        assert current(db, secret, "carl")[1]["label"] == "label: second"

@@ -18,6 +18,7 @@ from typing import Any
 from ..crypto.errors import CryptoError
 from ..crypto.ssev1 import KEY_LENGTH, SSE_V1_TYPES, SSE_V1R2, SseKeys, decrypt_revision, encrypt_revision, generate_key
 from ..db.connection import Database
+from ..php.casts import php_boolval
 from ..repositories.config_values import AppConfig, Preferences
 from ..repositories.entity_repository import Entity, EntityRepository
 from ..security import pwned
@@ -117,7 +118,8 @@ class Context:
         if revision["sseType"] not in SSE_V1_TYPES:
             raise ShareError(f"Revision {revision['uuid']} is encrypted with {revision['sseType']}, not SSEv1")
         try:
-            return decrypt_revision("password", revision, self.keys)
+            # PHP copies the bytes as they are, also when they are not UTF-8
+            return decrypt_revision("password", revision, self.keys, errors="surrogateescape")
         except CryptoError as exc:
             raise ShareError(f"Revision {revision['uuid']} can not be decrypted: {exc}") from None
 
@@ -145,9 +147,23 @@ class Context:
     def insert_revision(self, revision: Entity) -> Entity:
         """Encrypt a decrypted revision for its user under a new key (not one without server-side
         encryption) and insert it."""
-        encrypted = revision if revision["sseType"] == SSE_NONE else encrypt_revision("password", revision, self.keys)
+        if revision["sseType"] != SSE_NONE:
+            encrypted = encrypt_revision("password", revision, self.keys)
+        elif any(isinstance(v, str) and not v.isascii() and _not_utf8(v) for v in revision.values()):
+            # the database takes only UTF-8 text (the app's save fails there as well)
+            raise ShareError(f"Revision {revision['uuid']} can not be saved: a field is not valid UTF-8")
+        else:
+            encrypted = revision
         self.revisions.insert_many([encrypted])
         return encrypted
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _execute(db: Database, name: str, params: dict[str, object]) -> None:
@@ -180,9 +196,10 @@ def prepare_copy(
         # The app's validation wants the client-side key it leaves empty (and a challenge): such a
         # share never gets a copy.
         raise ShareError("Invalid client side encryption type")
-    if not original["label"]:
+    # PHP's empty(): "0" is empty too
+    if not php_boolval(original["label"]):
         raise ShareError('Field "label" can not be empty')
-    if not original["password"]:
+    if not php_boolval(original["password"]):
         raise ShareError('Field "password" can not be empty')
     model = new_uuid()
     hash_ = original["hash"] or ""
@@ -281,28 +298,35 @@ def _log_pending(ctx: Context, name: str, failed: set[int], side: str) -> None:
         ctx.log(f"Failed to update all {side} passwords in 32 loops, {pending} still pending update")
 
 
+def _targets_round(ctx: Context, failed: set[int], end_shares_of: Callable[[str], None]) -> int:
+    """One round of `update_targets`; returns how many marked shares it found. Like the app, a
+    round ends once a copy lost its shares: the rows read before may name shares ended since."""
+    count = 0
+    for batch in _flagged(ctx, "shares.source_updated"):
+        rows = [row for row in batch if int(row[0]) not in failed]
+        count += len(rows)
+        for share_id, share_uuid, source, target, editable, shareable in rows:
+            try:
+                has_shares = copy_revision(ctx, str(source), str(target), bool(editable))
+            except (ShareError, CryptoError) as exc:
+                failed.add(int(share_id))
+                ctx.log(f"Could not sync {source} to target {target} for share {share_uuid}: {exc}")
+                continue
+            _execute(ctx.db, "shares.clear_flags", {"now": ctx.now, "id": share_id})
+            if not shareable and has_shares:
+                end_shares_of(str(target))
+                return count
+            if not editable:
+                _execute(ctx.db, "shares.lock_shares_of_source", {"uuid": target, "now": ctx.now})
+    return count
+
+
 def update_targets(ctx: Context, failed: set[int], end_shares_of: Callable[[str], None]) -> int:
     """Copies whose source changed get the source's fields; returns how many shares were updated.
     A copy whose share may not be shared on loses its own shares (`end_shares_of`)."""
     total = 0
     for _ in range(MAX_ROUNDS):
-        count = 0
-        for batch in _flagged(ctx, "shares.source_updated"):
-            for share_id, share_uuid, source, target, editable, shareable in batch:
-                if int(share_id) in failed:
-                    continue
-                count += 1
-                try:
-                    has_shares = copy_revision(ctx, str(source), str(target), bool(editable))
-                except (ShareError, CryptoError) as exc:
-                    failed.add(int(share_id))
-                    ctx.log(f"Could not sync {source} to target {target} for share {share_uuid}: {exc}")
-                    continue
-                _execute(ctx.db, "shares.clear_flags", {"now": ctx.now, "id": share_id})
-                if not shareable and has_shares:
-                    end_shares_of(str(target))
-                elif not editable:
-                    _execute(ctx.db, "shares.lock_shares_of_source", {"uuid": target, "now": ctx.now})
+        count = _targets_round(ctx, failed, end_shares_of)
         total += count
         if count == 0:
             return total
