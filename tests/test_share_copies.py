@@ -21,7 +21,8 @@ from ncpasswords.repositories.entity_repository import EntityRepository
 SYNC = "OCA\\Passwords\\Cron\\SynchronizeShares"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SERVER_KEY = generate_key()
-USER_KEYS = {"alice": generate_key(), "bob": generate_key()}
+# bob's key is shorter than the app makes them today: a key a user has is kept, whatever its length.
+USER_KEYS = {"alice": generate_key(), "bob": "bobs-older-key16"}
 FIELDS = ("label", "username", "password", "url", "notes", "customFields")
 
 
@@ -108,6 +109,7 @@ def test_a_new_share_gets_the_receivers_copy(nextcloud: InstalledInstance) -> No
     assert result.stdout.splitlines() == [f"Running job {SYNC}", "Created 2 new share(s)"]
     with nextcloud.connect() as db:
         assert len(Preferences(db).get("carl", "SSEv1UserKey") or "") == 1024  # made for the copy
+        assert Preferences(db).get("bob", "SSEv1UserKey") == USER_KEYS["bob"]  # kept, not replaced
         by_receiver = shares(db)
         for user, editable in (("bob", True), ("carl", False)):
             password, rev = current(db, secret, user)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..crypto.errors import CryptoError
-from ..crypto.ssev1 import KEY_LENGTH, SSE_V1_TYPES, SSE_V1R2, SseKeys, decrypt_revision, encrypt_revision, generate_key
+from ..crypto.ssev1 import SSE_V1_TYPES, SSE_V1R2, SseKeys, decrypt_revision, encrypt_revision, generate_key
 from ..db.connection import Database
 from ..php.casts import php_boolval
 from ..repositories.config_values import AppConfig, Preferences
@@ -55,8 +55,9 @@ class ShareError(Exception):
 
 
 class UserKeys(Mapping[str, str]):
-    """`SSEv1UserKey` of each user, read when first needed. A user without a key of at least 1024
-    characters gets a new one, stored as the app's key generation stores it."""
+    """`SSEv1UserKey` of each user, read when first needed. A user without a key gets a new one,
+    stored as the app's key generation stores it; a key the user has is never replaced, whatever
+    its length (the user's data is encrypted with it)."""
 
     def __init__(self, db: Database) -> None:
         self.prefs = Preferences(db)
@@ -66,7 +67,7 @@ class UserKeys(Mapping[str, str]):
         key = self.cache.get(user)
         if key is None:
             key = self.prefs.get(user, "SSEv1UserKey")
-            if key is None or len(key) < KEY_LENGTH:
+            if not key:
                 key = generate_key()
                 self.prefs.set(user, "SSEv1UserKey", key)
             self.cache[user] = key
