@@ -1,4 +1,4 @@
--- Fixes for a list of row ids (the engine's list parameter: db.id_list). *TABLE* is an app table.
+-- Fixes for a list of row ids (the engine's list parameter: db.list_param). *TABLE* is an app table.
 
 -- name: soft_delete_ids
 UPDATE *PREFIX**TABLE* SET deleted = TRUE, updated = :now WHERE id = ANY(:ids);

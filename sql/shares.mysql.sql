@@ -1,5 +1,5 @@
 -- The app's SynchronizeShares job, the queries that take a list (the engine's list parameter:
--- db.text_list).
+-- db.list_param).
 
 -- name: hash_owners
 -- Which users have an active revision with one of the hashes (the duplicate rule of the security

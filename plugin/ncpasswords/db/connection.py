@@ -165,13 +165,10 @@ class Database:
         finally:
             cur.close()
 
-    def id_list(self, ids: list[int]) -> Any:
-        """A list of integers as the `:ids` parameter of the engine's `rows_by_ids` queries."""
-        return self.backend.id_list(ids)
-
-    def text_list(self, values: list[str]) -> Any:
-        """A non-empty list of strings as a list parameter (written in SQL as for `id_list`)."""
-        return self.backend.text_list(values)
+    def list_param(self, values: Sequence[int | str]) -> Any:
+        """A non-empty list of integers or of strings as a list parameter (`:ids`, `:hashes`) of
+        the engine's queries that take one."""
+        return self.backend.list_param([v if isinstance(v, str) else int(v) for v in values])
 
     def run_script(self, script: str) -> None:
         """Run every statement of a DDL file (with `*PREFIX*` placeholders) in order."""

@@ -197,7 +197,7 @@ def check_revisions(instance: Instance, db: Database, now: int, batch: int = BAT
         while lines := list(itertools.islice(spill, batch)):
             bad = _write_statuses(db, lines, now)
             if bad:
-                for user, count in db.rows("password_check.current_by_ids", {"ids": db.id_list(bad)}):
+                for user, count in db.rows("password_check.current_by_ids", {"ids": db.list_param(bad)}):
                     result.bad_by_user[str(user)] = result.bad_by_user.get(str(user), 0) + int(count)
     return result
 
@@ -210,7 +210,7 @@ def _write_statuses(db: Database, lines: list[str], now: int) -> list[int]:
         spilled_id, spilled_level, spilled_code = line.split()
         groups.setdefault((int(spilled_level), spilled_code), []).append(int(spilled_id))
     for (level, code), ids in groups.items():
-        params = {"status": level, "code": code, "now": now, "ids": db.id_list(ids)}
+        params = {"status": level, "code": code, "now": now, "ids": db.list_param(ids)}
         db.execute("password_check.set_status_ids", params).close()
     return [i for (level, _), ids in groups.items() if level == LEVEL_BAD for i in ids]
 

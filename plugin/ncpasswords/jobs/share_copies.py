@@ -227,7 +227,7 @@ def write_copies(ctx: Context, copies: list[Copy]) -> None:
     revisions and of the copies before it, as when the app makes them one after the other."""
     hashes = sorted({c.revision["hash"] for c in copies if c.revision["hash"]})
     known = (
-        {(str(u), str(h)) for u, h in ctx.db.rows("shares.hash_owners", {"hashes": ctx.db.text_list(hashes)})}
+        {(str(u), str(h)) for u, h in ctx.db.rows("shares.hash_owners", {"hashes": ctx.db.list_param(hashes)})}
         if hashes
         else set()
     )

@@ -149,7 +149,7 @@ def _password_revisions(db: Database, now: int) -> int:
 def _by_ids(db: Database, name: str, ids: list[int], params: dict[str, Any], table: str | None = None) -> None:
     """Run a fix for a list of ids (BATCH at a time) in the engine's list parameter."""
     for start in range(0, len(ids), BATCH):
-        db.execute_sql(_q(db, name, table), {**params, "ids": db.id_list(ids[start : start + BATCH])}).close()
+        db.execute_sql(_q(db, name, table), {**params, "ids": db.list_param(ids[start : start + BATCH])}).close()
 
 
 def _models(db: Database, now: int, model: str, revisions: str) -> int:

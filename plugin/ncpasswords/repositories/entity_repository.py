@@ -86,7 +86,7 @@ class EntityRepository:
     def rows_by_ids(self, ids: list[int]) -> list[Entity]:
         """Rows with these ids (any order)."""
         sql = self.db.sql("backup.rows_by_ids", self._fragments)
-        cur = self.db.execute_sql(sql, {"ids": self.db.id_list(ids)})
+        cur = self.db.execute_sql(sql, {"ids": self.db.list_param(ids)})
         try:
             return [self.entity(tuple(r)) for r in cur.fetchall()]
         finally:

@@ -138,12 +138,8 @@ class Backend:
             return value
         return node
 
-    def id_list(self, ids: list[int]) -> Any:
-        """A list of integers as the `:ids` parameter of the `rows_by_ids` queries."""
-        raise NotImplementedError
-
-    def text_list(self, values: list[str]) -> Any:
-        """A non-empty list of strings as a list parameter, written in SQL as `id_list` is."""
+    def list_param(self, values: Sequence[int | str]) -> Any:
+        """A non-empty list of integers or strings as one list parameter (see `Database.list_param`)."""
         raise NotImplementedError
 
     # -- sessions and transactions -------------------------------------------------------------

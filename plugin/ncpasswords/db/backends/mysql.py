@@ -176,10 +176,7 @@ class MySQLBackend(Backend):
             return exp.var(f"%({node.name})s")
         return node
 
-    def id_list(self, ids: list[int]) -> Any:
-        return tuple(int(i) for i in ids)
-
-    def text_list(self, values: list[str]) -> Any:
+    def list_param(self, values: Sequence[int | str]) -> Any:
         return tuple(values)
 
     # -- sessions and locks --------------------------------------------------------------------

@@ -72,10 +72,7 @@ class PostgreSQLBackend(Backend):
     def native_params(self, sql: str) -> str:
         return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
 
-    def id_list(self, ids: list[int]) -> Any:
-        return list(ids)
-
-    def text_list(self, values: list[str]) -> Any:
+    def list_param(self, values: Sequence[int | str]) -> Any:
         return list(values)
 
     # -- sessions and locks --------------------------------------------------------------------

@@ -84,11 +84,8 @@ class SQLiteBackend(Backend):
         return data_dir / f"{dbname}.db"
 
     # -- SQL text ------------------------------------------------------------------------------
-    def id_list(self, ids: list[int]) -> Any:
-        return "[" + ",".join(str(int(i)) for i in ids) + "]"  # read with json_each
-
-    def text_list(self, values: list[str]) -> Any:
-        return json.dumps(values)  # read with json_each
+    def list_param(self, values: Sequence[int | str]) -> Any:
+        return json.dumps(list(values))  # read with json_each
 
     # -- sessions and locks --------------------------------------------------------------------
     def begin(self, snapshot: bool, write_lock: bool) -> list[str]:
