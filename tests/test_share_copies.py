@@ -234,24 +234,30 @@ def set_share(db: Database, name: str, **flags: bool) -> None:
         db.execute_sql(f"UPDATE {db.table('passwords_share')} SET {values} WHERE uuid = '{uid_of('alice', name)}'")
 
 
-def test_a_read_only_or_unshareable_share_limits_the_shares_of_its_copy(nextcloud: InstalledInstance) -> None:
-    """bob passes his copy of alice's `pw` on to carl (editable); then alice makes her share with
-    bob read only, and later not shareable."""
-    secret = nextcloud.instance.server_secret
+def pass_on_to_carl(nextcloud: InstalledInstance, secret: str) -> str:
+    """alice shares `pw` with bob only; bob shares his copy on with carl (editable, shareable) and
+    the job makes carl's copy. Returns the uuid of bob's copy."""
     with nextcloud.connect() as db:
         seed(db, secret)
         with db.transaction():
             db.execute_sql(f"DELETE FROM {db.table('passwords_share')} WHERE receiver = 'carl'")
     assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
     with nextcloud.connect() as db:
-        bob_copy = current(db, secret, "bob")[0]["uuid"]
-        pid = bob_copy
+        bob_copy = str(current(db, secret, "bob")[0]["uuid"])
         with db.transaction():
-            db.execute_sql(f"UPDATE {db.table('passwords_password')} SET has_shares = TRUE WHERE uuid = '{pid}'")
+            db.execute_sql(f"UPDATE {db.table('passwords_password')} SET has_shares = TRUE WHERE uuid = '{bob_copy}'")
         share = entity("passwords_share", "bob", "s3", receiver="carl", sourcePassword=bob_copy, targetPassword=None,
                        expires=None, sourceUpdated=True, editable=True, shareable=True)  # fmt: skip
         insert(db, {"passwords_share": [share]})
     assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
+    return bob_copy
+
+
+def test_a_read_only_or_unshareable_share_limits_the_shares_of_its_copy(nextcloud: InstalledInstance) -> None:
+    """bob passes his copy of alice's `pw` on to carl (editable); then alice makes her share with
+    bob read only, and later not shareable."""
+    secret = nextcloud.instance.server_secret
+    pid = pass_on_to_carl(nextcloud, secret)
     with nextcloud.connect() as db:
         assert current(db, secret, "carl")[1]["label"] == "label: first"
         set_share(db, "s1", editable=False)
@@ -325,19 +331,7 @@ def test_an_unshareable_share_ends_the_shares_of_its_copy_without_errors(nextclo
     shareable and edits `pw` while the share with carl is marked as changed too: carl's share
     ends with its copy, and no update of it is tried."""
     secret = nextcloud.instance.server_secret
-    with nextcloud.connect() as db:
-        seed(db, secret)
-        with db.transaction():
-            db.execute_sql(f"DELETE FROM {db.table('passwords_share')} WHERE receiver = 'carl'")
-    assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
-    with nextcloud.connect() as db:
-        bob_copy = current(db, secret, "bob")[0]["uuid"]
-        with db.transaction():
-            db.execute_sql(f"UPDATE {db.table('passwords_password')} SET has_shares = TRUE WHERE uuid = '{bob_copy}'")
-        share = entity("passwords_share", "bob", "s3", receiver="carl", sourcePassword=bob_copy, targetPassword=None,
-                       expires=None, sourceUpdated=True, editable=True, shareable=True)  # fmt: skip
-        insert(db, {"passwords_share": [share]})
-    assert nextcloud.occ("background-job:worker", "--once", SYNC).returncode == 0
+    pass_on_to_carl(nextcloud, secret)
     with nextcloud.connect() as db:
         set_share(db, "s1", shareable=False)
         with db.transaction():
