@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..php.arrays import array_key
-from .phpconfig import _NAME, PhpArray, PhpConfigError, PhpValue, _Lexer, _Token, parse, parse_literal
+from .phpconfig import _NAME, LABEL_CHAR, PhpArray, PhpConfigError, PhpValue, _Lexer, _Token, parse, parse_literal
 
 __all__ = ["ExtraConfig", "read_extra"]
 
@@ -111,7 +111,7 @@ class _CodeLexer(_Lexer):
         head = _HEREDOC_START.match(self.text, self.pos)
         if head is None:
             self.error(start, "invalid heredoc")
-        closing = re.compile(r"^[ \t]*" + re.escape(head[2]) + r"(?![A-Za-z0-9_\x80-\U0010ffff])", re.MULTILINE)
+        closing = re.compile(r"^[ \t]*" + re.escape(head[2]) + "(?!" + LABEL_CHAR + ")", re.MULTILINE)
         end = closing.search(self.text, head.end())
         if end is None:
             self.error(start, "unterminated heredoc")
