@@ -47,13 +47,17 @@ def ssh_key(folder: Path) -> tuple[Path, str]:
     return path, path.with_suffix(".pub").read_text().strip()
 
 
-def age_on_a_terminal(passphrase: str, *args: str | Path) -> int:
-    """Run `age` with a terminal that answers every passphrase question."""
+def on_a_terminal(
+    argv: list[str], prompt: bytes, answers: list[str], env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Run `argv` with a terminal that answers each `prompt` it shows with the next of `answers`;
+    the exit code and what it showed."""
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
-        os.execvp("age", ["age", *map(str, args)])
+        os.environ.update(env or {})
+        os.execvp(argv[0], argv)
     seen = b""
-    answered = 0
+    asked = 0
     while True:
         try:
             data = os.read(fd, 1024)
@@ -62,11 +66,16 @@ def age_on_a_terminal(passphrase: str, *args: str | Path) -> int:
         if not data:
             break
         seen += data
-        if seen.lower().count(b"passphrase") > answered:
-            answered = seen.lower().count(b"passphrase")
-            os.write(fd, passphrase.encode() + b"\n")
+        if seen.count(prompt) > asked and asked < len(answers):
+            os.write(fd, answers[asked].encode() + b"\n")
+            asked += 1
     os.close(fd)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), seen.decode(errors="replace")
+
+
+def age_on_a_terminal(passphrase: str, *args: str | Path) -> int:
+    """Run `age` with a terminal that answers every passphrase question (asked at most twice)."""
+    return on_a_terminal(["age", *map(str, args)], b"passphrase", [passphrase, passphrase])[0]
 
 
 @pytest.fixture
@@ -195,25 +204,8 @@ def test_bad_encryption_options_write_nothing(installed: InstalledInstance, stor
 
 def occ_on_a_terminal(installed: InstalledInstance, answers: list[str], *args: str) -> tuple[int, str]:
     """Run `occ` in a terminal that answers the passphrase questions with `answers`, in turn."""
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.environ["NEXTCLOUD_CONFIG_DIR"] = str(installed.config_dir)
-        os.execv(sys.executable, [sys.executable, "-m", "ncpasswords", *args])
-    seen = b""
-    asked = 0
-    while True:
-        try:
-            data = os.read(fd, 1024)
-        except OSError:
-            break
-        if not data:
-            break
-        seen += data
-        if seen.count(b"Passphrase") > asked and asked < len(answers):
-            os.write(fd, answers[asked].encode() + b"\n")
-            asked += 1
-    os.close(fd)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), seen.decode(errors="replace")
+    argv = [sys.executable, "-m", "ncpasswords", *args]
+    return on_a_terminal(argv, b"Passphrase", answers, {"NEXTCLOUD_CONFIG_DIR": str(installed.config_dir)})
 
 
 def test_passphrase_is_asked_twice_on_a_terminal(installed: InstalledInstance, stored: Path, tmp_path: Path) -> None:
