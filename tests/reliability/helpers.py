@@ -56,6 +56,17 @@ class Run:
     def killed(self) -> bool:
         return self.signal is not None
 
+    @classmethod
+    def of(cls, reply: dict[str, Any], out: Path, err: Path) -> Run:
+        """A run as the zygote reported it, with the output it wrote to `out` and `err`."""
+        return cls(
+            reply["exit"],
+            reply["signal"],
+            reply["elapsed"],
+            out.read_text(errors="replace"),
+            err.read_text(errors="replace"),
+        )
+
 
 def sessions_on(engine: str, dbname: str) -> list[int]:
     """The sessions connected to `dbname` on a database server, seen from an admin connection."""
@@ -129,14 +140,7 @@ class Zygote:
                 die_call=die_call,
                 die_before=die_before,
             )
-            reply = self._receive()
-            return Run(
-                reply["exit"],
-                reply["signal"],
-                reply["elapsed"],
-                out.read_text(errors="replace"),
-                err.read_text(errors="replace"),
-            )
+            return Run.of(self._receive(), out, err)
 
     def start(
         self,
@@ -174,13 +178,7 @@ class Zygote:
             self.proc.stdin.flush()
             reply = self._receive()
             out, err = self._files.pop(pid)
-            return Run(
-                reply["exit"],
-                reply["signal"],
-                reply["elapsed"],
-                out.read_text(errors="replace"),
-                err.read_text(errors="replace"),
-            )
+            return Run.of(reply, out, err)
 
     def _send(
         self, config_dir: Path, argv: tuple[str, ...], out: Path, err: Path, env: dict[str, str] | None, **options: Any
