@@ -6,3 +6,7 @@
 SELECT '"' || replace(name, '"', '""') || '"', sql FROM sqlite_master
 WHERE type = 'index' AND tbl_name = :table AND sql IS NOT NULL
 ORDER BY name;
+
+-- Helper threads for the sorts of CREATE INDEX after a bulk load (they work without the GIL).
+-- name: sort_threads
+PRAGMA threads = 2;

@@ -115,10 +115,14 @@ class SQLiteBackend(Backend):
 
     # -- bulk writing --------------------------------------------------------------------------
     def encode_rows(self, db: Database, table: str, columns: Sequence[str], rows: list[Row]) -> EncodedRows:
-        """INSERT statements of up to `_ROWS_PER_INSERT` rows each, with their parameters."""
+        """INSERT statements of up to `_ROWS_PER_INSERT` rows each, with their parameters.
+
+        `OR FAIL`: a statement that breaks a constraint stops there and keeps its earlier rows, so
+        SQLite needs no statement journal to undo it (for a restore of M that journal wrote
+        ~130 MB of temporary file); every bulk load rolls back its whole transaction on an error."""
         limit = db.raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         per = max(1, min(_ROWS_PER_INSERT, limit // len(columns)))
-        head = f"INSERT INTO {db.table(table)} ({', '.join(self.quote(c) for c in columns)}) VALUES "
+        head = f"INSERT OR FAIL INTO {db.table(table)} ({', '.join(self.quote(c) for c in columns)}) VALUES "
         marks = "(" + ",".join("?" * len(columns)) + ")"
         full = head + ",".join([marks] * per)
         statements = []
@@ -133,7 +137,9 @@ class SQLiteBackend(Backend):
         self, db: Database, tables: Sequence[str], *, replace_all: bool, new_tables: bool = False
     ) -> list[str]:
         """Indexes dropped, to be built once after the rows: readers keep the old tables, indexes
-        included, until COMMIT (only when every row is replaced)."""
+        included, until COMMIT (only when every row is replaced); the sorts that build them may
+        use helper threads."""
+        db.execute("bulk.sort_threads").close()
         return self.drop_secondary_indexes(db, tables) if replace_all else []
 
     def load_session(self, db: Database) -> None:
