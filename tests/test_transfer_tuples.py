@@ -74,6 +74,20 @@ def test_every_engine_renders_the_python_encoding(engine: str, name: str, tmp_pa
             assert tuples_of(db, table) == expected
 
 
+def test_postgresql_reads_back_every_row_of_a_big_table_and_none_of_an_empty_one(tmp_path: Path) -> None:
+    """PostgreSQL's rows are taken as libpq has them or, when none has arrived yet, after a wait:
+    every row of a table larger than the network buffers comes out once, an empty table gives none."""
+    with scratch_database("pgsql", tmp_path / "data") as scratch:
+        install(scratch.install_options(), tmp_path / "config" / "config.php")
+        with scratch.connect() as db:
+            table = tag_rv()
+            rows = edge_rows(table.name, count=2_000)
+            assert tuples_of(db, table) == []
+            with db.transaction():
+                db.insert_many(table.name, table.columns, rows)
+            assert tuples_of(db, table) == sorted(encode_row(row, table) for row in rows)
+
+
 def test_null_in_a_narrow_mysql_integer_column(tmp_path: Path) -> None:
     """NULL in a SMALLINT column (none is nullable in the app's schema) is NULL, not an empty value."""
     with scratch_database("mysql", tmp_path / "data") as scratch:
