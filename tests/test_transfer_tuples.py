@@ -10,6 +10,7 @@ import pytest
 
 from conftest import _admin, scratch_database
 from ncpasswords.db.connection import Database
+from ncpasswords.db.errors import ConnectionLostError
 from ncpasswords.instance.install import install
 from ncpasswords.transfer.tables import TransferTable, app_tables, transfer_tables
 from ncpasswords.transfer.tuples import RowTypeError, TupleFormatError, encode_row, read_tuples
@@ -86,6 +87,30 @@ def test_postgresql_reads_back_every_row_of_a_big_table_and_none_of_an_empty_one
             with db.transaction():
                 db.insert_many(table.name, table.columns, rows)
             assert tuples_of(db, table) == sorted(encode_row(row, table) for row in rows)
+
+
+def test_postgresql_ending_the_session_during_a_read_back_is_a_lost_connection(tmp_path: Path) -> None:
+    """A read-back cut off by the server reports the server's error, not a malformed COPY."""
+    with scratch_database("pgsql", tmp_path / "data") as scratch:
+        install(scratch.install_options(), tmp_path / "config" / "config.php")
+        with scratch.connect() as db:
+            table = tag_rv()
+            with db.transaction():
+                db.insert_many(table.name, table.columns, edge_rows(table.name, count=3_000))
+            pid = db.scalar_sql("SELECT pg_backend_pid()")
+            raised: list[Exception] = []
+            with pytest.raises(ConnectionLostError), db.transaction(snapshot=True):
+                chunks = read_tuples(db, table, batch=100)
+                next(chunks)
+                with contextlib.closing(_admin("pgsql")) as admin, admin.cursor() as cur:
+                    cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                try:
+                    for _ in chunks:
+                        pass
+                except Exception as exc:  # what the reading raised, before the rollback's own error
+                    raised.append(exc)
+                    raise
+            assert [type(exc) for exc in raised] == [ConnectionLostError]
 
 
 def test_null_in_a_narrow_mysql_integer_column(tmp_path: Path) -> None:

@@ -334,18 +334,17 @@ class PostgreSQLBackend(Backend):
 def _copy_out(pgconn: Any, copy: Any) -> Iterator[bytes]:
     """The messages of a binary `COPY … TO STDOUT` up to its trailer, one row each. Those libpq
     has already received are taken from it directly (psycopg's `read` costs a wait per message,
-    most of the time of a table read back); `read` waits for more when there are none. The end
-    of the COPY after the trailer is left to psycopg."""
+    most of the time of a table read back); `read` waits for more when there are none, and takes
+    over at the end of the COPY (its result, or the server's error). The end of the COPY after
+    the trailer is left to psycopg too."""
     get_copy_data = pgconn.get_copy_data
     first = True
     while True:
         nbytes, data = get_copy_data(1)  # 1: never blocks; 0 when nothing has arrived yet
-        if nbytes == 0:
+        if nbytes <= 0:  # nothing yet, or the COPY ended or failed: psycopg waits, ends it, or raises its error
             data = copy.read()
             if not data:
                 return
-        elif nbytes < 0:
-            raise TupleFormatError("binary COPY output without its trailer")
         message = bytes(data)
         yield message
         if message == TUPLE_TRAILER or (first and message == TUPLE_HEADER + TUPLE_TRAILER):
