@@ -76,8 +76,7 @@ def test_every_engine_renders_the_python_encoding(engine: str, name: str, tmp_pa
 
 
 def test_postgresql_reads_back_every_row_of_a_big_table_and_none_of_an_empty_one(tmp_path: Path) -> None:
-    """PostgreSQL's rows are taken as libpq has them or, when none has arrived yet, after a wait:
-    every row of a table larger than the network buffers comes out once, an empty table gives none."""
+    """Every row of a table larger than the network buffers comes out once, an empty table gives none."""
     with scratch_database("pgsql", tmp_path / "data") as scratch:
         install(scratch.install_options(), tmp_path / "config" / "config.php")
         with scratch.connect() as db:
@@ -90,7 +89,8 @@ def test_postgresql_reads_back_every_row_of_a_big_table_and_none_of_an_empty_one
 
 
 def test_postgresql_ending_the_session_during_a_read_back_is_a_lost_connection(tmp_path: Path) -> None:
-    """A read-back cut off by the server reports the server's error, not a malformed COPY."""
+    """A read-back whose session the server ends is reported as a lost connection (rolled back),
+    not as malformed COPY output."""
     with scratch_database("pgsql", tmp_path / "data") as scratch:
         install(scratch.install_options(), tmp_path / "config" / "config.php")
         with scratch.connect() as db:

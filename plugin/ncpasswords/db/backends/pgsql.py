@@ -158,25 +158,31 @@ class PostgreSQLBackend(Backend):
         sql = db.sql("transfer.tuples", (*fragments, ("CAST_COLUMNS", casts)))
         fields = len(kinds).to_bytes(2, "big")
         chunk: list[bytes] = []
+        first = True
+        ended = False
         with db.errors(), db.raw.cursor() as cur, cur.copy(sql, params) as copy:
-            messages = _copy_out(db.raw.pgconn, copy)
-            first = next(messages, b"")
-            if not first.startswith(TUPLE_HEADER):
-                raise TupleFormatError("binary COPY output without its header")
-            rest = first[len(TUPLE_HEADER) :]  # the first row, or nothing, or the trailer
-            for message in itertools.chain((rest,) if rest else (), messages):
+            for data in copy:
+                message = bytes(data)
+                if first:
+                    if not message.startswith(TUPLE_HEADER):
+                        raise TupleFormatError("binary COPY output without its header")
+                    message = message[len(TUPLE_HEADER) :]
+                    first = False
+                    if not message:
+                        continue
+                if ended:
+                    raise TupleFormatError("binary COPY output after its trailer")
                 if message == TUPLE_TRAILER:
-                    break
+                    ended = True  # read on to the end of the COPY: leaving early would cancel it
+                    continue
                 if message[:2] != fields:
                     raise TupleFormatError("binary COPY output not framed as one row per message")
                 chunk.append(message)
                 if len(chunk) >= batch:
                     yield chunk
                     chunk = []
-            else:
-                raise TupleFormatError("binary COPY output without its trailer")
-            if copy.read():  # reads on to the end of the COPY: leaving early would cancel it
-                raise TupleFormatError("binary COPY output after its trailer")
+        if not ended:
+            raise TupleFormatError("binary COPY output without its trailer")
         if chunk:
             yield chunk
 
@@ -329,27 +335,6 @@ class PostgreSQLBackend(Backend):
             f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('{prefix}{table}', 'id'), {int(max_id)});\n"
             for table, max_id in max_ids.items()
         )
-
-
-def _copy_out(pgconn: Any, copy: Any) -> Iterator[bytes]:
-    """The messages of a binary `COPY … TO STDOUT` up to its trailer, one row each. Those libpq
-    has already received are taken from it directly (psycopg's `read` costs a wait per message,
-    most of the time of a table read back); `read` waits for more when there are none, and takes
-    over at the end of the COPY (its result, or the server's error). The end of the COPY after
-    the trailer is left to psycopg too."""
-    get_copy_data = pgconn.get_copy_data
-    first = True
-    while True:
-        nbytes, data = get_copy_data(1)  # 1: never blocks; 0 when nothing has arrived yet
-        if nbytes <= 0:  # nothing yet, or the COPY ended or failed: psycopg waits, ends it, or raises its error
-            data = copy.read()
-            if not data:
-                return
-        message = bytes(data)
-        yield message
-        if message == TUPLE_TRAILER or (first and message == TUPLE_HEADER + TUPLE_TRAILER):
-            return
-        first = False
 
 
 def _is_utf8(encoding: str) -> bool:
