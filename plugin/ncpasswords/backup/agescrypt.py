@@ -91,13 +91,20 @@ def encrypt(source: BinaryIO, target: BinaryIO, passphrase: str, work_factor: in
     nonce = os.urandom(_NONCE_SIZE)
     target.write(header + b" " + _b64encode(mac) + b"\n" + nonce)
     aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
-    counter = 0
-    chunk = _read_full(source, CHUNK_SIZE)
-    while True:
-        following = _read_full(source, CHUNK_SIZE) if len(chunk) == CHUNK_SIZE else b""
-        last = not following
+    for counter, chunk, last in _chunks(source, CHUNK_SIZE):
         target.write(aead.encrypt(_chunk_nonce(counter, last), chunk, None))
-        if last:
+
+
+def _chunks(stream: BinaryIO, size: int) -> Iterator[tuple[int, bytes, bool]]:
+    """(counter, chunk, last) of `stream` read `size` bytes at a time, reading one chunk ahead to
+    know which is the last (a stream whose length is a multiple of `size` ends with a full chunk;
+    an empty stream is one empty chunk)."""
+    counter = 0
+    chunk = _read_full(stream, size)
+    while True:
+        following = _read_full(stream, size) if len(chunk) == size else b""
+        yield counter, chunk, not following
+        if not following:
             return
         chunk = following
         counter += 1
@@ -199,24 +206,15 @@ def decrypt(stream: BinaryIO, file_key: bytes) -> Iterator[bytes]:
     if len(nonce) != _NONCE_SIZE:
         raise DamagedError("the file is cut short")
     aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
-    counter = 0
-    sealed = _read_full(stream, _SEALED_CHUNK)
-    while True:
-        following = _read_full(stream, _SEALED_CHUNK) if len(sealed) == _SEALED_CHUNK else b""
-        last = not following
+    for counter, sealed, last in _chunks(stream, _SEALED_CHUNK):
+        if counter >= _MAX_COUNTER:
+            raise DamagedError("too many chunks")
         if len(sealed) < _TAG:
             raise DamagedError("the file is cut short")
         try:
             chunk = aead.decrypt(_chunk_nonce(counter, last), sealed, None)
         except InvalidTag:
             raise DamagedError(f"chunk {counter} fails authentication (changed or cut short)") from None
-        if last:
-            if not chunk and counter:
-                raise DamagedError("the last chunk is empty")
-            yield chunk
-            return
+        if last and not chunk and counter:
+            raise DamagedError("the last chunk is empty")
         yield chunk
-        sealed = following
-        counter += 1
-        if counter >= _MAX_COUNTER:
-            raise DamagedError("too many chunks")
