@@ -1,17 +1,22 @@
 """The one streaming JSON walker of backup files: a JSON text read incrementally from a byte
 stream, its top level walked by hand and values decoded by the C scanner of `json` within a window
 of the text, with PHP's `json_decode` limits (no unpaired surrogates, at most 512 levels, no
-number beyond PHP's float range). The reader (`reader`) decodes entity after entity with it;
-`list --details` (`summary`) steps over what it does not count.
+number beyond PHP's float range). The reader (`reader`) decodes the entities of a list with it,
+many at a time (`items`); `list --details` (`summary`) steps over what it does not count.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import functools
 import json
 import math
 import re
+from collections.abc import Iterator
 from typing import IO, Any
+
+import msgspec
 
 from .compression import CHUNK
 from .errors import BackupFormatError
@@ -38,6 +43,7 @@ def php_float(text: str) -> float:
 
 _DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_float=php_float)
 WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SEPARATOR = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 # Any \uD800-\uDFFF escape: a quick test before the exact one below.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # A \uD800-\uDFFF escape: a high surrogate with the low one that pairs with it (when it follows
@@ -94,8 +100,16 @@ def check_depth(text: str, start: int, end: int, value: Any, limit: int) -> None
         raise BackupFormatError(TOO_DEEP)
 
 
+# Decodes many items of a list in one call (`JsonText.items`) where they are not of the caller's
+# type: objects of any JSON values. It accepts a subset of what `json` accepts (no NaN or Infinity,
+# no unpaired surrogate escapes) and decodes that to the same values (numbers with a fraction or
+# exponent through `php_float`).
+_BATCH_DECODER = msgspec.json.Decoder(list[dict[str, Any]], float_hook=php_float)
+
 # A decoding error this close to the end of the window may come from a token cut in two.
 _TOKEN_MARGIN = 64
+# Batches of one list that may fail to decode before its items are all decoded one by one.
+_BATCH_FAILURES = 8
 #: Text kept ahead of the value being decoded (values longer than that are decoded in a few passes).
 WINDOW = 256 << 10
 
@@ -198,3 +212,89 @@ class JsonText:
             check_depth(self.text, self.pos, end, value, max_depth)
             self.pos = end
             return value
+
+    def items(self, max_depth: int = PHP_MAX_DEPTH, item_type: type | None = None) -> Iterator[Any]:
+        """The items of the list whose `[` was just read, up to its `]`; each may nest `max_depth`
+        levels. With `item_type` (a msgspec type), items that fit it come as that type.
+
+        After the first item, items are decoded in batches: the window is cut after the last place
+        where an item ends and the next begins as the first two do (`]},{` after an entity ending in
+        its revisions, else `},{`, with the same whitespace), and everything before it is decoded
+        as one list. That succeeds only where the cut falls between two items of this list (inside
+        a string or a nested value the text before it is not a complete list), so a batch holds
+        exactly the items the text has. A batch is decoded into `item_type` where its text holds no
+        NUL character (no `\\u0000` escape) and every item fits, else into objects. The items of a
+        batch that does not decode (an item that is not an object, invalid JSON, a value PHP would
+        refuse, or a cut inside a string) are decoded one by one, so that the first error is the
+        one `value` gives; after a few such batches the rest of the list is decoded one by one too.
+        """
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        item = self.value(max_depth)
+        boundary = self._boundary()
+        typed = _typed_decoder(item_type) if item_type is not None else None
+        failures = 0
+        resume = 0  # where batching starts again after a batch that did not decode
+        while True:
+            yield item
+            if self.expect(",]") == "]":
+                return
+            if boundary is not None and self._offset + self.pos >= resume:
+                batch = self._batch(boundary, typed, max_depth)
+                if isinstance(batch, int):
+                    failures += 1
+                    resume = batch
+                    if failures >= _BATCH_FAILURES:
+                        boundary = None
+                elif batch:
+                    yield from batch[:-1]
+                    item = batch[-1]
+                    continue
+            item = self.value(max_depth)
+
+    def _boundary(self) -> tuple[str, str] | None:
+        """What lies between the item just decoded and the next one, when that is an object too:
+        its end (`]}` or `}`) and the separator up to the next `{` (None if not like that)."""
+        closing = self.text[self.pos - 2 : self.pos]
+        if closing[-1:] != "}":
+            return None
+        self.ensure(_TOKEN_MARGIN)
+        match = _SEPARATOR.match(self.text, self.pos)
+        if match is None or not self.text.startswith("{", match.end()):
+            return None
+        return ("]}" if closing == "]}" else "}", match.group() + "{")
+
+    def _batch(
+        self, boundary: tuple[str, str], typed: msgspec.json.Decoder[Any] | None, max_depth: int
+    ) -> list[Any] | int:
+        """The items from here to the last cut at `boundary` in the window ([] if there is none
+        after the first item); where the text up to it does not decode, the cut's place in the
+        whole text (the items before it are then decoded one by one)."""
+        self.peek()
+        if not self.eof and len(self.text) - self.pos < WINDOW:
+            self.fill(CHUNK)
+        before, after = boundary
+        cut = self.text.rfind(before + after, self.pos + 1)
+        if cut < 0:
+            return []
+        end = cut + len(before)
+        text = "[" + self.text[self.pos : end] + "]"
+        batch: list[Any] | None = None
+        if typed is not None and "\\u0000" not in text:
+            with contextlib.suppress(msgspec.DecodeError):  # ValidationError too: not every item fits
+                batch = typed.decode(text)
+        if batch is None:
+            try:
+                batch = _BATCH_DECODER.decode(text)
+            except (msgspec.DecodeError, BackupFormatError, RecursionError):
+                return self._offset + end
+            if any(nesting_depth(item, max_depth) > max_depth for item in batch):
+                return self._offset + end
+        self.pos = end
+        return batch
+
+
+@functools.cache
+def _typed_decoder(item_type: type) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(list[item_type])  # type: ignore[valid-type]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -60,8 +60,9 @@ _MEMBER_DEPTH = PHP_MAX_DEPTH - 1
 _ITEM_DEPTH = PHP_MAX_DEPTH - 2
 
 
-def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
-    """(name, value) of a top-level object: list sections item by item, other members whole.
+def _stream_document(stream: IO[bytes], item_types: Mapping[str, type]) -> Iterator[tuple[str, Any]]:
+    """(name, value) of a top-level object: list sections item by item (decoded into
+    `item_types[name]` where they fit it), other members whole.
 
     Raises _NotStreamable before yielding anything when the first member is not `version`.
     """
@@ -95,13 +96,8 @@ def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
                 raise BackupFormatError(f"The backup has the section '{name}' twice")
             opened.add(name)
             reader.pos += 1
-            if reader.peek() == "]":
-                reader.pos += 1
-                continue
-            while True:
-                yield name, reader.value(_ITEM_DEPTH)
-                if reader.expect(",]") == "]":
-                    break
+            for item in reader.items(_ITEM_DEPTH, item_types.get(name)):
+                yield name, item
             continue
         if name in seen:
             raise BackupFormatError(f"The backup has the section '{name}' twice")
@@ -111,27 +107,37 @@ def _stream_document(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
         raise reader.error("trailing data after the document")
 
 
-def read_document(source: BackupSource | str | os.PathLike[str], server_secret: str) -> Document:
+def read_document(
+    source: BackupSource | str | os.PathLike[str],
+    server_secret: str,
+    item_types: Mapping[str, type] | None = None,
+) -> Document:
     """Read a backup: an open `BackupSource` (which stays open), or a path opened here.
+
+    `item_types`: msgspec types by list section; a v106 document's items that fit come as those
+    types (`Validator.item_types`), the others as plain values.
 
     The returned items must be consumed (or closed) before the source is closed. Raises
     BackupVersionError for versions outside 100–106 and BackupFormatError for anything that is not
     a backup.
     """
+    types = item_types or {}
     if isinstance(source, BackupSource):
-        return _read(source, server_secret, lambda: None)
+        return _read(source, server_secret, lambda: None, types)
     opened = open_path(source)
     try:
-        return _read(opened, server_secret, opened.close)
+        return _read(opened, server_secret, opened.close, types)
     except BaseException:
         opened.close()
         raise
 
 
-def _read(source: BackupSource, server_secret: str, done: Callable[[], None]) -> Document:
+def _read(
+    source: BackupSource, server_secret: str, done: Callable[[], None], item_types: Mapping[str, type]
+) -> Document:
     stream = open_backup(source)
     try:
-        items = _stream_document(stream)
+        items = _stream_document(stream, item_types)
         try:
             first = next(items)
         except (_NotStreamable, StopIteration):

@@ -19,9 +19,12 @@ The rules (docs/compatibility.md):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from ..db.connection import RowLimit
 from ..php.casts import settype
@@ -115,6 +118,43 @@ class RowBuilder:
         }
         exec(self._row_source(), scope)  # the source is built from the table's own columns
         self.row: Callable[[Any, str], tuple[Any, ...]] = scope["row"]
+
+    def struct(self, name: str, extra: Iterable[tuple[str, Any]] = ()) -> type[msgspec.Struct]:
+        """A msgspec type that decodes an object only where `row` would take each value as it is:
+        every property present (and no other), each of its column's exact type within its length
+        or range, or null where the column holds NULL; then the insert columns come first in
+        `astuple`, followed by `id` and `extra`. NUL characters and the uuid and user id checks
+        are not part of it (see `Validator.item_types`)."""
+        fields: list[tuple[str, Any]] = []
+        for column in self._columns:
+            kind: Any
+            if column.type == "str":
+                cap = column.max_length or self._text_cap
+                kind = str if cap == _NO_LIMIT else Annotated[str, msgspec.Meta(max_length=cap)]
+            elif column.type == "int":
+                low, high = int_range(self.table, column)
+                kind = Annotated[int, msgspec.Meta(ge=low, le=high)]
+            else:
+                kind = bool
+            if column.nullable and column.type != "bool":
+                kind = kind | None
+            fields.append((column.name, kind))
+        fields.append(("id", int))
+        fields.extend(extra)
+        rename = {c.name: c.prop for c in self.table.columns}
+        return msgspec.defstruct(name, fields, rename=rename, forbid_unknown_fields=True)
+
+    def keys_ok(self, row: tuple[Any, ...]) -> bool:
+        """The uuid and user id of a row taken from a `struct`: not empty, no whitespace around."""
+        uuid, user = row[self.uuid_index], row[self.user_index]
+        return bool(uuid) and bool(user) and uuid.strip(_PHP_TRIM) == uuid and user.strip(_PHP_TRIM) == user
+
+    def refuse_keys(self, row: tuple[Any, ...]) -> None:
+        obj = {"uuid": row[self.uuid_index]}
+        for index, prop in ((self.uuid_index, "uuid"), (self.user_index, "userId")):
+            value = row[index]
+            if not value or value.strip(_PHP_TRIM) != value:
+                self._refuse_key(obj, prop, value)
 
     def _row_source(self) -> str:
         """`def row(obj, section)`: each column's value taken as it is when it has the column's type
@@ -369,6 +409,22 @@ class Validator:
     def __init__(self, row_limit: RowLimit | None = None, *, duplicates: bool = True) -> None:
         self.row_limit = row_limit
         self.builders = {name: RowBuilder(table, row_limit) for name, table in TABLES.items()}
+        self._typed: dict[type[msgspec.Struct], Callable[[Any], Entity]] = {}
+        self.item_types: dict[str, type[msgspec.Struct]] = {}
+        """Types the reader may decode a list section's items into (`JsonText.items`) instead of
+        objects: `item` takes them without looking at each value again. The reader uses them only
+        where the text holds no NUL character."""
+        for section in MODEL_SECTIONS:
+            model_table, revision_table = model_tables(section)
+            revision = self.builders[revision_table.name].struct(revision_table.name)
+            self.item_types[section] = self.builders[model_table.name].struct(
+                model_table.name,
+                [("revisions", list[revision])],  # type: ignore[valid-type]
+            )
+        for section, name in ROW_SECTIONS.items():
+            self.item_types[section] = self.builders[name].struct(name)
+        for section, struct in self.item_types.items():
+            self._typed[struct] = functools.partial(self._typed_item, section)
         self._seen: set[int] | None = set() if duplicates else None
         self.keys: Keys | None = None
         self.settings = Settings()
@@ -381,6 +437,9 @@ class Validator:
 
     def item(self, section: str, value: Any) -> Entity | None:
         """Check one document item; an Entity for list sections, None for the rest."""
+        typed = self._typed.get(type(value))
+        if typed is not None:
+            return typed(value)
         if section in MODEL_SECTIONS:
             return self._model(section, value)
         if section in ROW_SECTIONS:
@@ -405,6 +464,33 @@ class Validator:
             raise BackupFormatError(f"{model_table.entity} {row[builder.uuid_index]!r}: 'revisions' is not a list")
         revision_builder = self.builders[revision_table.name]
         revision_rows = [revision_builder.row(revision, section) for revision in revisions]
+        self._unique(builder, row)
+        for revision_row in revision_rows:
+            self._unique(revision_builder, revision_row)
+        self.count += 1 + len(revision_rows)
+        return Entity(model_table.name, row, row[builder.user_index], revision_table.name, revision_rows)
+
+    def _typed_item(self, section: str, value: msgspec.Struct) -> Entity:
+        """An item decoded into its `item_types` type: only the uuid and user id are checked."""
+        values = msgspec.structs.astuple(value)
+        if section in ROW_SECTIONS:
+            builder = self.builders[ROW_SECTIONS[section]]
+            row = values[:-1]
+            if not builder.keys_ok(row):
+                builder.refuse_keys(row)
+            self._unique(builder, row)
+            self.count += 1
+            return Entity(builder.table.name, row, row[builder.user_index])
+        model_table, revision_table = model_tables(section)
+        builder = self.builders[model_table.name]
+        revision_builder = self.builders[revision_table.name]
+        row = values[:-2]
+        if not builder.keys_ok(row):
+            builder.refuse_keys(row)
+        revision_rows = [msgspec.structs.astuple(revision)[:-1] for revision in values[-1]]
+        for revision_row in revision_rows:
+            if not revision_builder.keys_ok(revision_row):
+                revision_builder.refuse_keys(revision_row)
         self._unique(builder, row)
         for revision_row in revision_rows:
             self._unique(revision_builder, revision_row)
