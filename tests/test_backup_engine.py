@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from conftest import InstalledInstance, database_state, scratch_database
+from ncpasswords.backup import reading_process, service
 from ncpasswords.backup import restore as restore_module
-from ncpasswords.backup import service
 from ncpasswords.backup.errors import BackupFormatError
 from ncpasswords.backup.restore import RestoreOptions, restore_backup
 from ncpasswords.cli.console import Console
@@ -466,6 +466,7 @@ def test_a_value_longer_than_max_allowed_packet_after_the_first_batch_changes_no
     delete_data = restore_module._delete_data
     monkeypatch.setattr(restore_module, "_delete_data", lambda *args: deleted.append(args) or delete_data(*args))
     monkeypatch.setattr(restore_module, "BATCH", 1)
+    monkeypatch.setattr(reading_process, "_ENTITIES_PER_FRAME", 1)  # rows reach the loader one by one
     with installed.connect() as db, pytest.raises(BackupFormatError) as refused:
         restore_backup(installed.instance, db, path, RestoreOptions())
     assert deleted  # the load had begun

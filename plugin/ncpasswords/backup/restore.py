@@ -26,6 +26,7 @@ from ..repositories.entity_repository import EntityRepository
 from ..users.accounts import check_user_id
 from .errors import BackupError, BackupFormatError
 from .reader import read_document
+from .reading_process import CheckedRows
 from .settings import CLIENT_SETTINGS_KEY, restore_application, restore_user
 from .source import BackupSource, open_path
 from .validation import Keys, Settings, Validator
@@ -79,9 +80,9 @@ class _Loader:
         self._start: Callable[[], None] | None = start
         self._writer = Writer(background, "restore-writer")
 
-    def add(self, table: str, row: tuple[Any, ...]) -> None:
+    def extend(self, table: str, rows: list[tuple[Any, ...]]) -> None:
         batch = self.pending[table]
-        batch.append(row)
+        batch.extend(rows)
         if len(batch) >= BATCH:
             self.flush(table)
 
@@ -231,24 +232,20 @@ def restore_backup(
         if options.user is not None and options.data:
             assert checked.keys is not None
             check_keys(checked.keys, app, instance, options.user)  # refuse before any work
-    document = read_document(source, instance.server_secret)
-    validator = Validator(row_limit, duplicates=False)
+    # Before the loader: its writer thread must not exist when the reading process is forked.
+    reading = CheckedRows(
+        source, instance.server_secret, row_limit, duplicates=False, user=options.user, rows=options.data
+    )
     result = RestoreResult()
-    loader = _Loader(db, progress, lambda: _delete_data(db, options.user), db.backend.background_writes)
     change: ConfigChange | None = None
     try:
+        loader = _Loader(db, progress, lambda: _delete_data(db, options.user), db.backend.background_writes)
         with db.large_writes(), db.transaction(write_lock=True):
             indexes = bulk.prepare(db, DATA_TABLES, replace_all=all_rows)
             try:
-                for section, value in document.items:
-                    entity = validator.item(section, value)
-                    if entity is None or not options.data or (options.user is not None and entity.user != options.user):
-                        continue
-                    if entity.revision_table is not None:
-                        for revision in entity.revisions:
-                            loader.add(entity.revision_table, revision)
-                    loader.add(entity.table, entity.row)
-                keys, settings = validator.finish()
+                for table, rows in reading:
+                    loader.extend(table, rows)
+                keys, settings = reading.finish()
                 if options.data:
                     loader.finish()  # the deletion too, with a backup that has no entities
             finally:
@@ -268,6 +265,8 @@ def restore_backup(
         if change is not None:  # rolled back, or the COMMIT failed: decide as a recovery would
             change.settle(db)
         raise
+    finally:
+        reading.close()
     if change is not None:
         change.apply(db)
         result.secret_changed = True

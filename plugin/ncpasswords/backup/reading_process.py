@@ -1,0 +1,229 @@
+"""Reading and checking a backup in a second process while this one writes its rows
+(docs/internals/backup-format.md#restore).
+
+Decoding the JSON and checking every value is Python work that holds the GIL, and so is handing
+rows to the database driver: in one process the two take turns on one core. A forked child runs the
+reader and the `Validator` and sends the checked rows back through a pipe, so both cores work (on
+PostgreSQL and MariaDB the server takes its share beside them).
+
+The child only reads: it never touches the parent's database connection (inherited with the fork)
+and leaves with `os._exit`, so nothing of the parent's state is flushed or closed twice. Rows cross
+the pipe in `marshal` frames (plain tuples of str, int, bool and None, written and read by the same
+interpreter); the end of the document carries the keys and settings, a failure the exception to
+raise, both pickled. When the parent stops reading (an error, a kill) the child's next write fails
+and it ends; the parent kills and reaps it in any case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import marshal
+import os
+import pickle
+import queue
+import signal
+import struct
+import sys
+import threading
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, BinaryIO
+
+from ..db.connection import RowLimit
+from .errors import BackupError
+from .reader import read_document
+from .source import BackupSource
+from .validation import Keys, Settings, Validator
+
+_FRAME = struct.Struct("<cI")
+_ROWS, _END, _FAILED = b"R", b"E", b"F"
+# Entities in the first frame; then as many as make about _FRAME_BYTES (frames of big entities
+# hold fewer, so that memory stays bounded by the size of an entity, not of 256).
+_ENTITIES_PER_FRAME = 256
+_FRAME_BYTES = 2 << 20
+_PIPE_SIZE = 1 << 20
+_F_SETPIPE_SZ = 1031
+# Frames the child keeps ready beyond what the pipe holds, and how soon its sender thread gets the GIL.
+_FRAMES_AHEAD = 4
+_SWITCH_INTERVAL = 0.0005
+
+
+class ReadingProcessError(BackupError):
+    """The process reading the backup ended without a result."""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _set_pipe_size(fd: int) -> None:
+    with contextlib.suppress(OSError):  # a lower limit for unprivileged users: the default pipe works
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
+
+
+Row = tuple[Any, ...]
+
+
+class CheckedRows:
+    """The rows of a backup's entities, read and checked as `Validator.item` checks them (in a
+    child process where this process has no other thread, else here): `(table, rows)` batches in
+    document order, then `finish()` for the keys and settings.
+
+    With `user`, only that user's rows; without `rows`, none (the whole file is still checked).
+
+    `with CheckedRows(source, secret, limit) as checked: for table, rows in checked: ...`
+    """
+
+    def __init__(
+        self,
+        source: BackupSource,
+        server_secret: str,
+        row_limit: RowLimit | None,
+        *,
+        duplicates: bool = True,
+        user: str | None = None,
+        rows: bool = True,
+    ) -> None:
+        self._source = source
+        self._secret = server_secret
+        self._validator = Validator(row_limit, duplicates=duplicates)
+        self._user = user
+        self._rows = rows
+        self._result: tuple[Keys, Settings] | None = None
+        self._frame_entities = _ENTITIES_PER_FRAME
+        self._pid = 0
+        self._pipe: BinaryIO | None = None
+        if threading.active_count() == 1:
+            self._fork()
+
+    def _frames(self) -> Iterator[dict[str, list[Row]]]:
+        """The rows by table, a frame every `_frame_entities` entities (read and checked here)."""
+        frame: dict[str, list[Row]] = {}
+        count = 0
+        for section, value in read_document(self._source, self._secret, self._validator.item_types).items:
+            entity = self._validator.item(section, value)
+            if entity is None or not self._rows or (self._user is not None and entity.user != self._user):
+                continue
+            if entity.revision_table is not None and entity.revisions:
+                frame.setdefault(entity.revision_table, []).extend(entity.revisions)
+            frame.setdefault(entity.table, []).append(entity.row)
+            count += 1
+            if count >= self._frame_entities:
+                yield frame
+                frame, count = {}, 0
+        if frame:
+            yield frame
+
+    # -- the child -----------------------------------------------------------------------------
+    def _fork(self) -> None:
+        read_fd, write_fd = os.pipe()
+        _set_pipe_size(write_fd)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(read_fd)
+            status = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it kills us
+                self._produce(write_fd)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        self._pid = pid
+        self._pipe = os.fdopen(read_fd, "rb", buffering=_PIPE_SIZE)
+
+    def _produce(self, fd: int) -> None:
+        """Read and check the backup, sending frames through `fd` (in the child)."""
+        # The pipe holds 1 MiB at most; the parent takes rows in bursts (a batch to the database):
+        # a sender thread keeps a few frames ready so that reading goes on meanwhile.
+        sys.setswitchinterval(_SWITCH_INTERVAL)
+        ahead: queue.Queue[bytes | None] = queue.Queue(_FRAMES_AHEAD)
+        broken = threading.Event()
+
+        def sender() -> None:
+            while (data := ahead.get()) is not None:
+                if not broken.is_set():
+                    try:
+                        _write_all(fd, data)
+                    except OSError:  # the parent has stopped reading
+                        broken.set()
+
+        thread = threading.Thread(target=sender, name="backup-frames", daemon=True)
+        thread.start()
+
+        def send(kind: bytes, payload: bytes) -> None:
+            if broken.is_set():
+                raise BrokenPipeError
+            ahead.put(_FRAME.pack(kind, len(payload)) + payload)
+
+        try:
+            for frame in self._frames():
+                data = marshal.dumps(frame)
+                entities = self._frame_entities
+                self._frame_entities = max(1, min(_ENTITIES_PER_FRAME, entities * _FRAME_BYTES // len(data)))
+                send(_ROWS, data)
+            send(_END, pickle.dumps(self._validator.finish()))
+        except BrokenPipeError:
+            pass
+        except BaseException as exc:  # handed to the parent, which raises it
+            try:
+                payload = pickle.dumps(exc)
+                pickle.loads(payload)
+            except Exception:
+                payload = pickle.dumps(ReadingProcessError(f"Reading the backup failed: {exc!r}"))
+            with contextlib.suppress(BrokenPipeError):
+                send(_FAILED, payload)
+        finally:
+            ahead.put(None)
+            thread.join()
+
+    # -- the parent ----------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[tuple[str, list[Row]]]:
+        frames = self._frames() if self._pipe is None else self._received()
+        for frame in frames:
+            yield from frame.items()
+        if self._pipe is None:
+            self._result = self._validator.finish()
+
+    def _received(self) -> Iterator[dict[str, list[Row]]]:
+        assert self._pipe is not None
+        pipe = self._pipe
+        while True:
+            head = pipe.read(_FRAME.size)
+            kind, size = _FRAME.unpack(head) if len(head) == _FRAME.size else (b"", 0)
+            payload = pipe.read(size)
+            if not kind or len(payload) < size:
+                raise ReadingProcessError("The process reading the backup ended unexpectedly")
+            if kind == _ROWS:
+                yield marshal.loads(payload)
+            elif kind == _END:
+                self._result = pickle.loads(payload)
+                return
+            else:
+                raise pickle.loads(payload)
+
+    def finish(self) -> tuple[Keys, Settings]:
+        """The checked keys and settings, once every row was taken."""
+        if self._result is None:
+            raise RuntimeError("finish() before every row was taken")
+        return self._result
+
+    def close(self) -> None:
+        """Stop and reap the child (if any)."""
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+        if self._pid:
+            pid, self._pid = self._pid, 0
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+    def __enter__(self) -> CheckedRows:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
