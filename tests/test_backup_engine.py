@@ -466,7 +466,8 @@ def test_a_value_longer_than_max_allowed_packet_after_the_first_batch_changes_no
     delete_data = restore_module._delete_data
     monkeypatch.setattr(restore_module, "_delete_data", lambda *args: deleted.append(args) or delete_data(*args))
     monkeypatch.setattr(restore_module, "BATCH", 1)
-    monkeypatch.setattr(reading_process, "_ENTITIES_PER_FRAME", 1)  # rows reach the loader one by one
+    for most in ("_FIRST_FRAME", "_MOST_PER_FRAME"):  # rows reach the loader one by one
+        monkeypatch.setattr(reading_process, most, 1)
     with installed.connect() as db, pytest.raises(BackupFormatError) as refused:
         restore_backup(installed.instance, db, path, RestoreOptions())
     assert deleted  # the load had begun

@@ -200,3 +200,25 @@ def test_a_reading_process_that_dies_is_an_error_and_is_reaped(tmp_path: Path) -
     run = subprocess.run([sys.executable, "-c", _CHILD_KILLED, str(path)], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["refused: The process reading the backup ended unexpectedly", "reaped"]
+
+
+@pytest.mark.parametrize("damage", ["invalid UTF-8", "a gzip stream cut short"])
+@pytest.mark.parametrize("distance", [200_000, 600_000, 1_100_000])
+def test_a_damaged_stream_after_a_refused_entity_is_met_as_one_by_one(
+    damage: str, distance: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches read no further ahead than one-by-one reading does before each entity, so of a
+    refused entity and damage further on in the file, the same one is reported first."""
+    document = sample_document(700)
+    document["passwords"][100]["uuid"] = " bad"
+    text = json.dumps(document, **COMPACT).encode()
+    at = text.index(b'"uuid":" bad"') + distance
+    path = tmp_path / "backup.json.gz"
+    if damage == "invalid UTF-8":
+        path.write_bytes(gzip.compress(text[:at] + b"\xff" + text[at:]))
+    else:
+        whole = gzip.compress(text)
+        path.write_bytes(whole[: len(whole) * at // len(text)])
+    expected = one_by_one(monkeypatch, lambda: outcome(lambda: read_rows(path, typed=False)))
+    assert isinstance(expected, str)
+    assert outcome(lambda: read_rows(path, typed=True)) == expected

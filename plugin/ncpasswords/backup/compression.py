@@ -39,6 +39,9 @@ class GzipBombError(BackupFormatError):
     def __init__(self) -> None:
         super().__init__(BOMB_MESSAGE)
 
+    def __reduce__(self) -> tuple[type[GzipBombError], tuple[()]]:
+        return (GzipBombError, ())
+
 
 class Inflater(ThreadedReader):
     """Inflates gzip data in a background thread (zlib works without the GIL, so inflating runs

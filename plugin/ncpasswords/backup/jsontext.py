@@ -43,7 +43,6 @@ def php_float(text: str) -> float:
 
 _DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_float=php_float)
 WHITESPACE = re.compile(r"[ \t\n\r]*")
-_SEPARATOR = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 # Any \uD800-\uDFFF escape: a quick test before the exact one below.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # A \uD800-\uDFFF escape: a high surrogate with the low one that pairs with it (when it follows
@@ -232,7 +231,9 @@ class JsonText:
             self.pos += 1
             return
         item = self.value(max_depth)
-        boundary = self._boundary()
+        closing = self.text[self.pos - 2 : self.pos]
+        first_end = self._offset + self.pos
+        boundary: tuple[str, str] | None = None
         typed = _typed_decoder(item_type) if item_type is not None else None
         failures = 0
         resume = 0  # where batching starts again after a batch that did not decode
@@ -240,6 +241,9 @@ class JsonText:
             yield item
             if self.expect(",]") == "]":
                 return
+            if first_end >= 0:  # the second item: learn what lies between two items
+                boundary = self._boundary(closing, first_end)
+                first_end = -1
             if boundary is not None and self._offset + self.pos >= resume:
                 batch = self._batch(boundary, typed, max_depth)
                 if isinstance(batch, int):
@@ -253,17 +257,15 @@ class JsonText:
                     continue
             item = self.value(max_depth)
 
-    def _boundary(self) -> tuple[str, str] | None:
-        """What lies between the item just decoded and the next one, when that is an object too:
-        its end (`]}` or `}`) and the separator up to the next `{` (None if not like that)."""
-        closing = self.text[self.pos - 2 : self.pos]
-        if closing[-1:] != "}":
+    def _boundary(self, closing: str, first_end: int) -> tuple[str, str] | None:
+        """What lies between the first item (which ended with `closing` at `first_end` of the whole
+        text) and the second, when both are objects: the first one's end (`]}` or `}`) and the
+        separator up to the `{` of the second (None if not like that, or no longer in the window)."""
+        self.peek()
+        start = first_end - self._offset
+        if closing[-1:] != "}" or start < 0 or not self.text.startswith("{", self.pos):
             return None
-        self.ensure(_TOKEN_MARGIN)
-        match = _SEPARATOR.match(self.text, self.pos)
-        if match is None or not self.text.startswith("{", match.end()):
-            return None
-        return ("]}" if closing == "]}" else "}", match.group() + "{")
+        return ("]}" if closing == "]}" else "}", self.text[start : self.pos] + "{")
 
     def _batch(
         self, boundary: tuple[str, str], typed: msgspec.json.Decoder[Any] | None, max_depth: int
@@ -275,7 +277,11 @@ class JsonText:
         if not self.eof and len(self.text) - self.pos < WINDOW:
             self.fill(CHUNK)
         before, after = boundary
-        cut = self.text.rfind(before + after, self.pos + 1)
+        # Cut only where a window of text follows (or the file has ended): an item is decoded with
+        # at least that much read ahead of it, as `value` reads, so a damaged stream further on is
+        # met at the same item as when items are decoded one by one.
+        last = len(self.text) if self.eof else len(self.text) - WINDOW
+        cut = self.text.rfind(before + after, self.pos + 1, max(last, 0))
         if cut < 0:
             return []
         end = cut + len(before)

@@ -7,8 +7,8 @@ reads as INF but can never write back, is refused as well. Entities, keys and se
 by `validation`.
 
 A v106 document is read as a stream: a background thread inflates the gzip data, the top level is
-walked by hand and every entity of a list section is decoded on its own by the C scanner of the
-`json` module, so a restore holds one model with its revisions in memory, never the whole file.
+walked by hand and the entities of a list section are decoded a window of text at a time
+(`JsonText.items`), so a reader holds a few hundred kilobytes of entities, never the whole file.
 Older versions (100–105) are small by nature and need whole-document context for their upgrade
 (the user keys that re-encrypt revisions come after the entities), so they are loaded whole, up to
 a size limit.

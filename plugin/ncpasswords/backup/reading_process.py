@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import marshal
 import os
 import pickle
@@ -36,21 +37,26 @@ from .reader import read_document
 from .source import BackupSource
 from .validation import Keys, Settings, Validator
 
-_FRAME = struct.Struct("<cI")
+_FRAME = struct.Struct("<cQ")
 _ROWS, _END, _FAILED = b"R", b"E", b"F"
 # Entities in the first frame; then as many as make about _FRAME_BYTES (frames of big entities
-# hold fewer, so that memory stays bounded by the size of an entity, not of 256).
-_ENTITIES_PER_FRAME = 256
+# hold fewer: memory is bounded by the size of the entities, not by their number).
+_FIRST_FRAME = 16
+_MOST_PER_FRAME = 256
 _FRAME_BYTES = 2 << 20
 _PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = 1031
 # Frames the child keeps ready beyond what the pipe holds, and how soon its sender thread gets the GIL.
 _FRAMES_AHEAD = 4
 _SWITCH_INTERVAL = 0.0005
+# Signals held back while forking: the child must never run the parent's handlers or its code.
+_HELD = {signal.SIGINT, signal.SIGTERM}
+_PR_SET_PDEATHSIG = 1
 
 
 class ReadingProcessError(BackupError):
-    """The process reading the backup ended without a result."""
+    """The process reading the backup ended without a result (or with an error that is passed
+    on as its message)."""
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -62,6 +68,28 @@ def _write_all(fd: int, data: bytes) -> None:
 def _set_pipe_size(fd: int) -> None:
     with contextlib.suppress(OSError):  # a lower limit for unprivileged users: the default pipe works
         fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child: be killed when the parent dies (Linux), so that nothing inherited from it (its
+    database socket, its lock files) stays open after it."""
+    with contextlib.suppress(OSError, AttributeError, ImportError):
+        import ctypes  # only here: it costs every command a few milliseconds to import
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before that
+        os._exit(1)
+
+
+def _portable(exc: BaseException) -> bytes:
+    """`exc` pickled for the parent; one that does not come back whole is passed on as its message."""
+    try:
+        payload = pickle.dumps(exc)
+        pickle.loads(payload)
+        return payload
+    except Exception:
+        message = str(exc) if isinstance(exc, BackupError) else f"Reading the backup failed: {exc!r}"
+        return pickle.dumps(ReadingProcessError(message))
 
 
 Row = tuple[Any, ...]
@@ -93,7 +121,7 @@ class CheckedRows:
         self._user = user
         self._rows = rows
         self._result: tuple[Keys, Settings] | None = None
-        self._frame_entities = _ENTITIES_PER_FRAME
+        self._frame_entities = _FIRST_FRAME
         self._pid = 0
         self._pipe: BinaryIO | None = None
         if threading.active_count() == 1:
@@ -120,17 +148,30 @@ class CheckedRows:
     # -- the child -----------------------------------------------------------------------------
     def _fork(self) -> None:
         read_fd, write_fd = os.pipe()
-        _set_pipe_size(write_fd)
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
+        parent = os.getpid()
+        signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (memory, a process limit): read here instead
             os.close(read_fd)
+            os.close(write_fd)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+            return
+        if pid == 0:  # the child: never returns
             status = 1
             try:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it kills us
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+                _die_with_parent(parent)
+                gc.freeze()  # what the parent made stays untouched (not copied page by page)
+                os.close(read_fd)
+                _set_pipe_size(write_fd)
                 self._produce(write_fd)
                 status = 0
             finally:
                 os._exit(status)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
         os.close(write_fd)
         self._pid = pid
         self._pipe = os.fdopen(read_fd, "rb", buffering=_PIPE_SIZE)
@@ -140,15 +181,16 @@ class CheckedRows:
         # The pipe holds 1 MiB at most; the parent takes rows in bursts (a batch to the database):
         # a sender thread keeps a few frames ready so that reading goes on meanwhile.
         sys.setswitchinterval(_SWITCH_INTERVAL)
-        ahead: queue.Queue[bytes | None] = queue.Queue(_FRAMES_AHEAD)
+        ahead: queue.Queue[tuple[bytes, bytes] | None] = queue.Queue(_FRAMES_AHEAD)
         broken = threading.Event()
 
         def sender() -> None:
-            while (data := ahead.get()) is not None:
+            while (frame := ahead.get()) is not None:
                 if not broken.is_set():
                     try:
-                        _write_all(fd, data)
-                    except OSError:  # the parent has stopped reading
+                        for data in frame:
+                            _write_all(fd, data)
+                    except BaseException:  # the parent has stopped reading
                         broken.set()
 
         thread = threading.Thread(target=sender, name="backup-frames", daemon=True)
@@ -157,36 +199,33 @@ class CheckedRows:
         def send(kind: bytes, payload: bytes) -> None:
             if broken.is_set():
                 raise BrokenPipeError
-            ahead.put(_FRAME.pack(kind, len(payload)) + payload)
+            ahead.put((_FRAME.pack(kind, len(payload)), payload))
 
         try:
             for frame in self._frames():
                 data = marshal.dumps(frame)
-                entities = self._frame_entities
-                self._frame_entities = max(1, min(_ENTITIES_PER_FRAME, entities * _FRAME_BYTES // len(data)))
+                entities = self._frame_entities * _FRAME_BYTES // len(data)
+                self._frame_entities = max(1, min(_MOST_PER_FRAME, entities))
                 send(_ROWS, data)
             send(_END, pickle.dumps(self._validator.finish()))
         except BrokenPipeError:
             pass
         except BaseException as exc:  # handed to the parent, which raises it
-            try:
-                payload = pickle.dumps(exc)
-                pickle.loads(payload)
-            except Exception:
-                payload = pickle.dumps(ReadingProcessError(f"Reading the backup failed: {exc!r}"))
             with contextlib.suppress(BrokenPipeError):
-                send(_FAILED, payload)
+                send(_FAILED, _portable(exc))
         finally:
             ahead.put(None)
             thread.join()
 
     # -- the parent ----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[tuple[str, list[Row]]]:
-        frames = self._frames() if self._pipe is None else self._received()
-        for frame in frames:
+        if self._pipe is not None:
+            for frame in self._received():
+                yield from frame.items()
+            return
+        for frame in self._frames():
             yield from frame.items()
-        if self._pipe is None:
-            self._result = self._validator.finish()
+        self._result = self._validator.finish()
 
     def _received(self) -> Iterator[dict[str, list[Row]]]:
         assert self._pipe is not None
@@ -201,6 +240,7 @@ class CheckedRows:
                 yield marshal.loads(payload)
             elif kind == _END:
                 self._result = pickle.loads(payload)
+                self.close()  # the child has nothing left to do: reaped before the caller goes on
                 return
             else:
                 raise pickle.loads(payload)
@@ -215,12 +255,12 @@ class CheckedRows:
         """Stop and reap the child (if any)."""
         if self._pipe is not None:
             self._pipe.close()
-            self._pipe = None
         if self._pid:
             pid, self._pid = self._pid, 0
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            with contextlib.suppress(ChildProcessError):  # already reaped (SIGCHLD ignored)
+                os.waitpid(pid, 0)
 
     def __enter__(self) -> CheckedRows:
         return self
