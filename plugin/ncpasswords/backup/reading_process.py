@@ -164,7 +164,10 @@ class CheckedRows:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
                 _die_with_parent(parent)
-                gc.freeze()  # what the parent made stays untouched (not copied page by page)
+                # What the parent made stays untouched (not copied page by page), and the rows made
+                # here hold no reference cycles for the collector to look for.
+                gc.freeze()
+                gc.disable()
                 os.close(read_fd)
                 _set_pipe_size(write_fd)
                 self._produce(write_fd)
