@@ -17,10 +17,12 @@ import pytest
 
 from conftest import InstalledInstance, database_state
 from ncpasswords.backup import jsontext
+from ncpasswords.backup import restore as restore_module
 from ncpasswords.backup.errors import BackupError
 from ncpasswords.backup.reader import read_document
 from ncpasswords.backup.sample import SampleSize, generate
 from ncpasswords.backup.validation import Validator
+from ncpasswords.repositories.entity_repository import EntityRepository
 from reliability.helpers import one_line_error, run_real_occ
 
 
@@ -222,3 +224,26 @@ def test_a_damaged_stream_after_a_refused_entity_is_met_as_one_by_one(
     expected = one_by_one(monkeypatch, lambda: outcome(lambda: read_rows(path, typed=False)))
     assert isinstance(expected, str)
     assert outcome(lambda: read_rows(path, typed=True)) == expected
+
+
+def test_rows_go_to_the_database_in_whole_batches(
+    installed: InstalledInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames of any size become batches of exactly BATCH rows but the last of each table (SQLite
+    keeps a prepared statement per shape: rows in odd numbers made a new one each time)."""
+    backups = installed.instance.appdata_dir / "backups"
+    backups.mkdir(parents=True, exist_ok=True)
+    (backups / "sample.json").write_text(json.dumps(sample_document(1500), **COMPACT))
+    written: dict[str, list[int]] = {}
+    insert_many = EntityRepository.insert_many
+
+    def counted(self: EntityRepository, batch: Any) -> int:
+        written.setdefault(self.table.name, []).append(batch.count)
+        return insert_many(self, batch)
+
+    monkeypatch.setattr(EntityRepository, "insert_many", counted)
+    monkeypatch.setattr(restore_module, "BATCH", 700)
+    assert installed.occ("-n", "passwords:backup:restore", "sample").check()
+    assert sum(written["passwords_password_rv"]) == 4500
+    for counts in written.values():
+        assert all(count == 700 for count in counts[:-1]) and 0 < counts[-1] <= 700

@@ -83,25 +83,35 @@ class _Loader:
         self._writer = Writer(background, "restore-writer")
 
     def extend(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        batch = self.pending[table]
-        batch.extend(rows)
-        if len(batch) >= BATCH:
-            self.flush(table)
+        """Add rows of `table`; whole batches of BATCH rows are written (always that many, so that
+        the statements of a load have a few shapes only: SQLite keeps each shape prepared)."""
+        pending = self.pending[table]
+        pending.extend(rows)
+        if len(pending) >= BATCH:
+            full = len(pending) - len(pending) % BATCH
+            self.pending[table] = pending[full:]
+            for start in range(0, full, BATCH):
+                self._encode(table, pending[start : start + BATCH])
+            if self.progress:
+                self.progress(self.done)
 
-    def flush(self, table: str | None = None) -> None:
-        for name in [table] if table else list(self.pending):
-            batch = self.pending[name]
-            if batch:
+    def flush(self) -> None:
+        """Write every row still pending."""
+        for name, pending in self.pending.items():
+            if pending:
                 self.pending[name] = []
-                self.counts[name] += len(batch)
-                self.done += len(batch)
-                try:
-                    encoded = self.repos[name].encode_rows(batch)
-                except ValueError as exc:
-                    raise BackupFormatError(str(exc)) from None
-                self._submit(functools.partial(self._write, name, encoded))
+                self._encode(name, pending)
         if self.progress:
             self.progress(self.done)
+
+    def _encode(self, name: str, batch: list[tuple[Any, ...]]) -> None:
+        self.counts[name] += len(batch)
+        self.done += len(batch)
+        try:
+            encoded = self.repos[name].encode_rows(batch)
+        except ValueError as exc:
+            raise BackupFormatError(str(exc)) from None
+        self._submit(functools.partial(self._write, name, encoded))
 
     def _submit(self, job: Callable[[], None]) -> None:
         if self._start is not None:
