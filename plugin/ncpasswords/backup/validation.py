@@ -443,12 +443,8 @@ class Validator:
         if section in MODEL_SECTIONS:
             return self._model(section, value)
         if section in ROW_SECTIONS:
-            name = ROW_SECTIONS[section]
-            builder = self.builders[name]
-            row = builder.row(value, section)
-            self._unique(builder, row)
-            self.count += 1
-            return Entity(name, row, row[builder.user_index])
+            builder = self.builders[ROW_SECTIONS[section]]
+            return self._row_entity(builder, builder.row(value, section))
         if section == "keys":
             self.keys = validate_keys(value, self.row_limit)
         elif section == "settings":
@@ -464,11 +460,25 @@ class Validator:
             raise BackupFormatError(f"{model_table.entity} {row[builder.uuid_index]!r}: 'revisions' is not a list")
         revision_builder = self.builders[revision_table.name]
         revision_rows = [revision_builder.row(revision, section) for revision in revisions]
+        return self._model_entity(builder, row, revision_builder, revision_rows)
+
+    def _row_entity(self, builder: RowBuilder, row: tuple[Any, ...]) -> Entity:
+        self._unique(builder, row)
+        self.count += 1
+        return Entity(builder.table.name, row, row[builder.user_index])
+
+    def _model_entity(
+        self,
+        builder: RowBuilder,
+        row: tuple[Any, ...],
+        revision_builder: RowBuilder,
+        revision_rows: list[tuple[Any, ...]],
+    ) -> Entity:
         self._unique(builder, row)
         for revision_row in revision_rows:
             self._unique(revision_builder, revision_row)
         self.count += 1 + len(revision_rows)
-        return Entity(model_table.name, row, row[builder.user_index], revision_table.name, revision_rows)
+        return Entity(builder.table.name, row, row[builder.user_index], revision_builder.table.name, revision_rows)
 
     def _typed_item(self, section: str, value: msgspec.Struct) -> Entity:
         """An item decoded into its `item_types` type: only the uuid and user id are checked."""
@@ -478,9 +488,7 @@ class Validator:
             row = values[:-1]
             if not builder.keys_ok(row):
                 builder.refuse_keys(row)
-            self._unique(builder, row)
-            self.count += 1
-            return Entity(builder.table.name, row, row[builder.user_index])
+            return self._row_entity(builder, row)
         model_table, revision_table = model_tables(section)
         builder = self.builders[model_table.name]
         revision_builder = self.builders[revision_table.name]
@@ -491,11 +499,7 @@ class Validator:
         for revision_row in revision_rows:
             if not revision_builder.keys_ok(revision_row):
                 revision_builder.refuse_keys(revision_row)
-        self._unique(builder, row)
-        for revision_row in revision_rows:
-            self._unique(revision_builder, revision_row)
-        self.count += 1 + len(revision_rows)
-        return Entity(model_table.name, row, row[builder.user_index], revision_table.name, revision_rows)
+        return self._model_entity(builder, row, revision_builder, revision_rows)
 
     def _unique(self, builder: RowBuilder, row: tuple[Any, ...]) -> None:
         if self._seen is None:
