@@ -168,8 +168,11 @@ def run(
     env: dict[str, str] | None = None,
     stdin: Path | None = None,
     stdout: Path | None = None,
+    memory: bool = False,
 ) -> Measure:
-    """Run a command (a string runs in bash with pipefail); wall time and the child's peak RSS."""
+    """Run a command (a string runs in bash with pipefail); wall time and the child's peak RSS
+    (with `memory`, the peak of all its processes together, sampled: not in timed runs, where the
+    sampling would take CPU from them)."""
     args: list[str] = ["bash", "-o", "pipefail", "-c", cmd] if isinstance(cmd, str) else list(cmd)
     with (
         tempfile.TemporaryFile() as err,
@@ -178,10 +181,10 @@ def run(
     ):
         start = time.perf_counter()
         proc = subprocess.Popen(args, stdin=inp, stdout=out, stderr=err, env=env)
-        sampler = _MemorySampler(proc.pid)
+        sampler = _MemorySampler(proc.pid) if memory else None
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
-        together = sampler.stop()
+        together = sampler.stop() if sampler else 0
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err.seek(0)
@@ -286,8 +289,8 @@ class Bench:
     def sqlite_path(self) -> Path:
         return Path(self.instance.connection_settings().sqlite_path)
 
-    def occ(self, *args: str) -> Measure:
-        return run([sys.executable, "-m", "ncpasswords", *args], env=self.env)
+    def occ(self, *args: str, memory: bool = False) -> Measure:
+        return run([sys.executable, "-m", "ncpasswords", *args], env=self.env, memory=memory)
 
     def sql(self, *statements: str) -> None:
         db = self.instance.connect()
@@ -601,28 +604,30 @@ def bench_rss(engine: str, size: str, seed: int, results: Results, log: Callable
     label = f"bench{size}"
     place(bench, sample, label)
     bench.clear()
-    measures = {"restore": bench.occ("-n", "passwords:backup:restore", label)}
+    measures = {"restore": bench.occ("-n", "passwords:backup:restore", label, memory=True)}
     bench.settle()
-    measures["create"] = bench.occ("-q", "passwords:backup:create", "benchout")
-    measures["verify"] = bench.occ("passwords:backup:verify", label)
-    measures["dry-run"] = bench.occ("passwords:backup:restore", label, "--dry-run")
+    measures["create"] = bench.occ("-q", "passwords:backup:create", "benchout", memory=True)
+    measures["verify"] = bench.occ("passwords:backup:verify", label, memory=True)
+    measures["dry-run"] = bench.occ("passwords:backup:restore", label, "--dry-run", memory=True)
     identity = pyrage.x25519.Identity.generate()
     with tempfile.TemporaryDirectory(dir=bench.home) as folder:
         key = Path(folder) / "key.txt"
         key.write_text(f"{identity}\n")
         copy = Path(folder) / f"{label}-age.json.gz.age"
         measures["export-age"] = bench.occ(
-            "passwords:backup:export", label, str(copy), f"--encrypt-to={identity.to_public()}"
+            "passwords:backup:export", label, str(copy), f"--encrypt-to={identity.to_public()}", memory=True
         )
-        measures["import-age"] = bench.occ("passwords:backup:import", str(copy), f"--identity={key}")
+        measures["import-age"] = bench.occ("passwords:backup:import", str(copy), f"--identity={key}", memory=True)
         (bench.backups / f"{label}-age.json.gz").unlink()
         occ = [sys.executable, "-m", "ncpasswords", "-n"]
         env = {**bench.env, PASSPHRASE_VARIABLE: "bench passphrase"}
         copy = Path(folder) / f"{label}-pass.json.gz.age"
         measures["export-passphrase"] = run(
-            [*occ, "passwords:backup:export", label, str(copy), "--passphrase"], env=env
+            [*occ, "passwords:backup:export", label, str(copy), "--passphrase"], env=env, memory=True
         )
-        measures["import-passphrase"] = run([*occ, "passwords:backup:import", str(copy), "--passphrase"], env=env)
+        measures["import-passphrase"] = run(
+            [*occ, "passwords:backup:import", str(copy), "--passphrase"], env=env, memory=True
+        )
         (bench.backups / f"{label}-pass.json.gz").unlink()
     for op, measure in measures.items():
         record(results, f"{engine}|{op}-rss|{size}", measure)
@@ -816,10 +821,11 @@ the same with `--passphrase` (export-passphrase, import-passphrase) per engine a
 * Tables are emptied before each load (not timed); PostgreSQL tables are vacuumed and analysed
   after each load (not timed) so that neither dump pays for hint bits. Ours and native alternate
   which goes first in each run.
-* Peak memory is the larger of `ru_maxrss` from `wait4` of the `occ` child process (its own
-  peak, or that of a process it started, whichever is higher) and the peak of the summed PSS of
-  all its processes, sampled every 20 ms (a restore reads the backup in a forked child: pages the
-  two share are counted once).
+* Peak memory (the memory table) is the larger of `ru_maxrss` from `wait4` of the `occ` child
+  process (its own peak, or that of a process it started, whichever is higher) and the peak of the
+  summed PSS of all its processes, sampled every 20 ms (a restore reads the backup in a forked
+  child: pages the two share are counted once). The RSS column of the time table is `ru_maxrss`
+  alone (sampling would take CPU from the timed runs).
 """
     return table + ("\n\n" + rss_table if rss_table else "") + (
         "\n\n" + "\n".join(note_lines) if note_lines else ""
