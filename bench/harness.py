@@ -100,38 +100,6 @@ NOTES: dict[tuple[str, str], str] = {
         "(inserting, building the indexes, copying the WAL into the database at COMMIT, as the "
         "native load does) stays in the parent, after ~0.3 s of interpreter start-up."
     ),
-    ("pgsql", "create"): 1.5,
-    ("mysql", "create"): 1.5,
-    ("sqlite", "create"): 1.5,
-    ("pgsql", "create after restore"): 1.5,
-    ("mysql", "create after restore"): 1.5,
-    ("sqlite", "create after restore"): 1.5,
-    ("mysql→pgsql", "convert"): 0.6,
-}
-RSS_LIMIT_MB = 200
-RSS_GROWTH_LIMIT = 2.0
-# What dominates each operation when its target is missed, from profiles (py-spy) of the runs on
-# this machine; printed in the notes only for missed targets.
-NOTES: dict[tuple[str, str], str] = {
-    ("pgsql", "restore"): (
-        "the server's COPY work is the same as the native load's and runs beside ours; on top of it "
-        "comes our own CPU, which on two cores competes with the server backend: inflating the gzip "
-        "file (ISA-L, a thread), decoding the JSON entity by entity (C scanner) and checking every "
-        "value (about 2.5 s of CPU for M), plus ~0.35 s of interpreter start-up."
-    ),
-    ("mysql", "restore"): (
-        "MariaDB parses and inserts the same multi-row INSERTs as the native load; on top come "
-        "inflating, decoding and checking the backup and building the statements (about 2.5 s of CPU "
-        "for M on the same two cores) and ~0.35 s of interpreter start-up."
-    ),
-    ("sqlite", "restore"): (
-        "reading the backup in our process (at M about 0.55 s inflating in its own thread, ~1.0 s "
-        "walking and decoding the JSON, ~0.4 s checking every value) and SQLite's own work (~0.85 s "
-        "inserting, ~0.35 s building the indexes, ~0.65 s copying the WAL into the database at "
-        "COMMIT, as the native load does) one after the other, plus ~0.3 s of interpreter start-up: "
-        "there is no server to take work off the two cores, and a writer thread beside the parsing "
-        "gained nothing (binding a statement's values holds the GIL)."
-    ),
     ("pgsql", "create"): "JSON encoding of every entity (the C encoder plus PHP's escaping rules).",
     ("mysql", "create"): "JSON encoding of every entity and PyMySQL's pure-Python row decoding.",
     ("sqlite", "create"): "JSON encoding of every entity.",
