@@ -29,8 +29,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
+from ..db.backends.base import Row
 from ..db.connection import RowLimit
 from .errors import BackupError
 from .reader import read_document
@@ -90,9 +91,6 @@ def _portable(exc: BaseException) -> bytes:
     except Exception:
         message = str(exc) if isinstance(exc, BackupError) else f"Reading the backup failed: {exc!r}"
         return pickle.dumps(ReadingProcessError(message))
-
-
-Row = tuple[Any, ...]
 
 
 class CheckedRows:
