@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..resources import resource_dir
 from . import backends
 from .connection import Database
-from .dialects import split_statements, substitute, translate
+from .dialects import split_statements, substitute
 
 APP_ID = "passwords"
 _VERSION_RE = re.compile(r"^(\d+)(?:\.(\w+))?\.sql$")
@@ -37,6 +37,8 @@ def migration_statements(version: str, engine: str, prefix: str, mysql_utf8mb4: 
     native = folder / f"{version}.{engine}.sql"
     if native.is_file():
         return split_statements(substitute(native.read_text(encoding="utf-8"), prefix, mysql_utf8mb4))
+    from .translation import translate
+
     canonical = folder / f"{version}.sql"
     text = substitute(canonical.read_text(encoding="utf-8"), prefix, mysql_utf8mb4)
     backend = backends.get(engine)

@@ -2,6 +2,8 @@
 
 A file `sql/<family>.sql` holds canonical queries; `sql/<family>.<engine>.sql` may redefine any of
 them for one engine where translation is wrong or slow (the engine's name, see db/backends/).
+Canonical queries come translated ahead of time from `sql/translated/` where they can
+(`pretranslation.py`); the others are translated by sqlglot when first used.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import re
 from functools import cache
 
 from ..resources import resource_dir
-from . import backends
+from . import backends, pretranslation
 from .backends.base import Backend
-from .dialects import substitute, translate
+from .dialects import substitute
 
 _NAME_RE = re.compile(r"^--\s*name:\s*([\w.-]+)\s*$", re.M)
 
@@ -50,6 +52,12 @@ def names() -> list[str]:
     return sorted({name for name, _ in _load()})
 
 
+def canonical_queries(engine: str) -> dict[str, str]:
+    """The canonical queries an engine runs translated (those it has no version of its own of)."""
+    found = _load()
+    return {name: sql for (name, eng), sql in found.items() if eng is None and (name, engine) not in found}
+
+
 @cache
 def get(name: str, engine: str, prefix: str, fragments: tuple[tuple[str, str], ...] = ()) -> str:
     """The SQL of query `family.name` for an engine and table prefix, ready for the driver.
@@ -61,14 +69,19 @@ def get(name: str, engine: str, prefix: str, fragments: tuple[tuple[str, str], .
     backend = backends.get(engine)
     native = queries.get((name, engine))
     if native is not None:
-        return backend.native_params(substitute(_fill(native, fragments, backend), prefix))
+        return backend.native_params(substitute(fill(native, fragments, backend), prefix))
     canonical = queries.get((name, None))
     if canonical is None:
         raise KeyError(f"no SQL query named {name!r}")
-    return translate(substitute(_fill(canonical, fragments), prefix), backend)
+    translated = pretranslation.lookup(name, engine, canonical)
+    if translated is not None:
+        return substitute(fill(translated, fragments, backend), prefix)
+    from .translation import translate
+
+    return translate(substitute(fill(canonical, fragments), prefix), backend)
 
 
-def _fill(sql: str, fragments: tuple[tuple[str, str], ...], backend: Backend | None = None) -> str:
+def fill(sql: str, fragments: tuple[tuple[str, str], ...], backend: Backend | None = None) -> str:
     """Put fragments into a query; identifiers in fragments are quoted canonically ("x"), and a
     hand-written query of an engine gets them as that engine quotes them (`fill_fragment`)."""
     for key, value in fragments:

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect as SqlglotDialect
-
-from ..dialects import Canonical, is_exact_marker
 from ..errors import DatabaseError
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from ..connection import ConnectionSettings, Database
     from ..introspect import TableInfo
     from ..portable import Table as PortableTable
@@ -78,8 +76,9 @@ class Backend:
     display_name: ClassVar[str]
     """How messages name the engine."""
     sqlglot_name: ClassVar[str]
-    sqlglot_read: ClassVar[type[SqlglotDialect]] = Canonical
-    """The dialect canonical SQL is read as before it is written in `sqlglot_name`."""
+    sqlglot_read: ClassVar[str] = "canonical"
+    """The sqlglot dialect canonical SQL is read as before it is written in `sqlglot_name`
+    (`canonical`: `translation.Canonical`)."""
     client_command: ClassVar[str]
     """How the engine's own client loads a SQL script (`passwords:db:dump`)."""
     param_mark: ClassVar[str] = "%s"
@@ -128,11 +127,13 @@ class Backend:
         return value
 
     def rewrite(self, node: exp.Expression) -> exp.Expression:
-        """One node of a canonical statement's tree as this engine needs it (`dialects.translate`).
+        """One node of a canonical statement's tree as this engine needs it (`translation.translate`).
 
         `exact(x)` marks a value that a text column must equal byte for byte; engines that
         compare text exactly already get `x` as it is.
         """
+        from ..translation import is_exact_marker
+
         if is_exact_marker(node):
             value: exp.Expression = node.expressions[0].transform(self.rewrite)
             return value

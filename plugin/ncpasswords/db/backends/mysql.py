@@ -11,9 +11,6 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlglot import exp
-
-from ..dialects import is_exact_marker
 from ..errors import (
     ConflictError,
     ConnectionLostError,
@@ -31,6 +28,8 @@ from .base import Backend, EncodedRows, Release, Row, RowLimit, TupleFormatError
 from .rowlock import try_row_lock
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from ..connection import ConnectionSettings, Database
 
 # The server status flag of sql_mode NO_BACKSLASH_ESCAPES (then PyMySQL's own quoting is used).
@@ -169,6 +168,10 @@ class MySQLBackend(Backend):
         """`exact(x)`: `utf8mb4_bin` ignores trailing spaces (`'alice ' = 'alice'`), so it becomes
         `CAST(x AS BINARY)`, which compares exactly and still lets the column's index find the
         rows. Parameters take PyMySQL's `%(name)s` style."""
+        from sqlglot import exp
+
+        from ..translation import is_exact_marker
+
         if is_exact_marker(node):
             value = node.expressions[0].transform(self.rewrite)
             return exp.Cast(this=value, to=exp.DataType.build("BINARY", dialect="mysql"))

@@ -11,8 +11,6 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlglot.dialects.postgres import Postgres
-
 from ..bulk import column_types
 from ..errors import ConnectionLostError, DatabaseError, DuplicateKeyError, LockTimeoutError, UnstorableValueError
 from ..introspect import ColumnInfo, IndexInfo, TableInfo, normalise_default
@@ -39,7 +37,7 @@ class PostgreSQLBackend(Backend):
     dbtype = "pgsql"
     display_name = "PostgreSQL"
     sqlglot_name = "postgres"
-    sqlglot_read = Postgres
+    sqlglot_read = "postgres"
     client_command = "psql -f FILE"
     native_booleans = True
     stream_needs_transaction = True
