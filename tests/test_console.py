@@ -764,3 +764,31 @@ def test_fish_script(shell_env: dict[str, str], tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("---\n") == ["auto-1\nfirst\nsecond\n", "--output=json\n--output=json_pretty\n"]
+
+
+def test_the_command_table_names_every_command_of_every_module() -> None:
+    """occ imports a command's module only when the command runs: its table must list exactly the
+    commands the modules define, in the order they are registered (module by module)."""
+    import importlib
+    import pkgutil
+
+    from ncpasswords import cli
+    from ncpasswords.cli.main import COMMAND_MODULES
+
+    defined: dict[str, str] = {}
+    for info in pkgutil.iter_modules(cli.__path__):
+        for command in getattr(importlib.import_module(f"ncpasswords.cli.{info.name}"), "COMMANDS", ()):
+            defined[command.name] = info.name
+    assert list(COMMAND_MODULES.items()) == list(defined.items())
+
+
+def test_running_a_command_loads_only_its_own_module(sqlite_instance: Path) -> None:
+    probe = (
+        "import sys; from ncpasswords.cli.main import main; code = main(['config:system:get', 'dbtype']);"
+        "print(code, sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('ncpasswords.cli.')))"
+    )
+    env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(sqlite_instance)}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
+    code, modules = out.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert code == "0", out.stderr
+    assert "transfer_cmds" not in modules and "backup_cmds" not in modules and "config_cmds" in modules

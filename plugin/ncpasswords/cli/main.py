@@ -2,37 +2,101 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 
 import click
 
 from ..db import backends
 from ..db.errors import ConnectionLostError, DatabaseError, LockTimeoutError
 from ..errors import UserError
+
+# An interrupted conversion is finished by whichever command next opens the instance: its undo is
+# registered when the module is imported (instance/journal.py).
+from ..transfer import convert as _convert  # noqa: F401
 from .console import Console
 from .symfony import Application
 
-#: Every occ command, one click command per name (registered from the modules of this package).
+#: Where each occ command is defined (one module of this package per command family), in the order
+#: they are registered; a module is imported only when one of its commands is asked for, so a
+#: command starts without loading the others (tests/test_console.py checks this table against the
+#: modules' COMMANDS).
+COMMAND_MODULES: dict[str, str] = {
+    "passwords:backup:create": "backup_cmds",
+    "passwords:backup:list": "backup_cmds",
+    "passwords:backup:restore": "backup_cmds",
+    "passwords:backup:export": "backup_cmds",
+    "passwords:backup:import": "backup_cmds",
+    "passwords:backup:delete": "backup_cmds",
+    "passwords:backup:verify": "backup_cmds",
+    "config:system:get": "config_cmds",
+    "config:system:set": "config_cmds",
+    "config:system:delete": "config_cmds",
+    "config:app:get": "config_cmds",
+    "config:app:set": "config_cmds",
+    "config:app:delete": "config_cmds",
+    "dev:sample-backup": "dev_cmds",
+    "files:scan-app-data": "files_cmds",
+    "background-job:worker": "jobs_cmds",
+    "background-job:list": "jobs_cmds",
+    "maintenance:install": "maintenance",
+    "status": "maintenance",
+    "migrations:migrate": "maintenance",
+    "migrations:status": "maintenance",
+    "maintenance:repair": "repair_cmds",
+    "passwords:system:report": "report_cmds",
+    "passwords:pwned-list:process": "security_cmds",
+    "passwords:security:check-hash": "security_cmds",
+    "list": "symfony",
+    "help": "symfony",
+    "completion": "symfony_completion",
+    "_complete": "symfony_completion",
+    "db:convert-type": "transfer_cmds",
+    "passwords:db:dump": "transfer_cmds",
+    "passwords:db:checksum": "transfer_cmds",
+    "passwords:user:delete": "user_cmds",
+    "passwords:user:move": "user_cmds",
+}
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """occ's click commands by name, each module imported when one of its commands is first used."""
+
+    def __init__(self, modules: Mapping[str, str]) -> None:
+        self._modules = dict(modules)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module = importlib.import_module(f"{__package__}.{self._modules[name]}")
+            for command in module.COMMANDS:
+                self._loaded[str(command.name)] = command
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._modules.setdefault(name, "")
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._modules[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+
+#: Every occ command, one click command per name.
 occ = click.Group("occ", context_settings={"help_option_names": []})
-
-
-def _register() -> None:
-    """Add the COMMANDS of every module of this package (one module per command family)."""
-    import importlib
-    import pkgutil
-
-    from .. import cli
-
-    for module_info in pkgutil.iter_modules(cli.__path__):
-        module = importlib.import_module(f"{cli.__name__}.{module_info.name}")
-        for command in getattr(module, "COMMANDS", ()):
-            occ.add_command(command)
-
-
-_register()
+occ.commands = LazyCommands(COMMAND_MODULES)
 
 
 def application(prog: str = "occ") -> Application:

@@ -522,6 +522,32 @@ def _running(app: Application) -> Iterator[None]:
         _RUNNING.reset(token)
 
 
+class _Described(Mapping[str, "Command"]):
+    """The application's commands in their order, each described (`Command.of`) when first asked
+    for: running one command does not load the others."""
+
+    def __init__(self, commands: Mapping[str, click.Command], order: Sequence[str]) -> None:
+        self._commands = commands
+        self._order = list(order)
+        self._described: dict[str, Command] = {}
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._described:
+            if name not in self._commands:
+                raise KeyError(name)
+            self._described[name] = Command.of(name, self._commands[name])
+        return self._described[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._commands
+
+
 # Symfony registers its own commands first; the order shows where an ambiguous name is listed.
 _BUILT_IN = ("help", "list", "_complete", "completion")
 
@@ -539,7 +565,7 @@ class Application:
         prog: str = "occ",
     ) -> None:
         order = [n for n in _BUILT_IN if n in commands] + [n for n in commands if n not in _BUILT_IN]
-        self.commands = {n: Command.of(n, commands[n]) for n in order}
+        self.commands: Mapping[str, Command] = _Described(commands, order)
         self.name = name
         self._version = version or (lambda: versionstring(_config()))
         self.prog = prog
