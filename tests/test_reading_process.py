@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -230,7 +231,8 @@ def test_rows_go_to_the_database_in_whole_batches(
     installed: InstalledInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Frames of any size become batches of exactly BATCH rows but the last of each table (SQLite
-    keeps a prepared statement per shape: rows in odd numbers made a new one each time)."""
+    keeps a prepared statement per shape: rows in odd numbers made a new one each time); rows the
+    reading process encodes (PostgreSQL's binary COPY) go in batches of at least BATCH rows."""
     backups = installed.instance.appdata_dir / "backups"
     backups.mkdir(parents=True, exist_ok=True)
     (backups / "sample.json").write_text(json.dumps(sample_document(1500), **COMPACT))
@@ -245,5 +247,58 @@ def test_rows_go_to_the_database_in_whole_batches(
     monkeypatch.setattr(restore_module, "BATCH", 700)
     assert installed.occ("-n", "passwords:backup:restore", "sample").check()
     assert sum(written["passwords_password_rv"]) == 4500
-    for counts in written.values():
-        assert all(count == 700 for count in counts[:-1]) and 0 < counts[-1] <= 700
+    db = installed.connect()
+    try:
+        encoded = {name for name in written if EntityRepository(db, name).row_encoder() is not None}
+    finally:
+        db.close()
+    assert bool(encoded) == (installed.scratch.engine == "pgsql")
+    for name, counts in written.items():
+        if name in encoded:
+            assert all(count >= 700 for count in counts[:-1]) and counts[-1] > 0 and len(counts) < 4500 / 700 + 1
+        else:
+            assert all(count == 700 for count in counts[:-1]) and 0 < counts[-1] <= 700
+
+
+_IN_ONE_PROCESS = """
+import sys, threading
+threading.Thread(target=threading.Event().wait, daemon=True).start()  # no fork with a second thread
+from ncpasswords.cli.main import main
+sys.exit(main(["-n", "passwords:backup:restore", sys.argv[1]]))
+"""
+
+
+def _rows_without_ids(installed: InstalledInstance) -> dict[str, list[str]]:
+    from ncpasswords.repositories.entities import TABLES
+
+    with installed.connect() as db:
+        return {
+            name: sorted(repr(row[1:]) for row in db.execute_sql(f"SELECT * FROM {db.table(name)}").fetchall())
+            for name in TABLES
+        }
+
+
+def test_rows_encoded_by_the_reading_process_are_stored_as_when_read_in_one_process(
+    installed: InstalledInstance,
+) -> None:
+    """On PostgreSQL the reading process makes the binary COPY tuples itself (psycopg's row
+    formatter, no connection): the tables hold what the driver stores when it formats the rows."""
+    backups = installed.instance.appdata_dir / "backups"
+    backups.mkdir(parents=True, exist_ok=True)
+    document = sample_document(700)
+    document["passwords"][5]["revisions"][0]["label"] = "Ünïcödé \U0001f511 label"
+    document["passwords"][6]["revisions"][0]["notes"] = ""
+    (backups / "sample.json.gz").write_bytes(gzip.compress(json.dumps(document, **COMPACT).encode()))
+    with installed.connect() as db:
+        encoded = EntityRepository(db, "passwords_password_rv").row_encoder() is not None
+    assert encoded == (installed.scratch.engine == "pgsql")
+
+    forked = run_real_occ(installed.config_dir, "-n", "passwords:backup:restore", "sample")
+    assert forked.returncode == 0, forked.stderr
+    through_the_child = _rows_without_ids(installed)
+    env = {**os.environ, "NEXTCLOUD_CONFIG_DIR": str(installed.config_dir)}
+    here = subprocess.run([sys.executable, "-c", _IN_ONE_PROCESS, "sample"], env=env, capture_output=True, text=True)
+    assert here.returncode == 0, here.stderr
+    assert _rows_without_ids(installed) == through_the_child
+    assert len(through_the_child["passwords_password_rv"]) == 2100
+    assert any("\U0001f511" in row for row in through_the_child["passwords_password_rv"])

@@ -9,7 +9,8 @@ PostgreSQL and MariaDB the server takes its share beside them).
 The child only reads: it never touches the parent's database connection (inherited with the fork)
 and leaves with `os._exit`, so nothing of the parent's state is flushed or closed twice. Rows cross
 the pipe in `marshal` frames (plain tuples of str, int, bool and None, written and read by the same
-interpreter); the end of the document carries the keys and settings, a failure the exception to
+interpreter; or, for a table whose engine takes rows encoded ahead, their count and the bytes its
+`RowEncoder` made of them, so the parent does not encode either); the end of the document carries the keys and settings, a failure the exception to
 raise, both pickled. When the parent stops reading (an error, a kill) the child's next write fails
 and it ends; the parent kills and reaps it in any case.
 """
@@ -27,12 +28,12 @@ import signal
 import struct
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import BinaryIO
 
 from ..db.backends.base import Row
-from ..db.connection import RowLimit
+from ..db.connection import RowEncoder, RowLimit
 from .errors import BackupError
 from .reader import read_document
 from .source import BackupSource
@@ -93,12 +94,19 @@ def _portable(exc: BaseException) -> bytes:
         return pickle.dumps(ReadingProcessError(message))
 
 
+#: Rows of one table as they come out of `CheckedRows`: the insert tuples, or (in the reading
+#: process, for a table with an encoder) how many rows and the bytes their `RowEncoder` made.
+Batch = list[Row] | tuple[int, bytes]
+
+
 class CheckedRows:
     """The rows of a backup's entities, read and checked as `Validator.item` checks them (in a
-    child process where this process has no other thread, else here): `(table, rows)` batches in
+    child process where this process has no other thread, else here): `(table, batch)` in
     document order, then `finish()` for the keys and settings.
 
     With `user`, only that user's rows; without `rows`, none (the whole file is still checked).
+    A table with one of `encoders` has its rows encoded in the child (the work of the engine's
+    bulk path, off this process); they come as `(count, bytes)`, else as a list of rows.
 
     `with CheckedRows(source, secret, limit) as checked: for table, rows in checked: ...`
     """
@@ -112,8 +120,10 @@ class CheckedRows:
         duplicates: bool = True,
         user: str | None = None,
         rows: bool = True,
+        encoders: Mapping[str, RowEncoder] | None = None,
     ) -> None:
         self._source = source
+        self._encoders = dict(encoders or {})
         self._secret = server_secret
         self._validator = Validator(row_limit, duplicates=duplicates)
         self._user = user
@@ -204,7 +214,7 @@ class CheckedRows:
 
         try:
             for frame in self._frames():
-                data = marshal.dumps(frame)
+                data = marshal.dumps(self._encoded(frame))
                 entities = self._frame_entities * _FRAME_BYTES // len(data)
                 self._frame_entities = max(1, min(_MOST_PER_FRAME, entities))
                 send(_ROWS, data)
@@ -218,17 +228,24 @@ class CheckedRows:
             ahead.put(None)
             thread.join()
 
+    def _encoded(self, frame: dict[str, list[Row]]) -> dict[str, Batch]:
+        encoded: dict[str, Batch] = {}
+        for table, rows in frame.items():
+            encoder = self._encoders.get(table)
+            encoded[table] = rows if encoder is None else (len(rows), encoder.encode(rows))
+        return encoded
+
     # -- the parent ----------------------------------------------------------------------------
-    def __iter__(self) -> Iterator[tuple[str, list[Row]]]:
+    def __iter__(self) -> Iterator[tuple[str, Batch]]:
         if self._pipe is not None:
             for frame in self._received():
                 yield from frame.items()
             return
-        for frame in self._frames():
-            yield from frame.items()
+        for rows_by_table in self._frames():
+            yield from rows_by_table.items()
         self._result = self._validator.finish()
 
-    def _received(self) -> Iterator[dict[str, list[Row]]]:
+    def _received(self) -> Iterator[dict[str, Batch]]:
         assert self._pipe is not None
         pipe = self._pipe
         while True:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..db import bulk
-from ..db.connection import Database, EncodedRows, RowLimit
+from ..db.connection import Database, EncodedRows, RowEncoder, RowLimit
 from ..db.writer import Writer
 from ..instance.instance import Instance
 from ..instance.journal import ConfigChange
@@ -73,9 +73,13 @@ class _Loader:
         progress: Callable[[int], None] | None,
         start: Callable[[], None],
         background: bool = True,
+        encoders: Mapping[str, RowEncoder] | None = None,
     ) -> None:
         self.repos = {name: EntityRepository(db, name) for name in TABLES}
         self.pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
+        # The tables whose rows may come encoded (`extend_encoded`), and those not written yet.
+        self.encoders = dict(encoders or {})
+        self.encoded: dict[str, tuple[list[bytes], int]] = {}
         self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
         self.progress = progress
         self.done = 0
@@ -95,14 +99,35 @@ class _Loader:
             if self.progress:
                 self.progress(self.done)
 
+    def extend_encoded(self, table: str, count: int, data: bytes) -> None:
+        """Add `count` rows of `table` that its `RowEncoder` made into `data`; written once a
+        batch of at least BATCH rows has come together."""
+        chunks, pending = self.encoded.setdefault(table, ([], 0))
+        chunks.append(data)
+        pending += count
+        self.encoded[table] = (chunks, pending)
+        if pending >= BATCH:
+            self._write_encoded(table)
+            if self.progress:
+                self.progress(self.done)
+
     def flush(self) -> None:
         """Write every row still pending."""
         for name, pending in self.pending.items():
             if pending:
                 self.pending[name] = []
                 self._encode(name, pending)
+        for name in list(self.encoded):
+            self._write_encoded(name)
         if self.progress:
             self.progress(self.done)
+
+    def _write_encoded(self, name: str) -> None:
+        chunks, count = self.encoded.pop(name)
+        encoder = self.encoders[name]
+        self.counts[name] += count
+        self.done += count
+        self._submit(functools.partial(self._write, name, encoder.batch(count, chunks)))
 
     def _encode(self, name: str, batch: list[tuple[Any, ...]]) -> None:
         self.counts[name] += len(batch)
@@ -257,20 +282,31 @@ def restore_backup(
         if options.user is not None and options.data:
             assert checked.keys is not None
             check_keys(checked.keys, app, instance, options.user)  # refuse before any work
+    # The reading process encodes the rows where the engine's bulk path takes them made ahead.
+    encoders = {name: e for name in TABLES if (e := EntityRepository(db, name).row_encoder()) is not None}
     # Before the loader: its writer thread must not exist when the reading process is forked.
     reading = CheckedRows(
-        source, instance.server_secret, row_limit, duplicates=False, user=options.user, rows=options.data
+        source,
+        instance.server_secret,
+        row_limit,
+        duplicates=False,
+        user=options.user,
+        rows=options.data,
+        encoders=encoders,
     )
     result = RestoreResult()
     change: ConfigChange | None = None
     try:
-        loader = _Loader(db, progress, lambda: _delete_data(db, options.user), db.backend.background_writes)
+        loader = _Loader(db, progress, lambda: _delete_data(db, options.user), db.backend.background_writes, encoders)
         with db.large_writes(), db.transaction(write_lock=True):
             indexes = bulk.prepare(db, DATA_TABLES, replace_all=all_rows)
             try:
                 with _no_cycle_collection():
-                    for table, rows in reading:
-                        loader.extend(table, rows)
+                    for table, batch in reading:
+                        if isinstance(batch, list):
+                            loader.extend(table, batch)
+                        else:
+                            loader.extend_encoded(table, *batch)
                 keys, settings = reading.finish()
                 if options.data:
                     loader.finish()  # the deletion too, with a backup that has no entities

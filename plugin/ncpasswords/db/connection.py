@@ -20,6 +20,7 @@ from ..errors import DatabaseConnectionError, UserError
 from . import backends, queries
 from .backends.base import Backend
 from .backends.base import EncodedRows as EncodedRows
+from .backends.base import RowEncoder as RowEncoder
 from .backends.base import RowLimit as RowLimit
 from .dialects import check_prefix, split_statements, substitute
 from .errors import ConflictError
@@ -250,6 +251,11 @@ class Database:
         Raises ValueError for a value the engine cannot take (a string that is not valid Unicode).
         """
         return self.backend.encode_rows(self, table, columns, rows)
+
+    def row_encoder(self, table: str, columns: Sequence[str]) -> RowEncoder | None:
+        """An encoder of insert tuples for the table that needs no connection (so it may run in
+        another process), where the engine's bulk path takes bytes made ahead; else None."""
+        return self.backend.row_encoder(self, table, columns)
 
     # -- transactions --------------------------------------------------------------------------
     @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..db.connection import Database, EncodedRows
+from ..db.connection import Database, EncodedRows, RowEncoder
 from ..db.dialects import quote_canonical
 from .entities import TABLES, Column, Table
 
@@ -136,6 +136,11 @@ class EntityRepository:
         makes them) encoded for the engine's bulk path; `insert_many` sends them. Encoding needs no
         connection, so it can run beside the database's work on the previous batch."""
         return self.db.encode_rows(self.table.name, [c.name for c in self._insert_columns], rows)
+
+    def row_encoder(self) -> RowEncoder | None:
+        """An encoder of this table's insert tuples that may run in another process (see
+        `Database.row_encoder`), or None."""
+        return self.db.row_encoder(self.table.name, [c.name for c in self._insert_columns])
 
     def delete_all(self) -> int:
         cur = self.db.execute_sql(self.db.sql("entities.delete_all", self._fragments))

@@ -30,8 +30,9 @@ Row = tuple[Any, ...]
 class EncodedRows:
     """A batch of rows ready for `Database.insert_many`: the statement (COPY, an INSERT head, or
     an INSERT with parameter marks) and either the encoded payload, the plain rows (for
-    executemany, or for the driver to format while it sends them), or statements with their
-    parameters, each run once. `table` and `columns` are those the batch was made for."""
+    executemany, or for the driver to format while it sends them), statements with their
+    parameters, each run once, or the bytes a `RowEncoder` made, sent through the statement as
+    they are (`stream`). `table` and `columns` are those the batch was made for."""
 
     statement: str
     count: int
@@ -40,6 +41,21 @@ class EncodedRows:
     statements: list[tuple[str, list[Any]]] | None = None
     table: str = ""
     columns: Sequence[str] = ()
+    stream: list[bytes] | None = None
+
+
+class RowEncoder:
+    """Encodes insert tuples for one table's bulk path without a connection, so that it may run in
+    another process (a restore's reading process, see `Backend.row_encoder`); `batch` turns what
+    it made back into a batch for `Database.insert_many`."""
+
+    def encode(self, rows: list[Row]) -> bytes:
+        """The rows as bytes the bulk statement takes as they are."""
+        raise NotImplementedError
+
+    def batch(self, count: int, chunks: list[bytes]) -> EncodedRows:
+        """A batch of `count` rows from the bytes `encode` made of them."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -235,8 +251,13 @@ class Backend:
         bulk path sends (see `Database.encode_rows`)."""
         return EncodedRows(self.insert_statement(db, table, columns), len(rows), None, rows)
 
+    def row_encoder(self, db: Database, table: str, columns: Sequence[str]) -> RowEncoder | None:
+        """An encoder of the table's insert tuples that needs no connection, where the engine's
+        bulk path takes bytes made ahead (None: rows are encoded by `encode_rows`)."""
+        return None
+
     def write_encoded(self, db: Database, encoded: EncodedRows) -> int:
-        """Send a batch made by `encode_rows`."""
+        """Send a batch made by `encode_rows` (or a `RowEncoder`)."""
         cur = db.raw.cursor()
         try:
             if encoded.statements is not None:

@@ -17,7 +17,7 @@ from ..introspect import ColumnInfo, IndexInfo, TableInfo, normalise_default
 from ..portable import LOSES_INDEX_LENGTHS, LOSES_NAME_CASE, LOSES_TEXT_LENGTH, LOSES_UNSIGNED
 from ..portable import Table as PortableTable
 from . import pgsql_schema
-from .base import TUPLE_HEADER, TUPLE_TRAILER, Backend, EncodedRows, Release, Row, TupleFormatError
+from .base import TUPLE_HEADER, TUPLE_TRAILER, Backend, EncodedRows, Release, Row, RowEncoder, TupleFormatError
 
 if TYPE_CHECKING:
     from ..connection import ConnectionSettings, Database
@@ -206,7 +206,30 @@ class PostgreSQLBackend(Backend):
         statement = self._copy_statement(db, table, columns) + " (FORMAT binary)"
         return EncodedRows(statement, len(rows), None, rows, table=table, columns=columns)
 
+    def row_encoder(self, db: Database, table: str, columns: Sequence[str]) -> RowEncoder | None:
+        """Binary COPY tuples, made by psycopg's row formatter (as `write_encoded` has it make them
+        while sending), where the table has the app's column types and the connection UTF-8."""
+        if not _is_utf8(db.raw.info.encoding):
+            return None
+        actual = column_types(db, table)
+        types = [actual.get(column, "") for column in columns]
+        if not _BINARY_TYPES.issuperset(types):
+            return None
+        try:
+            from psycopg._copy_base import format_row_binary
+        except ImportError:  # another psycopg: rows go through write_encoded
+            return None
+        statement = self._copy_statement(db, table, columns) + " (FORMAT binary)"
+        return _BinaryTuples(statement, types, format_row_binary, table, columns)
+
     def write_encoded(self, db: Database, encoded: EncodedRows) -> int:
+        if encoded.stream is not None:
+            with db.raw.cursor() as cur, cur.copy(encoded.statement) as copy:
+                copy.write(TUPLE_HEADER)
+                for chunk in encoded.stream:
+                    copy.write(chunk)
+                copy.write(TUPLE_TRAILER)
+            return encoded.count
         if encoded.payload is not None or encoded.rows is None or not encoded.table:
             return super().write_encoded(db, encoded)
         actual = column_types(db, encoded.table)
@@ -333,6 +356,38 @@ class PostgreSQLBackend(Backend):
             f"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('{prefix}{table}', 'id'), {int(max_id)});\n"
             for table, max_id in max_ids.items()
         )
+
+
+class _BinaryTuples(RowEncoder):
+    """Rows as binary COPY tuples (no stream header or trailer), by psycopg's own row formatter
+    with a transformer of its global adapters: the bytes `Copy.write_row` sends for them."""
+
+    def __init__(
+        self, statement: str, types: list[str], format_row: Callable[..., Any], table: str, columns: Sequence[str]
+    ) -> None:
+        self._statement = statement
+        self._types = types
+        self._format_row = format_row
+        self._table = table
+        self._columns = columns
+        self._transformer: Any = None
+
+    def encode(self, rows: list[Row]) -> bytes:
+        if self._transformer is None:
+            from psycopg.adapt import Transformer
+            from psycopg.pq import Format
+
+            transformer = Transformer()
+            oids = [transformer.adapters.types.get_oid(name) for name in self._types]
+            transformer.set_dumper_types(oids, Format.BINARY)
+            self._transformer = transformer
+        out = bytearray()
+        for row in rows:
+            self._format_row(row, self._transformer, out)
+        return bytes(out)
+
+    def batch(self, count: int, chunks: list[bytes]) -> EncodedRows:
+        return EncodedRows(self._statement, count, None, stream=chunks, table=self._table, columns=self._columns)
 
 
 def _is_utf8(encoding: str) -> bool:
