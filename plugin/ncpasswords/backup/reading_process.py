@@ -10,8 +10,8 @@ The child only reads: it never touches the parent's database connection (inherit
 and leaves with `os._exit`, so nothing of the parent's state is flushed or closed twice. Rows cross
 the pipe in `marshal` frames (plain tuples of str, int, bool and None, written and read by the same
 interpreter; or, for a table whose engine takes rows encoded ahead, their count and the bytes its
-`RowEncoder` made of them, so the parent does not encode either); the end of the document carries the keys and settings, a failure the exception to
-raise, both pickled. When the parent stops reading (an error, a kill) the child's next write fails
+`RowEncoder` made of them, so the parent does not encode either); the end of the document carries
+the keys and settings, a failure the exception to raise, both pickled. When the parent stops reading (an error, a kill) the child's next write fails
 and it ends; the parent kills and reaps it in any case.
 """
 
