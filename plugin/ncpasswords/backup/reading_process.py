@@ -11,8 +11,9 @@ and leaves with `os._exit`, so nothing of the parent's state is flushed or close
 the pipe in `marshal` frames (plain tuples of str, int, bool and None, written and read by the same
 interpreter; or, for a table whose engine takes rows encoded ahead, their count and the bytes its
 `RowEncoder` made of them, so the parent does not encode either); the end of the document carries
-the keys and settings, a failure the exception to raise, both pickled. When the parent stops reading (an error, a kill) the child's next write fails
-and it ends; the parent kills and reaps it in any case.
+the keys and settings, a failure the exception to raise, both pickled. When the parent stops
+reading (an error, a kill) the child's next write fails and it ends; the parent kills and reaps it
+in any case.
 """
 
 from __future__ import annotations
