@@ -85,20 +85,20 @@ RSS_GROWTH_LIMIT = 2.0
 # this machine; printed in the notes only for missed targets.
 NOTES: dict[tuple[str, str], str] = {
     ("pgsql", "restore"): (
-        "three processes share the two cores: the server's COPY work (as in the native load), our "
-        "child reading the backup (inflating, decoding a window of entities at a time, checking "
-        "every value: ~1.5 s of CPU at M) and our parent formatting the rows as binary COPY; plus "
-        "~0.35 s of interpreter start-up (psycopg, sqlglot) before the reading starts."
+        "the server's COPY work (as in the native load) shares the two cores with our child reading "
+        "the backup (inflating, decoding a window of entities at a time, checking every value and "
+        "making the binary COPY tuples: ~1.6 s of CPU at M); the parent only sends the bytes, after "
+        "~0.25 s of interpreter start-up (psycopg)."
     ),
     ("mysql", "restore"): (
         "three processes share the two cores: MariaDB parsing the same multi-row INSERTs as the "
         "native load, our child reading the backup (~1.5 s of CPU at M) and our parent building the "
-        "statements; plus ~0.35 s of interpreter start-up."
+        "statements; plus ~0.25 s of interpreter start-up."
     ),
     ("sqlite", "restore"): (
         "our child reads the backup (~1.5 s of CPU at M) while the parent writes; SQLite's own work "
         "(inserting, building the indexes, copying the WAL into the database at COMMIT, as the "
-        "native load does) stays in the parent, after ~0.3 s of interpreter start-up."
+        "native load does) stays in the parent, after ~0.2 s of interpreter start-up."
     ),
     ("pgsql", "create"): "JSON encoding of every entity (the C encoder plus PHP's escaping rules).",
     ("mysql", "create"): "JSON encoding of every entity and PyMySQL's pure-Python row decoding.",

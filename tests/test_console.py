@@ -782,6 +782,18 @@ def test_the_command_table_names_every_command_of_every_module() -> None:
     assert list(COMMAND_MODULES.items()) == list(defined.items())
 
 
+def test_a_command_put_in_by_hand_stays_when_its_module_loads() -> None:
+    from ncpasswords.cli.main import LazyCommands
+
+    commands = LazyCommands({"passwords:backup:list": "backup_cmds", "passwords:backup:create": "backup_cmds"})
+    replacement = click.Command("passwords:backup:list")
+    commands["passwords:backup:list"] = replacement
+    assert commands["passwords:backup:create"].name == "passwords:backup:create"
+    assert commands["passwords:backup:list"] is replacement
+    del commands["passwords:backup:create"]
+    assert "passwords:backup:create" not in commands and list(commands) == ["passwords:backup:list"]
+
+
 def test_running_a_command_loads_only_its_own_module(sqlite_instance: Path) -> None:
     probe = (
         "import sys; from ncpasswords.cli.main import main; code = main(['config:system:get', 'dbtype']);"

@@ -47,6 +47,19 @@ def test_entries_give_what_translating_gives(engine: str) -> None:
     assert compared > 100
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_table_named_by_a_reserved_word_without_a_prefix_is_quoted_as_translating_quotes_it(engine: str) -> None:
+    """Nextcloud's `groups` table is a reserved word on MySQL 8: with an empty prefix the query
+    must quote it as the translation does."""
+    backend = backends.get(engine)
+    fragments = (("TABLE", "groups"), ("REVISIONS", "groups"), ("NEWNAME", "groups"), ("COLUMNS", '"gid"'))
+    for name, canonical in queries.canonical_queries(engine).items():
+        if "*TABLE*" not in canonical or pretranslation.lookup(name, engine, canonical) is None:
+            continue
+        used = tuple((k, v) for k, v in fragments if f"*{k}*" in canonical)
+        assert queries.get(name, engine, "", used) == translate(substitute(queries.fill(canonical, used), ""), backend)
+
+
 def test_an_entry_made_from_other_canonical_text_is_not_used() -> None:
     name = "appconfig.get"
     canonical = queries.canonical_queries("pgsql")[name]

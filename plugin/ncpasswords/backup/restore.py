@@ -283,7 +283,9 @@ def restore_backup(
             assert checked.keys is not None
             check_keys(checked.keys, app, instance, options.user)  # refuse before any work
     # The reading process encodes the rows where the engine's bulk path takes them made ahead.
-    encoders = {name: e for name in TABLES if (e := EntityRepository(db, name).row_encoder()) is not None}
+    encoders = {}
+    if options.data:
+        encoders = {name: e for name in TABLES if (e := EntityRepository(db, name).row_encoder()) is not None}
     # Before the loader: its writer thread must not exist when the reading process is forked.
     reading = CheckedRows(
         source,

@@ -73,8 +73,9 @@ class LazyCommands(MutableMapping[str, click.Command]):
     def __getitem__(self, name: str) -> click.Command:
         if name not in self._loaded:
             module = importlib.import_module(f"{__package__}.{self._modules[name]}")
-            for command in module.COMMANDS:
-                self._loaded[str(command.name)] = command
+            for command in module.COMMANDS:  # a command put in by hand (add_command) stays
+                if command.name in self._modules:
+                    self._loaded.setdefault(str(command.name), command)
         return self._loaded[name]
 
     def __setitem__(self, name: str, command: click.Command) -> None:

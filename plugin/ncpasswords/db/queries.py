@@ -74,7 +74,7 @@ def get(name: str, engine: str, prefix: str, fragments: tuple[tuple[str, str], .
     if canonical is None:
         raise KeyError(f"no SQL query named {name!r}")
     translated = pretranslation.lookup(name, engine, canonical)
-    if translated is not None:
+    if translated is not None and (prefix or not pretranslation.bare_fragments(fragments)):
         return substitute(fill(translated, fragments, backend), prefix)
     from .translation import translate
 

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import itertools
 import re
+import struct
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -217,10 +218,17 @@ class PostgreSQLBackend(Backend):
             return None
         try:
             from psycopg._copy_base import format_row_binary
-        except ImportError:  # another psycopg: rows go through write_encoded
+
+            encoder = _BinaryTuples(
+                self._copy_statement(db, table, columns) + " (FORMAT binary)", types, format_row_binary, table, columns
+            )
+            # A row of NULLs is its field count and a length of -1 per field: a psycopg whose
+            # formatter works otherwise is not used.
+            if encoder.encode([(None,) * len(columns)]) != struct.pack("!h", len(columns)) + b"\xff" * 4 * len(columns):
+                return None
+        except Exception:  # another psycopg: rows go through write_encoded
             return None
-        statement = self._copy_statement(db, table, columns) + " (FORMAT binary)"
-        return _BinaryTuples(statement, types, format_row_binary, table, columns)
+        return encoder
 
     def write_encoded(self, db: Database, encoded: EncodedRows) -> int:
         if encoded.stream is not None:
