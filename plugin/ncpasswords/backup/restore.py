@@ -102,11 +102,10 @@ class _Loader:
     def extend_encoded(self, table: str, count: int, data: bytes) -> None:
         """Add `count` rows of `table` that its `RowEncoder` made into `data`; written once a
         batch of at least BATCH rows has come together."""
-        chunks, pending = self.encoded.setdefault(table, ([], 0))
+        chunks, pending = self.encoded.get(table, ([], 0))
         chunks.append(data)
-        pending += count
-        self.encoded[table] = (chunks, pending)
-        if pending >= BATCH:
+        self.encoded[table] = (chunks, pending + count)
+        if pending + count >= BATCH:
             self._write_encoded(table)
             if self.progress:
                 self.progress(self.done)
@@ -283,9 +282,8 @@ def restore_backup(
             assert checked.keys is not None
             check_keys(checked.keys, app, instance, options.user)  # refuse before any work
     # The reading process encodes the rows where the engine's bulk path takes them made ahead.
-    encoders = {}
-    if options.data:
-        encoders = {name: e for name in TABLES if (e := EntityRepository(db, name).row_encoder()) is not None}
+    repos = [EntityRepository(db, name) for name in TABLES] if options.data else []
+    encoders = {repo.table.name: e for repo in repos if (e := repo.row_encoder()) is not None}
     # Before the loader: its writer thread must not exist when the reading process is forked.
     reading = CheckedRows(
         source,

@@ -210,11 +210,8 @@ class PostgreSQLBackend(Backend):
     def row_encoder(self, db: Database, table: str, columns: Sequence[str]) -> RowEncoder | None:
         """Binary COPY tuples, made by psycopg's row formatter (as `write_encoded` has it make them
         while sending), where the table has the app's column types and the connection UTF-8."""
-        if not _is_utf8(db.raw.info.encoding):
-            return None
-        actual = column_types(db, table)
-        types = [actual.get(column, "") for column in columns]
-        if not _BINARY_TYPES.issuperset(types):
+        types = _binary_types(db, table, columns)
+        if types is None or not _is_utf8(db.raw.info.encoding):
             return None
         try:
             from psycopg._copy_base import format_row_binary
@@ -240,9 +237,8 @@ class PostgreSQLBackend(Backend):
             return encoded.count
         if encoded.payload is not None or encoded.rows is None or not encoded.table:
             return super().write_encoded(db, encoded)
-        actual = column_types(db, encoded.table)
-        types = [actual.get(column, "") for column in encoded.columns]
-        if not _BINARY_TYPES.issuperset(types):  # not the app's schema: COPY text
+        types = _binary_types(db, encoded.table, encoded.columns)
+        if types is None:  # not the app's schema: COPY text
             return self._write_text(db, encoded.table, encoded.columns, encoded.rows)
         with db.raw.cursor() as cur, cur.copy(encoded.statement) as copy:
             copy.set_types(types)
@@ -396,6 +392,14 @@ class _BinaryTuples(RowEncoder):
 
     def batch(self, count: int, chunks: list[bytes]) -> EncodedRows:
         return EncodedRows(self._statement, count, None, stream=chunks, table=self._table, columns=self._columns)
+
+
+def _binary_types(db: Database, table: str, columns: Sequence[str]) -> list[str] | None:
+    """The columns' type names where psycopg writes their binary COPY format from insert tuples
+    (the app's schema), else None."""
+    actual = column_types(db, table)
+    types = [actual.get(column, "") for column in columns]
+    return types if _BINARY_TYPES.issuperset(types) else None
 
 
 def _is_utf8(encoding: str) -> bool:
